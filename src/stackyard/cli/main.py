@@ -15,6 +15,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "graph": ("stackyard.cli.static:graph", "Show the stack dependency graph (dot or json)."),
     "render": ("stackyard.cli.static:render", "Render templates and parameters, without AWS."),
     "validate": ("stackyard.cli.static:validate", "Check config, blueprints and templates."),
+    "build": (
+        "stackyard.cli.apply:build",
+        "Create or update stacks, in parallel, as soon as ready.",
+    ),
+    "destroy": ("stackyard.cli.apply:destroy", "Delete stacks in reverse dependency order."),
+    "info": (
+        "stackyard.cli.apply:info",
+        "Show deployed stacks: status, outputs, drift from config.",
+    ),
     "local": ("stackyard.local.cli:local", "Run the embedded local AWS endpoint."),
 }
 

@@ -1,0 +1,121 @@
+"""Commands that need no AWS: ``graph``, ``render`` and ``validate``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from stackyard.cli.options import Invocation, config_arguments, invocation
+
+
+def _load(inv: Invocation) -> Any:
+    from stackyard.cli.main import notice
+    from stackyard.config.environment import parse_overrides
+    from stackyard.project import Project
+
+    project = Project.load(
+        inv.config_path,
+        environment_file=inv.environment_file,
+        overrides=parse_overrides(list(inv.overrides)),
+        region=inv.region,
+        profile=inv.profile,
+    )
+    for line in project.notices:
+        notice(line)
+    return project
+
+
+@click.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["dot", "json"]),
+    default="dot",
+    show_default=True,
+    help="dot for Graphviz, json for tools.",
+)
+@click.option("--reduce", is_flag=True, help="Drop edges implied by longer paths.")
+@config_arguments
+def graph(fmt: str, reduce: bool, **common: Any) -> None:
+    """Show the stack dependency graph: an arrow points from a stack to what it needs."""
+    inv = invocation(**common)
+    selected = _load(inv).selected(inv.stacks)
+    if reduce:
+        selected = selected.reduced()
+    click.echo(selected.to_dot() if fmt == "dot" else selected.to_json(), nl=False)
+
+
+@click.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write <stack>.json and <stack>.parameters.json here instead of printing.",
+)
+@config_arguments
+def render(out_dir: str | None, **common: Any) -> None:
+    """Render each stack's template and parameters without AWS.
+
+    Values that need AWS (outputs of other stacks, SSM, KMS...) are shown as
+    "(known after apply: ...)"; secret values are masked.
+    """
+    inv = invocation(**common)
+    project = _load(inv)
+    resolve = project.resolve_context(aws=None)
+    for name in project.selected(inv.stacks).stacks:
+        desired = project.render(name, resolve)
+        parameters = _shown_parameters(desired)
+        if out_dir:
+            folder = Path(out_dir)
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{desired.fqn}.json").write_text(_pretty(desired.template_body))
+            (folder / f"{desired.fqn}.parameters.json").write_text(
+                json.dumps(parameters, indent=2, sort_keys=True) + "\n"
+            )
+            click.echo(f"{name}: wrote {folder / (desired.fqn + '.json')}")
+        else:
+            click.echo(f"# stack {name} ({desired.fqn})")
+            click.echo(_pretty(desired.template_body), nl=False)
+            click.echo(f"# parameters of {name}")
+            click.echo(json.dumps(parameters, indent=2, sort_keys=True))
+
+
+@click.command()
+@click.option("--no-lint", is_flag=True, help="Skip cfn-lint on the rendered templates.")
+@config_arguments
+def validate(no_lint: bool, **common: Any) -> None:
+    """Check the config, every blueprint and template, and lint the rendered templates."""
+    inv = invocation(**common)
+    project = _load(inv)
+    resolve = project.resolve_context(aws=None)
+    names = project.selected(inv.stacks).stacks
+    rendered = [project.render(name, resolve) for name in names]
+    problems = 0
+    if not no_lint:
+        from stackyard.lint import lint_template
+
+        for desired in rendered:
+            for finding in lint_template(desired.template_body, desired.region or "us-east-1"):
+                click.echo(f"{desired.name}: {finding}")
+                problems += finding.is_error
+    if problems:
+        raise click.exceptions.Exit(1)
+    click.echo(f"ok: {len(rendered)} stack{'s' if len(rendered) != 1 else ''} valid")
+
+
+def _shown_parameters(desired: Any) -> dict[str, Any]:
+    from stackyard.lookups.secret import is_secret
+
+    shown: dict[str, Any] = {}
+    for key, value in desired.parameters.items():
+        masked = key in desired.no_echo or is_secret(value)
+        shown[key] = "****" if masked else value
+    return shown
+
+
+def _pretty(template_body: str) -> str:
+    return json.dumps(json.loads(template_body), indent=2) + "\n"

@@ -1,0 +1,231 @@
+"""A loaded project: config, lookups, graph, and rendering of each stack's desired state.
+
+This is the seam between "what should exist" and everything that acts on it:
+the CLI's ``graph``/``render``/``validate``, the planner and the engine all
+start from a ``Project``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from stackyard.config.loader import LoadedConfig, load_config
+from stackyard.config.model import Stack
+from stackyard.context import Context
+from stackyard.desired import DesiredStack
+from stackyard.errors import BlueprintError, ConfigError, LookupError_, StackyardError
+from stackyard.graph import Graph, build_graph
+from stackyard.lookups.context import AWSAccess, ResolveContext
+from stackyard.lookups.registry import LookupRegistry
+from stackyard.lookups.resolve import dependencies_of, resolve_value, validate_value
+
+# stacker passes these to every stack; IAM resources need them and transforms need AUTO_EXPAND.
+CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND")
+
+
+@dataclass
+class Project:
+    """A validated config with its lookups registry, graph and run context."""
+
+    loaded: LoadedConfig
+    registry: LookupRegistry
+    graph: Graph
+    context: Context
+    region: str | None = None
+    profile: str | None = None
+
+    @classmethod
+    def load(
+        cls,
+        config_path: str,
+        *,
+        environment_file: str | None = None,
+        overrides: dict[str, str] | None = None,
+        region: str | None = None,
+        profile: str | None = None,
+    ) -> Project:
+        """Load and check a config: keys, lookups in variables and hook args, and the graph."""
+        loaded = load_config(config_path, environment_file=environment_file, overrides=overrides)
+        config = loaded.config
+        registry = LookupRegistry.with_builtins()
+        for index, (name, path) in enumerate(sorted(config.lookups.items())):
+            try:
+                registry.register_path(name, path)
+            except StackyardError as exc:
+                raise _located(exc, loaded, ("lookups", name)) from None
+            del index
+        outputs: dict[str, set[str]] = {}
+        for index, stack in enumerate(config.stacks):
+            for key, value in stack.variables.items():
+                path = ("stacks", index, "variables", key)
+                try:
+                    validate_value(value, registry)
+                    outputs.setdefault(stack.name, set()).update(dependencies_of(value, registry))
+                except StackyardError as exc:
+                    raise _located(exc, loaded, path, stack=stack.name) from None
+        for section in ("pre_build", "post_build", "pre_destroy", "post_destroy"):
+            for index, hook in enumerate(getattr(config, section)):
+                try:
+                    validate_value(hook.args, registry)
+                except StackyardError as exc:
+                    raise _located(exc, loaded, (section, index, "args")) from None
+        graph = build_graph(loaded, outputs)
+        context = Context(
+            namespace=config.namespace,
+            namespace_delimiter=config.namespace_delimiter,
+            environment=dict(loaded.environment),
+            mappings=dict(config.mappings),
+            tags=dict(config.tags or {}),
+            bucket_name=config.bucket,
+            bucket_region=config.stacker_bucket_region,
+            config_path=loaded.source.file,
+        )
+        return cls(loaded, registry, graph, context, region, profile)
+
+    @property
+    def notices(self) -> list[str]:
+        """Things the user should know that are not errors."""
+        return [*self.loaded.notices, *self.graph.notices]
+
+    def stack(self, name: str) -> Stack:
+        """The config of the stack called ``name``."""
+        return self.loaded.config.stack(name)
+
+    def fqn(self, name: str) -> str:
+        """The CloudFormation name of a config stack."""
+        stack = self.stack(name)
+        return self.context.get_fqn(stack.stack_name or stack.name)
+
+    def selected(self, names: Iterable[str]) -> Graph:
+        """The graph of the named stacks (all when none) and what they need."""
+        names = list(names)
+        return self.graph.select(names) if names else self.graph
+
+    def resolve_context(
+        self, aws: AWSAccess | None = None, pending: Iterable[str] = ()
+    ) -> ResolveContext:
+        """What lookups see; without ``aws``, AWS-backed lookups resolve to Unknown."""
+        config = self.loaded.config
+        return ResolveContext(
+            context=self.context,
+            config_dir=self.loaded.base_dir,
+            aws=aws,
+            region=self.region,
+            stack_fqns={s.name: self.fqn(s.name) for s in config.stacks},
+            stack_regions={s.name: s.region for s in config.stacks if s.region},
+            pending_stacks=frozenset(pending),
+        )
+
+    def render(self, name: str, resolve: ResolveContext) -> DesiredStack:
+        """Resolve a stack's variables and render its blueprint into its desired state."""
+        from stackyard.blueprints.loader import load_blueprint
+
+        stack = self.stack(name)
+        file, line = self.loaded.where(name)
+        variables: dict[str, Any] = {}
+        for key, value in stack.variables.items():
+            try:
+                variables[key] = resolve_value(value, self.registry, resolve)
+            except StackyardError as exc:
+                raise _located(exc, self.loaded, self._path(name, "variables", key), stack=name)
+        try:
+            blueprint = load_blueprint(
+                stack_name=name,
+                class_path=stack.class_path,
+                template_path=stack.template_path,
+                context=self.context,
+                description=stack.description,
+                mappings=dict(self.loaded.config.mappings),
+                sys_path=[self.loaded.config.sys_path] if self.loaded.config.sys_path else None,
+                base_dir=self.loaded.base_dir,
+            )
+            blueprint.resolve_variables(variables)
+            _, template_body = blueprint.render_template()
+            parameters = dict(blueprint.get_parameter_values())
+            definitions = blueprint.get_parameter_definitions()
+        except StackyardError as exc:
+            exc.stack = exc.stack or name
+            if exc.file is None:
+                exc.file, exc.line = file, line
+            raise
+        no_echo = frozenset(
+            p for p, d in definitions.items() if str(d.get("NoEcho", "")).lower() == "true"
+        )
+        return DesiredStack(
+            name=name,
+            fqn=self.fqn(name),
+            region=stack.region or self.region,
+            profile=stack.profile or self.profile,
+            template_body=template_body,
+            parameters=parameters,
+            declared_parameters=frozenset(definitions),
+            no_echo=no_echo,
+            tags={**self.context.tags, **stack.tags},
+            description=stack.description,
+            stack_policy=self._stack_policy(stack),
+            termination_protection=bool(stack.termination_protection),
+            notification_arns=tuple(stack.notification_arns),
+            service_role=self.loaded.config.service_role,
+            locked=stack.locked,
+            protected=stack.protected
+            if isinstance(stack.protected, bool)
+            else tuple(stack.protected),
+            in_progress_behavior=stack.in_progress_behavior,
+            requires_change_set=bool(getattr(blueprint, "requires_change_set", False)),
+            capabilities=CAPABILITIES,
+        )
+
+    def _path(self, name: str, *rest: str) -> tuple[str | int, ...]:
+        for index, stack in enumerate(self.loaded.config.stacks):
+            if stack.name == name:
+                return ("stacks", index, *rest)
+        return ()
+
+    def _stack_policy(self, stack: Stack) -> str | None:
+        if not stack.stack_policy_path:
+            return None
+        path = self.loaded.base_dir / stack.stack_policy_path
+        file, line = self.loaded.where(stack.name, "stack_policy_path")
+        try:
+            text = path.read_text(encoding="utf-8")
+            json.loads(text)
+        except FileNotFoundError:
+            raise ConfigError(
+                f"stack policy file not found: {stack.stack_policy_path}",
+                file=file,
+                line=line,
+                stack=stack.name,
+                hint="the path is relative to the config file's folder",
+            ) from None
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"stack policy is not valid JSON: {exc.msg} at line {exc.lineno}",
+                file=str(path),
+                line=exc.lineno,
+                stack=stack.name,
+            ) from None
+        return text
+
+
+def _located(
+    exc: StackyardError,
+    loaded: LoadedConfig,
+    path: tuple[str | int, ...],
+    stack: str | None = None,
+) -> StackyardError:
+    """Add the config file, line and key path to an error raised deep inside a value."""
+    from stackyard.config.source import format_path
+
+    inner = exc.key
+    exc.file = exc.file or loaded.source.file
+    exc.line = exc.line or loaded.source.line(path)
+    exc.key = format_path(path) + (
+        f".{inner}" if inner and not inner.startswith("[") else inner or ""
+    )
+    exc.stack = exc.stack or stack
+    if isinstance(exc, LookupError_ | BlueprintError | ConfigError):
+        exc.exit_code = 2
+    return exc
