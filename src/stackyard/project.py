@@ -130,7 +130,10 @@ class Project:
             try:
                 variables[key] = resolve_value(value, self.registry, resolve)
             except StackyardError as exc:
-                raise _located(exc, self.loaded, self._path(name, "variables", key), stack=name)
+                raise _located(
+                    exc, self.loaded, self._path(name, "variables", key), stack=name
+                ) from None
+        source_key = "class_path" if stack.class_path else "template_path"
         try:
             blueprint = load_blueprint(
                 stack_name=name,
@@ -142,11 +145,25 @@ class Project:
                 sys_path=[self.loaded.config.sys_path] if self.loaded.config.sys_path else None,
                 base_dir=self.loaded.base_dir,
             )
+        except StackyardError as exc:
+            # A blueprint that does not import, or a template that is not there, is
+            # a mistake in the config: point at the config line that names it.
+            if not (exc.file and exc.line):
+                exc.file, exc.line = self.loaded.where(name, source_key)
+                exc.key = source_key
+            exc.stack = exc.stack or name
+            raise
+        try:
             blueprint.resolve_variables(variables)
             _, template_body = blueprint.render_template()
-            parameters = dict(blueprint.get_parameter_values())
+            # CloudFormation takes list parameters as comma-joined text.
+            parameters = {
+                key: ",".join(map(str, value)) if isinstance(value, list) else value
+                for key, value in blueprint.get_parameter_values().items()
+            }
             definitions = blueprint.get_parameter_definitions()
         except StackyardError as exc:
+            # Errors raised inside a blueprint keep the blueprint's own file and line.
             exc.stack = exc.stack or name
             if exc.file is None:
                 exc.file, exc.line = file, line

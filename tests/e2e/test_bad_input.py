@@ -83,13 +83,13 @@ CASES = {
     ),
     "class_path does not import": (
         "namespace: t\nsys_path: .\nstacks:\n  - name: a\n    class_path: nowhere.Thing\n",
-        4,
+        5,
         "nowhere",
         "sys_path",
     ),
     "template_path missing": (
         "namespace: t\nstacks:\n  - name: a\n    template_path: templates/none.yaml\n",
-        3,
+        4,
         "none.yaml",
         None,
     ),
@@ -109,7 +109,7 @@ CASES = {
     ),
     "blueprint raises": (
         "namespace: t\nsys_path: .\nstacks:\n  - name: a\n    class_path: bps.Broken\n",
-        4,
+        25,
         "the blueprint fell over",
         None,
     ),
@@ -134,9 +134,11 @@ def test_bad_input_gets_one_clear_message(tmp_path: Path, run_cli: Run, case: st
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert fragment in result.stderr
-    assert str(config) in result.stderr
+    # Errors inside a blueprint point at the blueprint's own line; all others at the config.
+    located = tmp_path / "bps.py" if case == "blueprint raises" else config
+    assert str(located) in result.stderr
     if line is not None:
-        assert f"{config}:{line}" in result.stderr
+        assert f"{located}:{line}" in result.stderr
     if hint:
         assert "hint:" in result.stderr and hint in result.stderr
 

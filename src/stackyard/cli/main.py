@@ -24,6 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "stackyard.cli.apply:info",
         "Show deployed stacks: status, outputs, drift from config.",
     ),
+    "secrets": (
+        "stackyard.cli.secrets:secrets",
+        "Put, read, list, audit secrets in SSM under one key.",
+    ),
     "local": ("stackyard.local.cli:local", "Run the embedded local AWS endpoint."),
 }
 

@@ -1,0 +1,1 @@
+"""Variable types a blueprint's ``VARIABLES`` may name (see :mod:`.types`)."""
