@@ -8,6 +8,8 @@ start from a ``Project``.
 from __future__ import annotations
 
 import json
+import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -50,13 +52,13 @@ class Project:
         """Load and check a config: keys, lookups in variables and hook args, and the graph."""
         loaded = load_config(config_path, environment_file=environment_file, overrides=overrides)
         config = loaded.config
+        _add_sys_path(loaded)
         registry = LookupRegistry.with_builtins()
-        for index, (name, path) in enumerate(sorted(config.lookups.items())):
+        for name, import_path in sorted(config.lookups.items()):
             try:
-                registry.register_path(name, path)
+                registry.register_path(name, import_path)
             except StackyardError as exc:
                 raise _located(exc, loaded, ("lookups", name)) from None
-            del index
         outputs: dict[str, set[str]] = {}
         for index, stack in enumerate(config.stacks):
             for key, value in stack.variables.items():
@@ -161,13 +163,14 @@ class Project:
                 key: ",".join(map(str, value)) if isinstance(value, list) else value
                 for key, value in blueprint.get_parameter_values().items()
             }
-            definitions = blueprint.get_parameter_definitions()
         except StackyardError as exc:
             # Errors raised inside a blueprint keep the blueprint's own file and line.
             exc.stack = exc.stack or name
             if exc.file is None:
                 exc.file, exc.line = file, line
             raise
+        # The template's own Parameters section is the truth for Python and raw templates alike.
+        definitions: dict[str, Any] = json.loads(template_body).get("Parameters", {})
         no_echo = frozenset(
             p for p, d in definitions.items() if str(d.get("NoEcho", "")).lower() == "true"
         )
@@ -227,6 +230,29 @@ class Project:
         return text
 
 
+def _add_sys_path(loaded: LoadedConfig) -> None:
+    """Put ``sys_path`` (relative to the config) on ``sys.path`` for the run, as stacker did.
+
+    Blueprints may import their own helpers lazily and custom lookups and hooks
+    are imported by path, so the entry stays for the whole process.
+    """
+    if not loaded.config.sys_path:
+        return
+    entry = str((loaded.base_dir / loaded.config.sys_path).resolve())
+    if entry not in sys.path:
+        sys.path.insert(0, entry)
+
+
+def _inner_path(key: str | None) -> tuple[str | int, ...]:
+    """``Tags.Name`` or ``Subnets[0]`` → ``("Tags", "Name")``, ``("Subnets", 0)``."""
+    if not key:
+        return ()
+    parts: list[str | int] = []
+    for piece in re.findall(r"[^.\[\]]+|\[\d+\]", key):
+        parts.append(int(piece[1:-1]) if piece.startswith("[") else piece)
+    return tuple(parts)
+
+
 def _located(
     exc: StackyardError,
     loaded: LoadedConfig,
@@ -236,12 +262,10 @@ def _located(
     """Add the config file, line and key path to an error raised deep inside a value."""
     from stackyard.config.source import format_path
 
-    inner = exc.key
+    full = (*path, *_inner_path(exc.key))
     exc.file = exc.file or loaded.source.file
-    exc.line = exc.line or loaded.source.line(path)
-    exc.key = format_path(path) + (
-        f".{inner}" if inner and not inner.startswith("[") else inner or ""
-    )
+    exc.line = exc.line or loaded.source.line(full)
+    exc.key = format_path(full)
     exc.stack = exc.stack or stack
     if isinstance(exc, LookupError_ | BlueprintError | ConfigError):
         exc.exit_code = 2
