@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI; StackyardErrors become one clear message and their exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        cli.main(args=argv, prog_name="stackyard", standalone_mode=False)
+        # Without standalone mode, click returns the code of a raised `Exit`.
+        code = cli.main(args=argv, prog_name="stackyard", standalone_mode=False)
     except StackyardError as exc:
         if debug:
             raise
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
             "  hint: this is a bug in stackyard; rerun with --debug and report the traceback"
         )
         sys.exit(1)
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _error(message: str) -> None:
