@@ -1,0 +1,265 @@
+"""Provisioning one resource: through moto's CloudFormation models, or as a record.
+
+moto's models offer ``create_from_cloudformation_json`` and friends per type; this module calls
+them with resolved properties (after the adapters in :mod:`gaps`), and keeps a record with a
+physical id and plausible attributes for real types moto cannot provision. Callers hold the
+global lock around every call here.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+import uuid
+from typing import Any
+
+from stackyard import schemas
+from stackyard.local.cloudformation import gaps
+from stackyard.local.cloudformation.errors import ResourceFailure, ValidationError
+from stackyard.local.cloudformation.models import Resource
+
+__all__ = ["Provisioner", "error_text", "is_provisionable"]
+
+_ALWAYS_RECORDED = frozenset(
+    {
+        "AWS::CloudFormation::WaitCondition",
+        "AWS::CloudFormation::WaitConditionHandle",
+        "AWS::CloudFormation::Stack",
+        "AWS::CloudFormation::CustomResource",
+    }
+)
+
+
+def _model_class(resource_type: str) -> Any:
+    if resource_type in _ALWAYS_RECORDED or resource_type.startswith("Custom::"):
+        return None
+    from moto.cloudformation.parsing import get_model_map
+
+    return get_model_map().get(resource_type)
+
+
+def is_provisionable(resource_type: str) -> bool:
+    """Whether moto can provision ``resource_type`` (else it is kept as a record)."""
+    return _model_class(resource_type) is not None
+
+
+def error_text(exc: BaseException) -> str:
+    """A one-line reason from a moto (or other) exception."""
+    for attribute in ("message", "description"):
+        value = getattr(exc, attribute, None)
+        if isinstance(value, str) and value and not value.lstrip().startswith("<"):
+            return value
+    text = str(exc)
+    if text.lstrip().startswith("<"):
+        import re
+
+        found = re.search(r"<Message>(.*?)</Message>", text, re.S)
+        if found:
+            return found.group(1)
+    return text or type(exc).__name__
+
+
+def _suffix(size: int = 12) -> str:
+    return "".join(random.choices(string.ascii_uppercase + string.digits, k=size))
+
+
+def _is_abstract(method: Any) -> bool:
+    return bool(getattr(method, "__isabstractmethod__", False))
+
+
+class Provisioner:
+    """Creates, updates and deletes the resources of one stack in moto's backends."""
+
+    def __init__(self, account_id: str, region: str, stack_name: str, stack_id: str) -> None:
+        self.account_id = account_id
+        self.region = region
+        self.stack_name = stack_name
+        self.stack_id = stack_id
+
+    # names ------------------------------------------------------------------------------
+
+    def _name_property(self, resource_type: str) -> str | None:
+        from moto.cloudformation.parsing import resource_name_property_from_type
+
+        return gaps.NAME_PROPERTIES.get(resource_type) or resource_name_property_from_type(
+            resource_type
+        )
+
+    def _generated_name(self, resource_type: str, logical_id: str) -> str:
+        from moto.cloudformation.parsing import generate_resource_name
+
+        return str(generate_resource_name(resource_type, self.stack_name, logical_id))
+
+    def physical_name(self, resource_type: str, logical_id: str, properties: dict[str, Any]) -> str:
+        """The name a new resource gets: its name property if set, else a generated one."""
+        prop = self._name_property(resource_type)
+        if prop and isinstance(properties.get(prop), str):
+            return str(properties[prop])
+        return gaps.generated_name(resource_type, self.stack_name, logical_id) or (
+            self._generated_name(resource_type, logical_id)
+        )
+
+    def custom_name(self, resource_type: str, properties: dict[str, Any]) -> str | None:
+        """The name the template gives the resource, if it names it."""
+        prop = self._name_property(resource_type)
+        value = properties.get(prop) if prop else None
+        return value if isinstance(value, str) else None
+
+    # operations -------------------------------------------------------------------------
+
+    def create(self, resource: Resource, properties: dict[str, Any]) -> None:
+        """Create ``resource`` with resolved ``properties``; raises ResourceFailure."""
+        name = self.physical_name(resource.type, resource.logical_id, properties)
+        resource.physical_name = name
+        resource.properties = properties
+        cls = _model_class(resource.type)
+        if cls is None:
+            self._record(resource, name, properties)
+            return
+        adapted = gaps.before_create(resource.type, dict(properties), name, self)
+        try:
+            model = cls.create_from_cloudformation_json(
+                name,
+                {"Type": resource.type, "Properties": adapted},
+                self.account_id,
+                self.region,
+                LogicalId=resource.logical_id,
+                StackId=self.stack_id,
+                ResourceType=resource.type,
+            )
+            gaps.after_create(resource.type, model, adapted, self)
+        except ResourceFailure:
+            raise
+        except Exception as exc:  # moto raises many types; each is a resource failure
+            raise ResourceFailure(error_text(exc)) from exc
+        if model is None:
+            self._record(resource, name, properties)
+            return
+        resource.model = model
+        resource.provisioned = True
+        physical = getattr(model, "physical_resource_id", None)
+        resource.physical_id = str(physical) if physical else name
+        self._capture_attributes(resource)
+
+    def _capture_attributes(self, resource: Resource) -> None:
+        """Keep the schema's read-only attributes, for use after a state restore."""
+        for name in schemas.read_only_properties(resource.type):
+            if "/" in name:
+                continue
+            try:
+                resource.attributes[name] = self.get_att(resource, name)
+            except Exception:
+                continue
+
+    def update(self, resource: Resource, properties: dict[str, Any]) -> None:
+        """Update ``resource`` in place (same physical resource) to ``properties``."""
+        cls = _model_class(resource.type)
+        if cls is None or not resource.provisioned:
+            resource.properties = properties
+            return
+        name = self.custom_name(resource.type, properties) or resource.physical_name or ""
+        adapted = gaps.before_create(resource.type, dict(properties), name, self)
+        document = {"Type": resource.type, "Properties": adapted}
+        try:
+            if resource.model is not None and not _is_abstract(cls.update_from_cloudformation_json):
+                model = cls.update_from_cloudformation_json(
+                    original_resource=resource.model,
+                    new_resource_name=name,
+                    cloudformation_json=document,
+                    account_id=self.account_id,
+                    region_name=self.region,
+                )
+            else:
+                self._delete_model(resource)
+                model = cls.create_from_cloudformation_json(
+                    name,
+                    document,
+                    self.account_id,
+                    self.region,
+                    LogicalId=resource.logical_id,
+                    StackId=self.stack_id,
+                    ResourceType=resource.type,
+                )
+            gaps.after_create(resource.type, model, adapted, self)
+        except ResourceFailure:
+            raise
+        except Exception as exc:
+            raise ResourceFailure(error_text(exc)) from exc
+        if model is not None:
+            resource.model = model
+            physical = getattr(model, "physical_resource_id", None)
+            resource.physical_id = str(physical) if physical else resource.physical_id
+            self._capture_attributes(resource)
+        resource.properties = properties
+
+    def delete(self, resource: Resource) -> None:
+        """Delete ``resource``; a resource already gone counts as deleted."""
+        if not resource.provisioned:
+            return
+        try:
+            self._delete_model(resource)
+        except Exception as exc:
+            kind = type(exc).__name__
+            if any(word in kind for word in ("NotFound", "NoSuch", "DoesNotExist", "Missing")):
+                return
+            raise ResourceFailure(error_text(exc)) from exc
+
+    def _delete_model(self, resource: Resource) -> None:
+        model = resource.model
+        delete = getattr(model, "delete", None) if model is not None else None
+        if callable(delete):
+            try:
+                delete(self.account_id, self.region)
+                return
+            except (TypeError, AttributeError):
+                pass
+        cls = _model_class(resource.type)
+        if cls is not None and not _is_abstract(cls.delete_from_cloudformation_json):
+            cls.delete_from_cloudformation_json(
+                resource.physical_id,
+                {"Type": resource.type, "Properties": resource.properties},
+                self.account_id,
+                self.region,
+            )
+
+    # reading ----------------------------------------------------------------------------
+
+    def get_att(self, resource: Resource, attribute: str) -> Any:
+        """The value of ``Fn::GetAtt [resource, attribute]``."""
+        if resource.model is None:
+            if attribute in resource.attributes:
+                return resource.attributes[attribute]
+            return resource.physical_id
+        special = gaps.get_att(resource.type, resource.model, attribute)
+        if special is not None:
+            return special
+        try:
+            return resource.model.get_cfn_attribute(attribute)
+        except Exception as exc:
+            raise ValidationError(
+                f"Template error: resource {resource.logical_id} does not support attribute type "
+                f"{attribute} in Fn::GetAtt"
+            ) from exc
+
+    # records ----------------------------------------------------------------------------
+
+    def _record(self, resource: Resource, name: str, properties: dict[str, Any]) -> None:
+        physical, attributes = gaps.record(
+            resource.type, name, properties, self.region, self.account_id
+        )
+        if physical is None:
+            physical, attributes = self._generic_record(resource.type, name)
+        resource.physical_id = physical
+        resource.attributes = attributes
+        resource.model = None
+
+    def _generic_record(self, resource_type: str, name: str) -> tuple[str, dict[str, Any]]:
+        parts = resource_type.split("::")
+        service = parts[1].lower() if len(parts) > 2 else "custom"
+        kind = parts[-1].lower()
+        arn = f"arn:aws:{service}:{self.region}:{self.account_id}:{kind}/{name}"
+        identifier = str(uuid.uuid4())
+        found = schemas.schema(resource_type) or {}
+        primary = [p.rsplit("/", 1)[-1] for p in found.get("primaryIdentifier", [])]
+        physical = arn if primary == ["Arn"] else name
+        return physical, {"Arn": arn, "Id": identifier, "Name": name}
