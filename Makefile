@@ -15,10 +15,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python examples/demo/run.py
+	STACKYARD=$(CURDIR)/$(BIN)/stackyard examples/demo/demo.sh
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q tests
+	$(BIN)/python -m pytest -n 2 -q -m "not slow" tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
