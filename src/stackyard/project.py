@@ -23,6 +23,8 @@ from stackyard.graph import Graph, build_graph
 from stackyard.lookups.context import AWSAccess, ResolveContext
 from stackyard.lookups.registry import LookupRegistry
 from stackyard.lookups.resolve import dependencies_of, resolve_value, validate_value
+from stackyard.lookups.secret import Secret
+from stackyard.template_secrets import keep_secrets_out, secrets_in
 
 # stacker passes these to every stack; IAM resources need them and transforms need AUTO_EXPAND.
 CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND")
@@ -160,7 +162,7 @@ class Project:
             _, template_body = blueprint.render_template()
             # CloudFormation takes list parameters as comma-joined text.
             parameters = {
-                key: ",".join(map(str, value)) if isinstance(value, list) else value
+                key: _parameter_text(value)
                 for key, value in blueprint.get_parameter_values().items()
             }
         except StackyardError as exc:
@@ -169,6 +171,12 @@ class Project:
             if exc.file is None:
                 exc.file, exc.line = file, line
             raise
+        template_body = keep_secrets_out(
+            template_body,
+            secrets_in(variables),
+            [key for key, value in parameters.items() if secrets_in(value)],
+            stack=name,
+        )
         # The template's own Parameters section is the truth for Python and raw templates alike.
         definitions: dict[str, Any] = json.loads(template_body).get("Parameters", {})
         no_echo = frozenset(
@@ -228,6 +236,14 @@ class Project:
                 stack=stack.name,
             ) from None
         return text
+
+
+def _parameter_text(value: Any) -> Any:
+    """List parameters are comma-joined text; a list holding a secret stays a secret."""
+    if not isinstance(value, list):
+        return value
+    joined = ",".join(map(str, value))
+    return Secret(joined) if secrets_in(value) else joined
 
 
 def _add_sys_path(loaded: LoadedConfig) -> None:

@@ -91,10 +91,10 @@ scalars = st.one_of(
             "${output ${default a::b}::Url}",
             "$missing",
             "${ssm /x}",
-            "bp.Queue",
+            "fuzzbp.Queue",
             "templates/t.yaml",
             "nowhere.Mod",
-            "bp.Missing",
+            "fuzzbp.Missing",
         ]
     ),
 )
@@ -115,7 +115,7 @@ plausible_stacks = st.fixed_dictionaries(
     {
         "name": names,
         "class_path": st.sampled_from(
-            ["bp.Queue", "bp.Queue", "bp.Queue", "bp.Missing", "nowhere.Mod"]
+            ["fuzzbp.Queue", "fuzzbp.Queue", "fuzzbp.Queue", "fuzzbp.Missing", "nowhere.Mod"]
         ),
         "variables": good_variables,
     },
@@ -168,7 +168,7 @@ configs = st.one_of(plausible_configs, plausible_configs, wild_configs)
 def _check(text: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
         base = Path(folder)
-        (base / "bp.py").write_text(BLUEPRINT)
+        (base / "fuzzbp.py").write_text(BLUEPRINT)
         (base / "templates").mkdir()
         (base / "templates" / "t.yaml").write_text(TEMPLATE)
         config = base / "stackyard.yaml"

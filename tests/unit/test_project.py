@@ -34,7 +34,7 @@ class Queue(Blueprint):
 
 
 def make(tmp_path: Path, stacks: str, extra: str = "") -> Project:
-    (tmp_path / "bp.py").write_text(BLUEPRINT)
+    (tmp_path / "projbp.py").write_text(BLUEPRINT)
     (tmp_path / "policy.json").write_text('{"Statement": []}')
     config = tmp_path / "stackyard.yaml"
     config.write_text("namespace: ns\nsys_path: .\ntags: {team: ops}\n" + extra + "stacks:\n" + textwrap.dedent(stacks))
@@ -43,11 +43,11 @@ def make(tmp_path: Path, stacks: str, extra: str = "") -> Project:
 
 STACKS = """\
   - name: first
-    class_path: bp.Queue
+    class_path: projbp.Queue
     variables: {Name: one, Zones: [a, b]}
   - name: second
     stack_name: custom
-    class_path: bp.Queue
+    class_path: projbp.Queue
     stack_policy_path: policy.json
     termination_protection: true
     tags: {tier: app}
@@ -102,7 +102,7 @@ def test_pending_upstream_is_unknown_even_with_aws(tmp_path: Path) -> None:
 
 def test_lookup_error_is_located_in_the_config(tmp_path: Path) -> None:
     with pytest.raises(LookupError_) as caught:
-        make(tmp_path, "  - name: a\n    class_path: bp.Queue\n    variables:\n      Name: ${split nodelimiter}\n")
+        make(tmp_path, "  - name: a\n    class_path: projbp.Queue\n    variables:\n      Name: ${split nodelimiter}\n")
     error = caught.value
     assert error.file and error.file.endswith("stackyard.yaml")
     assert error.line == 8
@@ -113,14 +113,14 @@ def test_lookup_error_is_located_in_the_config(tmp_path: Path) -> None:
 def test_hook_args_lookups_are_validated(tmp_path: Path) -> None:
     extra = "pre_build:\n  - path: x.y\n    args:\n      v: ${nosuch thing}\n"
     with pytest.raises(LookupError_) as caught:
-        make(tmp_path, "  - name: a\n    class_path: bp.Queue\n    variables: {Name: a}\n", extra)
+        make(tmp_path, "  - name: a\n    class_path: projbp.Queue\n    variables: {Name: a}\n", extra)
     assert caught.value.line == 7
 
 
 def test_missing_stack_policy_is_a_config_error(tmp_path: Path) -> None:
     project = make(
         tmp_path,
-        "  - name: a\n    class_path: bp.Queue\n    stack_policy_path: nope.json\n    variables: {Name: a}\n",
+        "  - name: a\n    class_path: projbp.Queue\n    stack_policy_path: nope.json\n    variables: {Name: a}\n",
     )
     with pytest.raises(ConfigError, match="stack policy file not found") as caught:
         project.render("a", project.resolve_context())
@@ -133,7 +133,7 @@ def test_custom_lookup_from_config(tmp_path: Path) -> None:
     )
     project = make(
         tmp_path,
-        "  - name: a\n    class_path: bp.Queue\n    variables: {Name: '${shout quiet}'}\n",
+        "  - name: a\n    class_path: projbp.Queue\n    variables: {Name: '${shout quiet}'}\n",
         "lookups:\n  shout: mylookups.shout\n",
     )
     # A custom lookup may call AWS, so without AWS it is not run...

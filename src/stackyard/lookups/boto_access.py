@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from stackyard.errors import AWSError, LookupError_
 from stackyard.lookups.ami import newest_matching_image
+from stackyard.lookups.secret import Secret
 
 if TYPE_CHECKING:
     import boto3
@@ -51,7 +52,13 @@ class BotoAWSAccess:
         with _mapped(f"reading SSM parameter {name}", missing=("ParameterNotFound",)):
             response = self._client("ssm", region).get_parameter(Name=name, WithDecryption=True)
         parameter = response["Parameter"]
-        return str(parameter["Value"]), str(parameter["Type"])
+        value, kind = str(parameter["Value"]), str(parameter["Type"])
+        if kind == "SecureString":
+            # The version pins the reference: a new secret version changes the template,
+            # so the next build deploys it.
+            reference = f"{{{{resolve:ssm-secure:{name}:{parameter['Version']}}}}}"
+            return Secret(value, reference), kind
+        return value, kind
 
     def kms_decrypt(self, ciphertext_b64: str, region: str | None = None) -> str:
         """The UTF-8 plaintext of a base64 KMS ciphertext."""

@@ -15,9 +15,23 @@ MASK = "****"
 
 
 class Secret(str):
-    """A string whose value is secret; ``repr`` never shows it."""
+    """A string whose value is secret; ``repr`` never shows it.
 
-    __slots__ = ()
+    ``reference`` is the CloudFormation dynamic reference that stands for the
+    value (``{{resolve:ssm-secure:NAME:VERSION}}``) where there is one: a
+    template gets the reference, never the value.
+    """
+
+    __slots__ = ("reference",)
+    reference: str | None
+
+    def __new__(cls, value: str, reference: str | None = None) -> Secret:
+        self = super().__new__(cls, value)
+        self.reference = reference
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Secret, (str.__str__(self), self.reference))
 
     def __repr__(self) -> str:
         return f"Secret({MASK!r})"

@@ -38,7 +38,9 @@ class SsmstoreLookup(Lookup):
         region, name = self._parse(read_value_from_path(self, arg, ctx.config_dir))
         region = region or self.default_region or ctx.region
         value, kind = ctx.aws.ssm_parameter(name, region)
-        return Secret(value) if kind == "SecureString" else value
+        if kind != "SecureString" or isinstance(value, Secret):
+            return value
+        return Secret(value)
 
 
 class SsmLookup(SsmstoreLookup):

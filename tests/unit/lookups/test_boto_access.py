@@ -52,6 +52,13 @@ def test_ssm_secure_string_through_the_lookup_is_secret(
     )
     value = resolve_value("${ssm eu-west-1@/db/pw}", registry, make_ctx(aws=aws))
     assert isinstance(value, Secret) and value == "hunter2"
+    # Templates get the versioned dynamic reference in place of the value.
+    assert value.reference == "{{resolve:ssm-secure:/db/pw:1}}"
+    session("eu-west-1").client("ssm").put_parameter(
+        Name="/db/pw", Value="hunter3", Type="SecureString", Overwrite=True
+    )
+    newer = resolve_value("${ssm eu-west-1@/db/pw}", registry, make_ctx(aws=aws))
+    assert newer.reference == "{{resolve:ssm-secure:/db/pw:2}}"
 
 
 def test_ssm_missing_parameter(aws: BotoAWSAccess) -> None:

@@ -1,0 +1,98 @@
+"""Keep secret values out of rendered templates.
+
+A secret from a lookup (an SSM SecureString, a KMS plaintext) may reach a
+template in two ways:
+
+- as a template *value* (a blueprint wrote it into a property): it is replaced
+  by its CloudFormation dynamic reference (``{{resolve:ssm-secure:NAME:VERSION}}``),
+  so CloudFormation fetches it and the clear value never leaves this process;
+  a secret with no reference (a KMS plaintext) there is an error;
+- as a *parameter value*: the parameter is made ``NoEcho`` so that
+  CloudFormation masks it too.
+
+Templates are only rewritten when a secret is found, so the common case keeps
+the blueprint's exact bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from stackyard.errors import BlueprintError
+from stackyard.lookups.secret import Secret
+
+# Shorter secrets are only recognised as a whole value: as a substring they
+# would match innocent text.
+MIN_SUBSTRING = 6
+
+
+def secrets_in(value: Any) -> list[Secret]:
+    """Every ``Secret`` inside a resolved value, outermost first."""
+    found: list[Secret] = []
+    if isinstance(value, Secret):
+        found.append(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            found.extend(secrets_in(item))
+    elif isinstance(value, list | tuple):
+        for item in value:
+            found.extend(secrets_in(item))
+    return found
+
+
+def keep_secrets_out(
+    template_body: str,
+    secrets: Iterable[Secret],
+    secret_parameters: Iterable[str],
+    *,
+    stack: str,
+) -> str:
+    """The template with secret values replaced by references and secret parameters NoEcho."""
+    secrets = [s for s in secrets if str.__str__(s)]
+    secret_parameters = set(secret_parameters)
+    if not secrets and not secret_parameters:
+        return template_body
+    template = json.loads(template_body)
+    changed = False
+    for name in sorted(secret_parameters):
+        definition = template.get("Parameters", {}).get(name)
+        if isinstance(definition, dict) and str(definition.get("NoEcho", "")).lower() != "true":
+            definition["NoEcho"] = True
+            changed = True
+    if secrets:
+        template, replaced = _replace(template, secrets, stack)
+        changed = changed or replaced
+    return json.dumps(template, indent=4) if changed else template_body
+
+
+def _replace(node: Any, secrets: list[Secret], stack: str) -> tuple[Any, bool]:
+    if isinstance(node, dict):
+        changed = False
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            out[key], hit = _replace(value, secrets, stack)
+            changed = changed or hit
+        return out, changed
+    if isinstance(node, list):
+        items = [_replace(v, secrets, stack) for v in node]
+        return [v for v, _ in items], any(hit for _, hit in items)
+    if not isinstance(node, str):
+        return node, False
+    text = node
+    for secret in secrets:
+        clear = str.__str__(secret)
+        whole = text == clear
+        inside = len(clear) >= MIN_SUBSTRING and clear in text
+        if not (whole or inside):
+            continue
+        if secret.reference is None:
+            raise BlueprintError(
+                "a secret value from a lookup would be written into the template in clear",
+                stack=stack,
+                hint="pass it through a CFNString variable with no_echo: true, or keep it in "
+                "SSM as a SecureString and use ${ssm NAME}, which becomes a dynamic reference",
+            )
+        text = text.replace(clear, secret.reference)
+    return text, text != node

@@ -1,0 +1,105 @@
+"""Secrets from lookups never reach a template in clear."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from stackyard.errors import BlueprintError
+from stackyard.lookups.secret import Secret
+from stackyard.project import Project
+from stackyard.template_secrets import keep_secrets_out
+
+REF = "{{resolve:ssm-secure:/ns/db/password:3}}"
+
+
+def test_value_becomes_its_dynamic_reference() -> None:
+    body = json.dumps({"Resources": {"Db": {"Properties": {"Password": "hunter2-long"}}}})
+    out = keep_secrets_out(body, [Secret("hunter2-long", REF)], [], stack="db")
+    assert "hunter2" not in out
+    assert json.loads(out)["Resources"]["Db"]["Properties"]["Password"] == REF
+
+
+def test_value_inside_a_longer_string_is_replaced_too() -> None:
+    body = json.dumps({"Resources": {"A": {"Properties": {"Url": "postgres://u:hunter2-long@h"}}}})
+    out = keep_secrets_out(body, [Secret("hunter2-long", REF)], [], stack="a")
+    assert json.loads(out)["Resources"]["A"]["Properties"]["Url"] == f"postgres://u:{REF}@h"
+
+
+def test_secret_without_reference_in_template_is_an_error() -> None:
+    body = json.dumps({"Resources": {"A": {"Properties": {"Token": "kms-plaintext"}}}})
+    with pytest.raises(BlueprintError, match="in clear") as caught:
+        keep_secrets_out(body, [Secret("kms-plaintext")], [], stack="a")
+    assert "kms-plaintext" not in str(caught.value)
+    assert caught.value.stack == "a"
+
+
+def test_secret_parameter_is_made_no_echo() -> None:
+    body = json.dumps({"Parameters": {"Token": {"Type": "String"}}, "Resources": {}})
+    out = json.loads(keep_secrets_out(body, [], ["Token"], stack="a"))
+    assert out["Parameters"]["Token"]["NoEcho"] is True
+
+
+def test_short_secret_only_matches_whole_values() -> None:
+    body = json.dumps({"Resources": {"A": {"Properties": {"Name": "abc-def", "Pin": "abc"}}}})
+    out = json.loads(keep_secrets_out(body, [Secret("abc", REF)], [], stack="a"))
+    assert out["Resources"]["A"]["Properties"] == {"Name": "abc-def", "Pin": REF}
+
+
+def test_untouched_template_keeps_its_bytes() -> None:
+    body = '{\n    "Resources": {}\n}'
+    assert keep_secrets_out(body, [Secret("zzzzzzzz", REF)], [], stack="a") is body
+
+
+BLUEPRINT = """
+from troposphere import ssm
+
+from stackyard.blueprints.base import Blueprint
+from stackyard.blueprints.variables.types import CFNString
+
+
+class App(Blueprint):
+    VARIABLES = {
+        "Password": {"type": str},
+        "Token": {"type": CFNString},
+    }
+
+    def create_template(self):
+        self.template.add_resource(ssm.Parameter(
+            "Copy", Type="String", Value=self.get_variables()["Password"]))
+"""
+
+
+class SecretAWS:
+    def ssm_parameter(self, name: str, region: str | None = None) -> tuple[str, str]:
+        return Secret("s3cr3t-value", f"{{{{resolve:ssm-secure:{name}:7}}}}"), "SecureString"
+
+
+def test_project_render_keeps_ssm_secrets_out_of_the_template(tmp_path: Path) -> None:
+    (tmp_path / "secretbp.py").write_text(BLUEPRINT)
+    (tmp_path / "c.yaml").write_text(
+        textwrap.dedent("""\
+        namespace: ns
+        sys_path: .
+        stacks:
+          - name: app
+            class_path: secretbp.App
+            variables:
+              Password: ${ssm /ns/app/password}
+              Token: ${ssm /ns/app/token}
+        """)
+    )
+    project = Project.load(str(tmp_path / "c.yaml"))
+    desired = project.render("app", project.resolve_context(aws=SecretAWS()))  # type: ignore[arg-type]
+    assert "s3cr3t-value" not in desired.template_body
+    template = json.loads(desired.template_body)
+    assert (
+        template["Resources"]["Copy"]["Properties"]["Value"]
+        == "{{resolve:ssm-secure:/ns/app/password:7}}"
+    )
+    assert template["Parameters"]["Token"]["NoEcho"] is True
+    assert desired.no_echo == frozenset({"Token"})
+    assert isinstance(desired.parameters["Token"], Secret)
