@@ -1,0 +1,400 @@
+"""The one gateway to CloudFormation: every CloudFormation call stackyard makes is made here.
+
+It owns the rate limiter for read calls (one bucket shared by all threads and
+regions), counts calls by action for ``--stats``, turns botocore's answers into
+plain data (``DeployedStack``, ``StackEvent``, ``ChangeSetInfo``) and maps
+botocore errors to ``AWSCallError`` once. Retries are botocore's (see
+``stackyard.aws.session``); this module adds none.
+
+A shared listing (``list_stacks``: one paginated DescribeStacks with no stack
+name) is kept per location; the planner and the ``output`` lookups read it
+instead of asking about each stack.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from stackyard.aws.errors import AWSCallError, error_code, map_client_error
+from stackyard.aws.limiter import CallStats, RateLimiter
+from stackyard.aws.session import ClientFactory, Location
+
+__all__ = [
+    "ChangeSetInfo",
+    "CloudFormationGateway",
+    "DeployedStack",
+    "StackEvent",
+    "StackSubmission",
+]
+
+# Actions that only read; they take a token from the rate limiter.
+READ_ACTIONS = frozenset(
+    {
+        "DescribeStacks",
+        "DescribeStackEvents",
+        "GetTemplate",
+        "GetStackPolicy",
+        "DescribeChangeSet",
+        "ListStackResources",
+        "DescribeStackResources",
+    }
+)
+
+
+@dataclass(frozen=True)
+class StackEvent:
+    """One line of a stack's event log."""
+
+    event_id: str
+    stack_name: str
+    logical_id: str
+    resource_type: str
+    status: str
+    reason: str
+    timestamp: datetime | None
+
+    @property
+    def is_stack(self) -> bool:
+        """True for events about the stack itself rather than one of its resources."""
+        return self.resource_type == "AWS::CloudFormation::Stack" and (
+            self.logical_id == self.stack_name
+        )
+
+    @property
+    def is_failure(self) -> bool:
+        """A resource that failed (not one cancelled because another failed)."""
+        return self.status.endswith("_FAILED") and "cancelled" not in self.reason.lower()
+
+
+@dataclass(frozen=True)
+class DeployedStack:
+    """A stack as CloudFormation describes it."""
+
+    name: str
+    stack_id: str
+    status: str
+    status_reason: str = ""
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    outputs: Mapping[str, str] = field(default_factory=dict)
+    notification_arns: tuple[str, ...] = ()
+    role_arn: str | None = None
+    termination_protection: bool = False
+    capabilities: tuple[str, ...] = ()
+    created: datetime | None = None
+    updated: datetime | None = None
+    description: str | None = None
+
+    @property
+    def last_change(self) -> datetime | None:
+        """When the stack was last created or updated."""
+        return self.updated or self.created
+
+
+@dataclass(frozen=True)
+class ChangeSetInfo:
+    """What DescribeChangeSet says about a change set."""
+
+    change_set_id: str
+    status: str
+    execution_status: str
+    reason: str
+    changes: int
+
+
+@dataclass(frozen=True)
+class StackSubmission:
+    """Everything CreateStack or CreateChangeSet is given for one stack."""
+
+    fqn: str
+    location: Location
+    template_body: str | None
+    template_url: str | None
+    parameters: tuple[tuple[str, str | None], ...]  # (key, value); None means UsePreviousValue
+    tags: Mapping[str, str]
+    capabilities: tuple[str, ...] = ()
+    notification_arns: tuple[str, ...] = ()
+    role_arn: str | None = None
+    termination_protection: bool = False
+    stack_policy: str | None = None
+
+    def template_args(self) -> dict[str, Any]:
+        """``TemplateBody`` or ``TemplateURL``."""
+        if self.template_url:
+            return {"TemplateURL": self.template_url}
+        return {"TemplateBody": self.template_body or ""}
+
+    def common_args(self) -> dict[str, Any]:
+        """Arguments CreateStack and CreateChangeSet share."""
+        args: dict[str, Any] = {
+            "StackName": self.fqn,
+            **self.template_args(),
+            "Parameters": [
+                {"ParameterKey": k, "UsePreviousValue": True}
+                if v is None
+                else {"ParameterKey": k, "ParameterValue": v}
+                for k, v in self.parameters
+            ],
+            "Tags": [{"Key": k, "Value": v} for k, v in sorted(self.tags.items())],
+            "Capabilities": list(self.capabilities),
+            "NotificationARNs": list(self.notification_arns),
+        }
+        if self.role_arn:
+            args["RoleARN"] = self.role_arn
+        return args
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _deployed(raw: Mapping[str, Any]) -> DeployedStack:
+    return DeployedStack(
+        name=raw["StackName"],
+        stack_id=raw.get("StackId", raw["StackName"]),
+        status=raw.get("StackStatus", ""),
+        status_reason=_text(raw.get("StackStatusReason")),
+        parameters={
+            p["ParameterKey"]: _text(p.get("ParameterValue")) for p in raw.get("Parameters", [])
+        },
+        tags={t["Key"]: _text(t.get("Value")) for t in raw.get("Tags", [])},
+        outputs={o["OutputKey"]: _text(o.get("OutputValue")) for o in raw.get("Outputs", [])},
+        notification_arns=tuple(raw.get("NotificationARNs", [])),
+        role_arn=raw.get("RoleARN") or None,
+        termination_protection=bool(raw.get("EnableTerminationProtection", False)),
+        capabilities=tuple(raw.get("Capabilities", [])),
+        created=raw.get("CreationTime"),
+        updated=raw.get("LastUpdatedTime"),
+        description=raw.get("Description"),
+    )
+
+
+def _event(raw: Mapping[str, Any]) -> StackEvent:
+    return StackEvent(
+        event_id=_text(raw.get("EventId")),
+        stack_name=_text(raw.get("StackName")),
+        logical_id=_text(raw.get("LogicalResourceId")),
+        resource_type=_text(raw.get("ResourceType")),
+        status=_text(raw.get("ResourceStatus")),
+        reason=_text(raw.get("ResourceStatusReason")),
+        timestamp=raw.get("Timestamp"),
+    )
+
+
+def _is_missing(exc: BaseException) -> bool:
+    return error_code(exc) == "ValidationError" and "does not exist" in str(exc)
+
+
+class CloudFormationGateway:
+    """CloudFormation calls, rate-limited (reads), counted, with errors mapped once."""
+
+    def __init__(
+        self,
+        clients: ClientFactory,
+        *,
+        limiter: RateLimiter | None = None,
+        stats: CallStats | None = None,
+    ) -> None:
+        self.clients = clients
+        self.limiter = limiter or RateLimiter()
+        self.stats = stats or CallStats()
+        self._lock = threading.Lock()
+        self._listings: dict[Location, dict[str, DeployedStack]] = {}
+        self.pages: dict[Location, int] = {}  # pages the latest listing took, per location
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _call(
+        self, location: Location, action: str, *, stack: str | None = None, **kwargs: Any
+    ) -> Any:
+        read = action in READ_ACTIONS
+        waited = self.limiter.acquire() if read else 0.0
+        self.stats.record(action, read=read, waited=waited)
+        client = self.clients.client("cloudformation", location)
+        method = getattr(client, _snake(action))
+        try:
+            return method(**kwargs)
+        except Exception as exc:
+            raise map_client_error(exc, action, stack) from exc
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def list_stacks(self, location: Location) -> dict[str, DeployedStack]:
+        """Every live stack at ``location`` by name: one paginated DescribeStacks.
+
+        The answer also becomes the shared listing that ``cached`` reads.
+        """
+        found: dict[str, DeployedStack] = {}
+        token: str | None = None
+        pages = 0
+        while True:
+            pages += 1
+            kwargs = {"NextToken": token} if token else {}
+            answer = self._call(location, "DescribeStacks", **kwargs)
+            for raw in answer.get("Stacks", []):
+                stack = _deployed(raw)
+                if stack.status != "DELETE_COMPLETE":
+                    found[stack.name] = stack
+            token = answer.get("NextToken")
+            if not token:
+                break
+        with self._lock:
+            self._listings[location] = dict(found)
+            self.pages[location] = pages
+        return found
+
+    def cached(self, fqn: str, location: Location) -> DeployedStack | None:
+        """The stack from the latest shared listing (listing first if there is none yet)."""
+        with self._lock:
+            listing = self._listings.get(location)
+        if listing is None:
+            listing = self.list_stacks(location)
+        return listing.get(fqn)
+
+    def remember(self, location: Location, fqn: str, stack: DeployedStack | None) -> None:
+        """Update one stack in the shared listing (after a poll saw it change)."""
+        with self._lock:
+            listing = self._listings.setdefault(location, {})
+            if stack is None:
+                listing.pop(fqn, None)
+            else:
+                listing[fqn] = stack
+
+    def describe_stack(self, fqn: str, location: Location) -> DeployedStack | None:
+        """One stack by name or id; None if it does not exist."""
+        try:
+            answer = self._call(location, "DescribeStacks", stack=fqn, StackName=fqn)
+        except AWSCallError as exc:
+            if _is_missing(exc.__cause__ or exc):
+                return None
+            raise
+        stacks = [_deployed(raw) for raw in answer.get("Stacks", [])]
+        live = [s for s in stacks if s.status != "DELETE_COMPLETE"]
+        return live[0] if live else None
+
+    def get_template(self, fqn: str, location: Location) -> Any:
+        """The template as submitted (botocore decodes JSON bodies to a dict)."""
+        answer = self._call(
+            location, "GetTemplate", stack=fqn, StackName=fqn, TemplateStage="Original"
+        )
+        return answer.get("TemplateBody")
+
+    def get_stack_policy(self, fqn: str, location: Location) -> str | None:
+        """The stack policy JSON text, or None when the stack has none."""
+        answer = self._call(location, "GetStackPolicy", stack=fqn, StackName=fqn)
+        body = answer.get("StackPolicyBody")
+        if body is None or isinstance(body, str):
+            return body
+        return json.dumps(body)
+
+    def stack_events(
+        self, stack_id: str, location: Location, *, stop: Iterable[str] = ()
+    ) -> list[StackEvent]:
+        """Events newest first, paging until one of ``stop`` (event ids) or an operation start."""
+        stop_ids = set(stop)
+        events: list[StackEvent] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"StackName": stack_id}
+            if token:
+                kwargs["NextToken"] = token
+            answer = self._call(location, "DescribeStackEvents", stack=stack_id, **kwargs)
+            for raw in answer.get("StackEvents", []):
+                event = _event(raw)
+                if event.event_id in stop_ids:
+                    return events
+                events.append(event)
+                if event.is_stack and _starts_operation(event):
+                    return events
+            token = answer.get("NextToken")
+            if not token:
+                return events
+
+    def describe_change_set(self, change_set_id: str, location: Location) -> ChangeSetInfo:
+        """A change set's status and how many changes it holds."""
+        answer = self._call(location, "DescribeChangeSet", ChangeSetName=change_set_id)
+        return ChangeSetInfo(
+            change_set_id=_text(answer.get("ChangeSetId", change_set_id)),
+            status=_text(answer.get("Status")),
+            execution_status=_text(answer.get("ExecutionStatus")),
+            reason=_text(answer.get("StatusReason")),
+            changes=len(answer.get("Changes", [])),
+        )
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def create_stack(self, submission: StackSubmission) -> str:
+        """CreateStack; returns the new stack's id."""
+        args = submission.common_args()
+        if submission.termination_protection:
+            args["EnableTerminationProtection"] = True
+        if submission.stack_policy:
+            args["StackPolicyBody"] = submission.stack_policy
+        answer = self._call(submission.location, "CreateStack", stack=submission.fqn, **args)
+        return str(answer["StackId"])
+
+    def create_change_set(self, submission: StackSubmission, name: str) -> str:
+        """CreateChangeSet of type UPDATE; returns the change set's id."""
+        answer = self._call(
+            submission.location,
+            "CreateChangeSet",
+            stack=submission.fqn,
+            ChangeSetName=name,
+            ChangeSetType="UPDATE",
+            **submission.common_args(),
+        )
+        return str(answer["Id"])
+
+    def execute_change_set(self, change_set_id: str, location: Location, fqn: str) -> None:
+        """ExecuteChangeSet."""
+        self._call(location, "ExecuteChangeSet", stack=fqn, ChangeSetName=change_set_id)
+
+    def delete_change_set(self, change_set_id: str, location: Location, fqn: str) -> None:
+        """DeleteChangeSet; a change set already gone is fine."""
+        try:
+            self._call(location, "DeleteChangeSet", stack=fqn, ChangeSetName=change_set_id)
+        except AWSCallError as exc:
+            if exc.code not in ("ChangeSetNotFound", "ChangeSetNotFoundException"):
+                raise
+
+    def delete_stack(self, fqn: str, location: Location, role_arn: str | None = None) -> None:
+        """DeleteStack."""
+        args: dict[str, Any] = {"StackName": fqn}
+        if role_arn:
+            args["RoleARN"] = role_arn
+        self._call(location, "DeleteStack", stack=fqn, **args)
+
+    def set_stack_policy(self, fqn: str, location: Location, policy: str) -> None:
+        """SetStackPolicy (change sets cannot carry one, so it is set after execute)."""
+        self._call(location, "SetStackPolicy", stack=fqn, StackName=fqn, StackPolicyBody=policy)
+
+    def update_termination_protection(self, fqn: str, location: Location, enabled: bool) -> None:
+        """UpdateTerminationProtection."""
+        self._call(
+            location,
+            "UpdateTerminationProtection",
+            stack=fqn,
+            StackName=fqn,
+            EnableTerminationProtection=enabled,
+        )
+
+
+_STARTS = ("CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "DELETE_IN_PROGRESS", "IMPORT_IN_PROGRESS")
+
+
+def _starts_operation(event: StackEvent) -> bool:
+    return event.status in _STARTS and event.reason.lower().startswith("user initiated")
+
+
+def _snake(action: str) -> str:
+    out: list[str] = []
+    for index, char in enumerate(action):
+        if char.isupper() and index:
+            out.append("_")
+        out.append(char.lower())
+    return "".join(out)

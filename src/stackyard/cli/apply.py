@@ -1,0 +1,325 @@
+"""``build``, ``destroy`` and ``info``: the commands that act on (or read) AWS.
+
+Wiring only: load the project, make the gateway (``--local`` points it at the
+local endpoint and changes nothing else), run the engine with a progress view,
+turn the result into an exit code: 0 ok, 1 failure, 2 usage or config, 130
+interrupted. Heavy imports stay inside the functions so ``--help`` is instant.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from stackyard.cli.options import Invocation, config_arguments, invocation
+from stackyard.errors import UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from stackyard.aws.cloudformation import CloudFormationGateway
+    from stackyard.engine.scheduler import Interrupt
+    from stackyard.project import Project
+
+__all__ = ["build", "destroy", "info"]
+
+
+def _aws_options(func: Any) -> Any:
+    func = click.option(
+        "--retry-mode",
+        type=click.Choice(["standard", "adaptive"]),
+        default="standard",
+        show_default=True,
+        help="botocore's retry mode for AWS calls.",
+    )(func)
+    func = click.option(
+        "--local",
+        is_flag=True,
+        help="Use the local AWS endpoint (the running one, or one for this command).",
+    )(func)
+    return func
+
+
+def _run_options(func: Any) -> Any:
+    func = click.option(
+        "--stats", is_flag=True, help="Print the CloudFormation calls made, by action."
+    )(func)
+    func = click.option(
+        "-j",
+        "--max-parallel",
+        type=click.IntRange(min=0),
+        default=0,
+        metavar="N",
+        help="Work on at most N stacks at once (default: no limit).",
+    )(func)
+    return func
+
+
+def _overrides(pairs: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"-e expects KEY=VALUE, got {pair!r}")
+        out[key] = value
+    return out
+
+
+def _load(inv: Invocation) -> Project:
+    from stackyard.project import Project
+
+    return Project.load(
+        inv.config_path,
+        environment_file=inv.environment_file,
+        overrides=_overrides(inv.overrides),
+        region=inv.region,
+        profile=inv.profile,
+    )
+
+
+@contextlib.contextmanager
+def _gateway(inv: Invocation, local: bool, retry_mode: str) -> Iterator[CloudFormationGateway]:
+    from stackyard.aws.cloudformation import CloudFormationGateway
+    from stackyard.aws.session import ClientFactory
+
+    with contextlib.ExitStack() as stack:
+        endpoint: str | None = None
+        if local:
+            from stackyard.local.embedded import local_endpoint_url
+
+            endpoint = stack.enter_context(local_endpoint_url(start_if_missing=True))
+        factory = ClientFactory(
+            endpoint_url=endpoint,
+            retry_mode="adaptive" if retry_mode == "adaptive" else "standard",
+            default_region=inv.region,
+        )
+        yield CloudFormationGateway(factory)
+
+
+@contextlib.contextmanager
+def _interrupts() -> Iterator[Interrupt]:
+    from stackyard.engine.scheduler import Interrupt
+
+    interrupt = Interrupt()
+    try:
+        previous = signal.signal(signal.SIGINT, interrupt.handler)
+    except ValueError:  # not the main thread (e.g. embedded use): no handler
+        yield interrupt
+        return
+    try:
+        yield interrupt
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def _print_stats(console: Console, gateway: CloudFormationGateway, stacks: int) -> None:
+    stats = gateway.stats
+    console.print(
+        f"CloudFormation calls: {stats.total} ({stats.reads} reads, {stats.writes} writes)"
+    )
+    for action, count in stats.snapshot().items():
+        console.print(f"  {action:<28} {count:>6}")
+    if stacks:
+        console.print(f"  per stack: {stats.total / stacks:.2f}")
+
+
+def _notices(project: Project) -> None:
+    from stackyard.cli.main import notice
+
+    for message in project.notices:
+        notice(message)
+
+
+@click.command()
+@config_arguments
+@_aws_options
+@_run_options
+@click.option(
+    "--recreate-failed",
+    is_flag=True,
+    help="Delete and create again stacks stackyard created that failed to create.",
+)
+@click.option(
+    "--force",
+    "force",
+    multiple=True,
+    metavar="NAME",
+    help="Update this locked stack anyway. Repeatable.",
+)
+@click.pass_context
+def build(
+    ctx: click.Context,
+    files: tuple[str, ...],
+    overrides: tuple[str, ...],
+    region: str | None,
+    profile: str | None,
+    stacks: tuple[str, ...],
+    targets: tuple[str, ...],
+    verbose: int,
+    local: bool,
+    retry_mode: str,
+    max_parallel: int,
+    stats: bool,
+    recreate_failed: bool,
+    force: tuple[str, ...],
+) -> None:
+    """Create or update stacks, each as soon as what it needs is done."""
+    from stackyard.engine.run import RunOptions
+    from stackyard.engine.run import build as run_build
+    from stackyard.ui.progress import ProgressView, print_summary
+
+    inv = invocation(files, overrides, region, profile, stacks, targets, verbose)
+    project = _load(inv)
+    _notices(project)
+    known = {s.name for s in project.loaded.config.stacks}
+    for name in force:
+        if name not in known:
+            raise UsageError(f"--force {name}: no stack of that name in the config")
+    options = RunOptions(
+        stacks=inv.stacks,
+        max_parallel=max_parallel,
+        recreate_failed=recreate_failed,
+        force=frozenset(force),
+    )
+    console = _console()
+    with _gateway(inv, local, retry_mode) as gateway, _interrupts() as interrupt:
+        with ProgressView(console, verbose=verbose) as view:
+            result = run_build(project, options, gateway, view, interrupt=interrupt)
+        print_summary(console, result)
+        if stats:
+            _print_stats(console, gateway, len(result.states))
+    ctx.exit(result.exit_code)
+
+
+@click.command()
+@config_arguments
+@_aws_options
+@_run_options
+@click.option("-y", "--yes", is_flag=True, help="Delete without asking.")
+@click.option(
+    "--force",
+    "force",
+    is_flag=True,
+    help="Same as --yes (stacker's spelling, for existing scripts).",
+)
+@click.option(
+    "--disable-termination-protection",
+    is_flag=True,
+    help="Turn termination protection off on stacks that have it, then delete them.",
+)
+@click.pass_context
+def destroy(
+    ctx: click.Context,
+    files: tuple[str, ...],
+    overrides: tuple[str, ...],
+    region: str | None,
+    profile: str | None,
+    stacks: tuple[str, ...],
+    targets: tuple[str, ...],
+    verbose: int,
+    local: bool,
+    retry_mode: str,
+    max_parallel: int,
+    stats: bool,
+    yes: bool,
+    force: bool,
+    disable_termination_protection: bool,
+) -> None:
+    """Delete stacks, dependents first. Asks first unless --yes."""
+    from stackyard.engine.run import RunOptions, destroy_selection, stack_locations
+    from stackyard.engine.run import destroy as run_destroy
+    from stackyard.ui.progress import ProgressView, print_summary
+
+    inv = invocation(files, overrides, region, profile, stacks, targets, verbose)
+    project = _load(inv)
+    _notices(project)
+    options = RunOptions(
+        stacks=inv.stacks,
+        max_parallel=max_parallel,
+        disable_termination_protection=disable_termination_protection,
+    )
+    console = _console()
+    with _gateway(inv, local, retry_mode) as gateway:
+        graph = destroy_selection(project, inv.stacks)
+        names = [n for n in reversed(graph.order()) if n not in graph.targets]
+        locations = stack_locations(project, names)
+        existing = []
+        for name in names:
+            deployed = gateway.cached(project.fqn(name), locations[name])
+            if deployed is not None:
+                existing.append((name, deployed))
+        if not existing:
+            console.print("nothing to delete: none of the selected stacks exists")
+            ctx.exit(0)
+        if not (yes or force):
+            console.print("These stacks will be deleted, in this order:")
+            for _name, deployed in existing:
+                protected = " [termination protection]" if deployed.termination_protection else ""
+                console.print(f"  {deployed.name} ({deployed.status}){protected}", highlight=False)
+            if not sys.stdin.isatty():
+                raise UsageError(
+                    "refusing to delete stacks without confirmation",
+                    hint="pass --yes (or --force) to delete without asking",
+                )
+            click.confirm("Delete them?", abort=True)
+        with _interrupts() as interrupt, ProgressView(console, verbose=verbose) as view:
+            result = run_destroy(project, options, gateway, view, interrupt=interrupt)
+        print_summary(console, result)
+        if stats:
+            _print_stats(console, gateway, len(result.states))
+    ctx.exit(result.exit_code)
+
+
+@click.command()
+@config_arguments
+@_aws_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def info(
+    files: tuple[str, ...],
+    overrides: tuple[str, ...],
+    region: str | None,
+    profile: str | None,
+    stacks: tuple[str, ...],
+    targets: tuple[str, ...],
+    verbose: int,
+    local: bool,
+    retry_mode: str,
+    as_json: bool,
+) -> None:
+    """Show deployed stacks: status, outputs, last change, and drift from the config."""
+    import json
+
+    from stackyard.aws.session import Location
+    from stackyard.engine.access import EngineAWSAccess
+    from stackyard.engine.run import stack_locations
+    from stackyard.plan.status import stack_info
+
+    inv = invocation(files, overrides, region, profile, stacks, targets, verbose)
+    project = _load(inv)
+    graph = project.selected(inv.stacks)
+    names = [n for n in graph.order() if n not in graph.targets]
+    with _gateway(inv, local, retry_mode) as gateway:
+        locations = stack_locations(project, names)
+        access = EngineAWSAccess(
+            gateway,
+            default=Location(project.region, project.profile),
+            locations={project.fqn(n): loc for n, loc in locations.items()},
+        )
+        infos = stack_info(project, gateway, access, names, locations)
+    if as_json:
+        click.echo(json.dumps({"stacks": [i.to_json() for i in infos]}, indent=2))
+        return
+    from stackyard.ui.info import render_info
+
+    render_info(_console(), infos, verbose=verbose)

@@ -1,0 +1,1 @@
+"""Hooks: functions run before and after build and destroy, with stacker's contract."""

@@ -1,0 +1,255 @@
+"""The per-stack decision the engine needs: create, update, no change, or why not.
+
+``classify`` looks only at the deployed stack's status and the stack's
+settings (locked, in-progress behaviour), so a locked stack is never rendered.
+``compare`` then decides between update and no change without calling
+UpdateStack: parameters, tags, notification ARNs, role and termination
+protection come from the shared listing; the template costs one GetTemplate,
+fetched only when everything else is equal; the stack policy costs one
+GetStackPolicy, only for stacks that have one in the config.
+
+An ``Action`` carries an ``ActionKind`` for the engine and a ``reason`` for
+people; the engine never branches on the reason.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from stackyard.aws.cloudformation import DeployedStack
+from stackyard.desired import DesiredStack
+
+__all__ = [
+    "OWNER_TAG",
+    "Action",
+    "ActionKind",
+    "classify",
+    "compare",
+    "is_owned",
+    "normalise_template",
+    "submitted_parameters",
+    "submitted_tags",
+]
+
+# Tags stackyard puts on stacks it creates; never compared with the config's tags.
+OWNER_TAG = "stackyard:namespace"
+OWN_TAG_PREFIX = "stackyard:"
+
+UPDATABLE = frozenset(
+    {
+        "CREATE_COMPLETE",
+        "UPDATE_COMPLETE",
+        "UPDATE_ROLLBACK_COMPLETE",
+        "IMPORT_COMPLETE",
+        "IMPORT_ROLLBACK_COMPLETE",
+    }
+)
+FAILED_CREATE = frozenset({"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED"})
+BLOCKED = frozenset(
+    {"DELETE_FAILED", "UPDATE_ROLLBACK_FAILED", "IMPORT_ROLLBACK_FAILED", "UPDATE_FAILED"}
+)
+MASKED = "****"
+
+
+class ActionKind(StrEnum):
+    """What the engine does with a stack."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    NO_CHANGE = "no change"
+    SKIP_LOCKED = "skipped: locked"
+    RECREATE = "recreate failed"
+    WAIT = "wait"
+    BLOCKED = "blocked"
+
+
+@dataclass(frozen=True)
+class Action:
+    """One stack's action; ``changes`` and ``reason`` are for display only."""
+
+    kind: ActionKind
+    reason: str = ""
+    # What differs ("template", "parameters: A, B", "tags"...), for display.
+    changes: tuple[str, ...] = ()
+    # Settings that need a call of their own after (or instead of) an update.
+    set_termination_protection: bool | None = None
+    set_stack_policy: bool = False
+    hint: str | None = None
+
+    @property
+    def needs_change_set(self) -> bool:
+        """True when template, parameters, tags or stack-level settings differ."""
+        return self.kind is ActionKind.UPDATE and any(
+            c not in ("termination protection", "stack policy") for c in self.changes
+        )
+
+
+def is_owned(stack: DeployedStack) -> bool:
+    """True when stackyard created the stack (its tags say so)."""
+    return OWNER_TAG in stack.tags
+
+
+def classify(
+    deployed: DeployedStack | None,
+    *,
+    locked: bool = False,
+    forced: bool = False,
+    recreate_failed: bool = False,
+    wait_in_progress: bool = False,
+) -> Action | None:
+    """The action the status alone decides, or None when the stack must be compared."""
+    if deployed is None:
+        return Action(ActionKind.CREATE, "does not exist")
+    status = deployed.status
+    if status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
+        if wait_in_progress:
+            return Action(ActionKind.WAIT, f"waiting for {status} to finish")
+        return Action(
+            ActionKind.BLOCKED,
+            f"stack is busy ({status})",
+            hint="set in_progress_behavior: wait on the stack, or retry later",
+        )
+    if locked and not forced and status in UPDATABLE:
+        return Action(ActionKind.SKIP_LOCKED, "locked")
+    if status in FAILED_CREATE or status == "REVIEW_IN_PROGRESS":
+        if recreate_failed and is_owned(deployed):
+            return Action(ActionKind.RECREATE, f"recreate ({status})")
+        hint = (
+            "rerun with --recreate-failed to delete and create it again"
+            if is_owned(deployed)
+            else "stackyard did not create this stack; delete it yourself, then rerun"
+        )
+        return Action(ActionKind.BLOCKED, f"stack is {status}", hint=hint)
+    if status in BLOCKED:
+        hint = (
+            "continue the rollback (aws cloudformation continue-update-rollback), then rerun"
+            if status == "UPDATE_ROLLBACK_FAILED"
+            else "fix the stack in the console, then rerun"
+        )
+        return Action(ActionKind.BLOCKED, f"stack is {status}", hint=hint)
+    if locked and not forced:
+        return Action(ActionKind.SKIP_LOCKED, "locked")
+    return None
+
+
+def normalise_template(template: Any) -> Any:
+    """A template as plain data, for comparison: JSON text and dicts alike."""
+    if isinstance(template, Mapping):
+        return json.loads(json.dumps(template, default=str))
+    if isinstance(template, bytes | str):
+        text = template.decode() if isinstance(template, bytes) else template
+        try:
+            return json.loads(text)
+        except ValueError:
+            import yaml
+
+            try:
+                return yaml.safe_load(text)
+            except yaml.YAMLError:
+                return text  # YAML with short tags: compared as text
+    return template
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def submitted_parameters(
+    desired: DesiredStack, deployed: DeployedStack | None
+) -> tuple[tuple[str, str | None], ...]:
+    """Parameters to send: config values, else ``UsePreviousValue`` (None) where the stack has
+    the parameter, else nothing (the template's default applies)."""
+    out: list[tuple[str, str | None]] = []
+    for key in sorted(desired.declared_parameters | set(desired.parameters)):
+        if key not in desired.declared_parameters:
+            continue
+        if key in desired.parameters:
+            out.append((key, _text(desired.parameters[key])))
+        elif deployed is not None and key in deployed.parameters:
+            out.append((key, None))
+    return tuple(out)
+
+
+def submitted_tags(
+    desired: DesiredStack, deployed: DeployedStack | None, namespace: str
+) -> dict[str, str]:
+    """The config's tags, plus stackyard's own: added on create, kept on update."""
+    tags = dict(desired.tags)
+    if deployed is None:
+        tags[OWNER_TAG] = namespace or "-"
+    else:
+        tags.update({k: v for k, v in deployed.tags.items() if k.startswith(OWN_TAG_PREFIX)})
+    return tags
+
+
+def _parameter_changes(desired: DesiredStack, deployed: DeployedStack) -> list[str]:
+    changed: list[str] = []
+    for key, value in sorted(desired.parameters.items()):
+        if key not in desired.declared_parameters:
+            continue
+        if key not in deployed.parameters:
+            changed.append(key)
+            continue
+        current = deployed.parameters[key]
+        if key in desired.no_echo and current == MASKED:
+            continue  # CloudFormation never shows it; it cannot be compared
+        if current != _text(value):
+            changed.append(key)
+    for key in sorted(set(deployed.parameters) - desired.declared_parameters):
+        changed.append(key)
+    return changed
+
+
+def compare(
+    desired: DesiredStack,
+    deployed: DeployedStack,
+    *,
+    fetch_template: Callable[[], Any],
+    fetch_stack_policy: Callable[[], str | None] | None = None,
+) -> Action:
+    """Update or no change, for a stack ``classify`` left to compare."""
+    changes: list[str] = []
+    params = _parameter_changes(desired, deployed)
+    if params:
+        changes.append("parameters: " + ", ".join(params))
+    ours = {k: v for k, v in deployed.tags.items() if not k.startswith(OWN_TAG_PREFIX)}
+    if ours != dict(desired.tags):
+        changes.append("tags")
+    if sorted(deployed.notification_arns) != sorted(desired.notification_arns):
+        changes.append("notification ARNs")
+    if (deployed.role_arn or None) != (desired.service_role or None):
+        changes.append("service role")
+    if not changes and normalise_template(fetch_template()) != normalise_template(
+        desired.template_body
+    ):
+        changes.append("template")
+    protection: bool | None = None
+    if deployed.termination_protection != desired.termination_protection:
+        changes.append("termination protection")
+        protection = desired.termination_protection
+    set_policy = bool(desired.stack_policy)
+    if desired.stack_policy and not changes and fetch_stack_policy is not None:
+        current = fetch_stack_policy()
+        if current is None or normalise_template(current) != normalise_template(
+            desired.stack_policy
+        ):
+            changes.append("stack policy")
+        else:
+            set_policy = False
+    if not changes:
+        return Action(ActionKind.NO_CHANGE, "in sync")
+    return Action(
+        ActionKind.UPDATE,
+        "changed: " + "; ".join(changes),
+        tuple(changes),
+        set_termination_protection=protection,
+        set_stack_policy=set_policy,
+    )

@@ -1,0 +1,1 @@
+"""Rendering for people: progress while running, summaries, tables. Never calls AWS."""

@@ -1,0 +1,195 @@
+"""The progress view of build and destroy: a live table on a terminal, plain lines otherwise.
+
+``ProgressView`` implements the engine's ``Listener``. On a terminal it keeps
+a rich ``Live`` table (stack, status, elapsed, latest event); when output is
+not a terminal (CI, pipes) it prints one timestamped line per change instead.
+Everything goes through the one injected ``rich.Console``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from stackyard.engine.status import Phase, StackState
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+
+    from stackyard.engine.run import RunResult
+
+__all__ = ["ProgressView", "print_summary"]
+
+_STYLES = {
+    Phase.COMPLETE: "green",
+    Phase.NO_CHANGE: "dim",
+    Phase.SKIPPED: "dim",
+    Phase.FAILED: "bold red",
+    Phase.CANCELLED: "yellow",
+    Phase.NOT_STARTED: "yellow",
+    Phase.LEFT_RUNNING: "magenta",
+    Phase.ROLLING_BACK: "red",
+    Phase.CREATING: "cyan",
+    Phase.UPDATING: "cyan",
+    Phase.DELETING: "cyan",
+}
+
+
+def _elapsed(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m{secs:02d}s" if minutes else f"{seconds:.1f}s"
+
+
+def _event_text(state: StackState) -> str:
+    event = state.latest_event
+    if event is None:
+        return ""
+    text = f"{event.logical_id} {event.status}"
+    if event.reason and event.status.endswith("FAILED"):
+        text += f": {event.reason}"
+    return text
+
+
+class ProgressView:
+    """Shows a run's progress on ``console``; use it as a context manager."""
+
+    def __init__(
+        self,
+        console: Console,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = datetime.now,
+        live: bool | None = None,
+        verbose: int = 0,
+    ) -> None:
+        self.console = console
+        self.clock = clock
+        self.wall = wall
+        self.verbose = verbose
+        self.live_mode = console.is_terminal if live is None else live
+        self._states: dict[str, StackState] = {}
+        self._lock = threading.Lock()
+        self._live: Any = None
+        self._printed: dict[str, str] = {}
+
+    # -- Listener -----------------------------------------------------------------------------
+
+    def stack_changed(self, state: StackState) -> None:
+        """Record a change; in plain mode print it when the label or event is new."""
+        with self._lock:
+            self._states[state.name] = state
+        if self.live_mode:
+            return
+        if state.phase in (Phase.PENDING, Phase.WAITING) and not self.verbose:
+            return
+        line = state.label
+        if state.latest_event is not None and (self.verbose or state.phase.terminal):
+            event = _event_text(state)
+            if event and state.phase is not Phase.FAILED:
+                line += f" ({event})"
+        if self._printed.get(state.name) == line:
+            return
+        self._printed[state.name] = line
+        style = _STYLES.get(state.phase, "")
+        elapsed = state.elapsed(self.clock()) if state.phase.terminal else None
+        took = f" [{_elapsed(elapsed)}]" if elapsed is not None else ""
+        self._plain(
+            f"{state.name}: [{style}]{_escape(line)}[/]{took}"
+            if style
+            else f"{state.name}: {_escape(line)}{took}"
+        )
+
+    def note(self, message: str) -> None:
+        """A message about the whole run."""
+        if self._live is not None:
+            self._live.console.print(_escape(message))
+        else:
+            self._plain(_escape(message))
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def __enter__(self) -> ProgressView:
+        if self.live_mode:
+            from rich.live import Live
+
+            self._live = Live(
+                get_renderable=self.table,
+                console=self.console,
+                refresh_per_second=4,
+                transient=False,
+            )
+            self._live.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    def table(self) -> RenderableType:
+        """The live table: one row per stack."""
+        from rich.table import Table
+        from rich.text import Text
+
+        now = self.clock()
+        table = Table(box=None, pad_edge=False, show_edge=False)
+        table.add_column("stack", no_wrap=True)
+        table.add_column("status")
+        table.add_column("elapsed", justify="right", no_wrap=True)
+        table.add_column("latest event", overflow="ellipsis", no_wrap=True, max_width=70)
+        with self._lock:
+            states = list(self._states.values())
+        for state in states:
+            table.add_row(
+                state.name,
+                Text(state.label, style=_STYLES.get(state.phase, "")),
+                _elapsed(state.elapsed(now)),
+                _event_text(state),
+            )
+        return table
+
+    def _plain(self, markup: str) -> None:
+        stamp = self.wall().strftime("%H:%M:%S")
+        self.console.print(f"[dim]{stamp}[/] {markup}", highlight=False, soft_wrap=True)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def print_summary(console: Console, result: RunResult) -> None:
+    """Failures with their resource, reason and hint, then one summary line."""
+    for state in result.states.values():
+        if state.phase is Phase.FAILED and state.failure is not None:
+            where = f" ({state.detail})" if state.detail else ""
+            console.print(
+                f"[bold red]✗ {_escape(state.name)}[/]{_escape(where)}: "
+                f"{_escape(str(state.failure))}",
+                highlight=False,
+                soft_wrap=True,
+            )
+            if state.failure.hint:
+                console.print(f"  hint: {_escape(state.failure.hint)}", highlight=False)
+        elif state.phase in (Phase.CANCELLED, Phase.LEFT_RUNNING, Phase.NOT_STARTED):
+            console.print(
+                f"[yellow]- {_escape(state.name)}[/]: {_escape(state.label)}",
+                highlight=False,
+                soft_wrap=True,
+            )
+    if result.error is not None:
+        console.print(f"[bold red]✗[/] {_escape(str(result.error))}", highlight=False)
+    style = "green" if result.ok else "bold red"
+    console.print(f"[{style}]{_escape(result.summary())}[/]", highlight=False, soft_wrap=True)

@@ -1,0 +1,225 @@
+"""The engine on a fake CloudFormation and a fake clock: scheduling, updates, failures."""
+
+from __future__ import annotations
+
+from engine_fakes import World
+
+from stackyard.engine.status import Phase
+
+DIAMOND = """\
+- {name: a, template_path: t.json, variables: {Value: a}}
+- {name: b, template_path: t.json, variables: {Value: "${output a::Value}-b"}}
+- {name: c, template_path: t.json, variables: {Value: "${output a::Value}-c"}}
+- {name: d, template_path: t.json, variables: {Value: "${output b::Value}${output c::Value}"}}
+"""
+
+
+def phases(result) -> dict[str, str]:
+    return {name: str(state.phase) for name, state in result.states.items()}
+
+
+def test_diamond_builds_each_stack_when_its_needs_are_done(world: World) -> None:
+    result = world.build(world.project(DIAMOND))
+    assert result.exit_code == 0
+    assert set(phases(result).values()) == {"complete"}
+    started = world.started()
+    assert started["t-a"] < started["t-b"] == started["t-c"] < started["t-d"]
+    assert world.cloud.stacks["t-d"].params == {"Value": "a-ba-c"}
+    # Four stacks of 10 s, three levels: the makespan is the critical path plus polling slack.
+    assert result.finished - result.started < 30 + 3 * 1.5
+
+
+def test_a_slow_stack_never_holds_back_an_unrelated_one(world: World) -> None:
+    project = world.project(
+        """\
+        - {name: slow, template_path: t.json, variables: {Value: s}}
+        - {name: x, template_path: t.json, variables: {Value: x}}
+        - {name: y, template_path: t.json, variables: {Value: "${output x::Value}"}}
+        - {name: z, template_path: t.json, variables: {Value: "${output y::Value}"}}
+        """
+    )
+    world.cloud.durations = {"t-slow": 300.0, "t-x": 5.0, "t-y": 5.0, "t-z": 5.0}
+    result = world.build(project)
+    assert result.ok
+    started = world.started()
+    assert started["t-z"] - started["t-x"] < 15 + 2 * 1.0  # not held back by level or by slow
+    assert result.states["z"].finished < result.states["slow"].finished
+
+
+def test_max_parallel_limits_stacks_in_flight(world: World) -> None:
+    stacks = "".join(
+        f"- {{name: s{i}, template_path: t.json, variables: {{Value: v}}}}\n" for i in range(6)
+    )
+    project = world.project(stacks)
+    peak = 0
+
+    def watch(action: str, stack: str) -> None:
+        nonlocal peak
+        peak = max(peak, world.cloud.in_flight())
+
+    world.cloud.on_call = watch
+    result = world.build(project, max_parallel=2)
+    assert result.ok
+    assert peak == 2
+    assert world.cloud.count("CreateStack") == 6
+
+
+def test_no_op_rebuild_makes_no_update_calls(world: World) -> None:
+    project = world.project(DIAMOND)
+    assert world.build(project).ok
+    world.cloud.calls.clear()
+    world.gateway.stats.reset()
+    result = world.build(world.project(DIAMOND))
+    assert set(phases(result).values()) == {"no change"}
+    actions = sorted({a for _, a, _ in world.cloud.calls})
+    assert actions == ["DescribeStacks", "GetTemplate"]
+    assert world.cloud.count("DescribeStacks") == 1
+    assert world.cloud.count("GetTemplate") == 4
+
+
+def test_one_leaf_update_goes_through_a_change_set(world: World) -> None:
+    assert world.build(world.project(DIAMOND)).ok
+    world.cloud.calls.clear()
+    changed = DIAMOND.replace('"${output b::Value}${output c::Value}"', '"new"')
+    result = world.build(world.project(changed))
+    assert phases(result) == {"a": "no change", "b": "no change", "c": "no change", "d": "complete"}
+    assert result.states["d"].detail == "updated"
+    assert world.cloud.count("CreateChangeSet") == 1
+    assert world.cloud.count("ExecuteChangeSet") == 1
+    assert world.cloud.count("UpdateStack") == 0
+    assert world.cloud.change_sets == {}
+    assert world.cloud.stacks["t-d"].params == {"Value": "new"}
+
+
+def test_failed_create_cancels_dependents_and_reports_the_first_reason(world: World) -> None:
+    world.cloud.fail_create = {"t-b"}
+    result = world.build(world.project(DIAMOND))
+    assert result.exit_code == 1
+    assert phases(result) == {"a": "complete", "b": "failed", "c": "complete", "d": "cancelled"}
+    failure = result.states["b"].failure
+    assert failure is not None and failure.resource == "Param"
+    assert failure.reason == "Value is not allowed"
+    assert result.states["b"].detail == "ROLLBACK_COMPLETE"
+    assert "dependency b failed" in result.states["d"].detail
+    assert "Value is not allowed" in result.states["d"].detail
+
+
+def test_failed_update_reports_update_rollback_complete_as_failed(world: World) -> None:
+    assert world.build(world.project(DIAMOND)).ok
+    world.cloud.fail_update = {"t-a"}
+    result = world.build(world.project(DIAMOND.replace("Value: a}", "Value: a2}")))
+    assert result.states["a"].phase is Phase.FAILED
+    assert result.states["a"].detail == "UPDATE_ROLLBACK_COMPLETE"
+    assert str(result.states["a"].failure) == "Param: Value is not allowed"
+    assert {result.states[n].phase for n in "bcd"} == {Phase.CANCELLED}
+
+
+def test_recreate_failed_only_for_stacks_stackyard_created(world: World) -> None:
+    world.cloud.add_stack("t-a", "ROLLBACK_COMPLETE", tags={"stackyard:namespace": "t"})
+    world.cloud.add_stack("t-b", "ROLLBACK_COMPLETE")
+    project = world.project(
+        """\
+        - {name: a, template_path: t.json, variables: {Value: a}}
+        - {name: b, template_path: t.json, variables: {Value: b}}
+        """
+    )
+    result = world.build(project)
+    assert phases(result) == {"a": "failed", "b": "failed"}
+    assert "--recreate-failed" in (result.states["a"].failure.hint or "")
+    assert "did not create" in (result.states["b"].failure.hint or "")
+    result = world.build(project, recreate_failed=True)
+    assert phases(result) == {"a": "complete", "b": "failed"}
+    assert world.cloud.stacks["t-a"].status == "CREATE_COMPLETE"
+    assert world.cloud.count("DeleteStack") == 1
+
+
+def test_locked_stack_is_read_not_updated_unless_forced(world: World) -> None:
+    world.cloud.add_stack("t-a", "CREATE_COMPLETE", value="old")
+    project = world.project(
+        """\
+        - {name: a, template_path: t.json, locked: true, variables: {Value: new}}
+        - {name: b, template_path: t.json, variables: {Value: "${output a::Value}"}}
+        - {name: dormant, template_path: t.json, enabled: false}
+        """
+    )
+    result = world.build(project)
+    assert phases(result) == {"a": "skipped", "b": "complete", "dormant": "skipped"}
+    assert result.states["dormant"].detail == "disabled"
+    assert world.cloud.stacks["t-b"].params == {"Value": "old"}
+    assert world.cloud.count("GetTemplate") == 0
+    result = world.build(project, force=frozenset({"a"}))
+    assert result.states["a"].phase is Phase.COMPLETE
+    assert world.cloud.stacks["t-a"].params == {"Value": "new"}
+
+
+def test_in_progress_stack_is_waited_for_when_asked(world: World) -> None:
+    stack = world.cloud.add_stack("t-a", "UPDATE_IN_PROGRESS", value="a")
+    stack.pending = (world.clock() + 20, "UPDATE_COMPLETE")
+    project = world.project(
+        "- {name: a, template_path: t.json, in_progress_behavior: wait, variables: {Value: a}}\n"
+    )
+    result = world.build(project)
+    assert result.states["a"].phase is Phase.NO_CHANGE
+    assert world.clock() >= 1020
+    stack.status = "UPDATE_IN_PROGRESS"
+    stack.pending = (world.clock() + 20, "UPDATE_COMPLETE")
+    project = world.project("- {name: a, template_path: t.json, variables: {Value: a}}\n")
+    result = world.build(project)
+    assert result.states["a"].phase is Phase.FAILED
+    assert "busy" in str(result.states["a"].failure)
+
+
+def test_settings_are_applied_without_a_change_set(world: World) -> None:
+    assert world.build(
+        world.project("- {name: a, template_path: t.json, variables: {Value: a}}\n")
+    ).ok
+    (world.tmp / "policy.json").write_text('{"Statement": []}')
+    world.cloud.calls.clear()
+    project = world.project(
+        "- {name: a, template_path: t.json, termination_protection: true,"
+        " stack_policy_path: policy.json, variables: {Value: a}}\n"
+    )
+    result = world.build(project)
+    assert result.states["a"].phase is Phase.COMPLETE
+    assert world.cloud.count("CreateChangeSet") == 0
+    assert world.cloud.count("UpdateTerminationProtection") == 1
+    assert world.cloud.count("SetStackPolicy") == 1
+    world.cloud.calls.clear()
+    assert world.build(project).states["a"].phase is Phase.NO_CHANGE
+    assert world.cloud.count("GetStackPolicy") == 1
+
+
+def test_new_stacks_are_tagged_as_stackyards_and_tags_kept_on_update(world: World) -> None:
+    project = world.project(
+        "- {name: a, template_path: t.json, tags: {team: x}, variables: {Value: a}}\n"
+    )
+    assert world.build(project).ok
+    assert world.cloud.stacks["t-a"].tags == {"team": "x", "stackyard:namespace": "t"}
+    project = world.project(
+        "- {name: a, template_path: t.json, tags: {team: y}, variables: {Value: a}}\n"
+    )
+    assert world.build(project).states["a"].phase is Phase.COMPLETE
+    assert world.cloud.stacks["t-a"].tags == {"team": "y", "stackyard:namespace": "t"}
+
+
+def test_destroy_goes_in_reverse_order(world: World) -> None:
+    assert world.build(world.project(DIAMOND)).ok
+    world.cloud.calls.clear()
+    result = world.destroy(world.project(DIAMOND))
+    assert result.ok
+    deleted = world.started("DeleteStack")
+    assert deleted["t-d"] < deleted["t-b"] == deleted["t-c"] < deleted["t-a"]
+    assert world.cloud.stacks == {}
+
+
+def test_destroy_of_one_stack_takes_its_dependents_and_refuses_protected(world: World) -> None:
+    assert world.build(world.project(DIAMOND)).ok
+    world.cloud.stacks["t-d"].protection = True
+    result = world.destroy(world.project(DIAMOND), stacks=("b",))
+    assert phases(result) == {"b": "cancelled", "d": "failed"}
+    assert "termination protection" in str(result.states["d"].failure)
+    result = world.destroy(
+        world.project(DIAMOND), stacks=("b",), disable_termination_protection=True
+    )
+    assert phases(result) == {"b": "complete", "d": "complete"}
+    assert set(world.cloud.stacks) == {"t-a", "t-c"}
