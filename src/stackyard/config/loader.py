@@ -16,7 +16,7 @@ from stackyard.config.environment import (
     substitute_structure,
     substitute_text,
 )
-from stackyard.config.model import HOOK_KEYS, STACK_KEYS, TARGET_KEYS, Config
+from stackyard.config.model import HOOK_KEYS, PROTECTION_KEYS, STACK_KEYS, TARGET_KEYS, Config
 from stackyard.config.source import Path, SourceMap, format_path, load_yaml
 from stackyard.errors import ConfigError
 
@@ -210,6 +210,8 @@ def _known_keys(loc: Path) -> list[str]:
         return STACK_KEYS
     if section == "targets":
         return TARGET_KEYS
+    if section == "protection":
+        return PROTECTION_KEYS
     return HOOK_KEYS
 
 

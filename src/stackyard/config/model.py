@@ -34,6 +34,19 @@ class Target(_Strict):
     required_by: list[str] = Field(default_factory=list)
 
 
+class Protection(_Strict):
+    """Project-wide protection, on top of each stack's own ``protected``.
+
+    A rule is terms joined by ``&``: change kinds (create, modify, remove,
+    replace), risk kinds (destructive, security, routine), ``stateful``,
+    ``any``, resource-type patterns (``AWS::RDS::*``) or logical-ID patterns.
+    """
+
+    rules: list[str] = Field(default_factory=lambda: ["destructive & stateful"])
+    # Deleting a stack with termination protection needs approval.
+    deletion: bool = True
+
+
 class Stack(_Strict):
     """One CloudFormation stack: where its template comes from and what it is given."""
 
@@ -114,6 +127,7 @@ class Config(BaseModel):
     targets: list[Target] = Field(default_factory=list)
     log_formats: dict[str, str] | None = None
     package_sources: dict[str, Any] | None = None
+    protection: Protection = Field(default_factory=Protection)
     stacks: list[Stack] = Field(default_factory=list)
 
     @field_validator("namespace", mode="before")
@@ -149,3 +163,4 @@ class Config(BaseModel):
 STACK_KEYS = sorted(Stack.model_fields)
 HOOK_KEYS = sorted(Hook.model_fields)
 TARGET_KEYS = sorted(Target.model_fields)
+PROTECTION_KEYS = sorted(Protection.model_fields)

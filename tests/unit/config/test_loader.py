@@ -226,3 +226,22 @@ def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="config file not found") as caught:
         load_config(str(tmp_path / "nope.yaml"))
     assert "CONFIG" in (caught.value.hint or "")
+
+
+def test_project_protection_defaults_and_overrides(tmp_path: Path) -> None:
+    default = load_config(write(tmp_path, "namespace: x\n")).config.protection
+    assert default.rules == ["destructive & stateful"] and default.deletion is True
+    path = write(
+        tmp_path,
+        "namespace: x\nprotection:\n  rules: [security, 'AWS::Route53::*']\n  deletion: false\n",
+    )
+    custom = load_config(path).config.protection
+    assert custom.rules == ["security", "AWS::Route53::*"] and custom.deletion is False
+
+
+def test_project_protection_unknown_key(tmp_path: Path) -> None:
+    path = write(tmp_path, "namespace: x\nprotection:\n  rule: [security]\n")
+    with pytest.raises(ConfigError, match="unknown key 'rule'") as caught:
+        load_config(path)
+    assert caught.value.line == 3
+    assert caught.value.hint == "did you mean 'rules'?"
