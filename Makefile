@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	STACKYARD=$(CURDIR)/$(BIN)/stackyard examples/demo/demo.sh
+	STACKYARD=$(CURDIR)/$(BIN)/stackyard STACKYARD_SHOWN=$(BIN)/stackyard examples/ops/demo.sh
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q -m "not slow" tests

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# `make demo`: the team's whole stage environment (12 stacks) on the embedded local AWS.
+# Starts the local AWS, stores the database password as a secret, builds every stack in
+# parallel as soon as its dependencies are done, shows what exists, and leaves the endpoint
+# running so that you can try the next commands yourself.
+set -euo pipefail
+cd "$(dirname "$0")"
+SY=${STACKYARD:-stackyard}
+SHOWN=${STACKYARD_SHOWN:-stackyard}   # how the commands are shown to you
+ENV=stage.env
+CONFIG=stackyard.yaml
+
+bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+run() { printf '\033[2m$ %s\033[0m\n' "$SHOWN $*"; "$SY" "$@"; }
+
+bold "1. Start the local AWS (moto, with a CloudFormation that behaves like AWS's)"
+if "$SY" local status >/dev/null 2>&1; then
+  echo "already running:"; "$SY" local status | head -3
+else
+  run local up --port 0 --latency resource=0.15s,jitter=0.3
+fi
+
+bold "2. The stack graph: what needs what (arrows are output lookups and requires)"
+"$SY" graph --format json "$ENV" "$CONFIG" | python3 -c '
+import json, sys
+for node in json.load(sys.stdin)["nodes"]:
+    name, needs = node["name"], ", ".join(d["name"] for d in node["needs"]) or "-"
+    print(f"  {name:<13} needs {needs}")'
+
+bold "3. Build the secrets key first, then store the database password under it"
+run build --local --stacks secrets-key "$ENV" "$CONFIG"
+printf '\033[2m$ %s\033[0m\n' "openssl rand -hex 16 | $SHOWN secrets put --local /ops-stage/database/master-password"
+head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' \
+  | "$SY" secrets put --local --overwrite /ops-stage/database/master-password
+
+bold "4. Build all 12 stacks: each starts as soon as the stacks it needs are done"
+run build --local "$ENV" "$CONFIG"
+
+bold "5. What now exists"
+"$SY" info --local --json "$ENV" "$CONFIG" | python3 -c '
+import json, sys
+stacks = json.load(sys.stdin)["stacks"]
+keys = {"gateway": "DNSName", "database": "Endpoint", "cluster": "ClusterName",
+        "public-zone": "NameServers", "secrets-key": "AliasName", "waf": "WebAclArn"}
+for s in stacks:
+    extra = ""
+    key = keys.get(s["name"])
+    if key:
+        value = next((v for k, v in s["outputs"].items() if k.startswith(key)), "")
+        extra = f"{key} = {value}"
+    name, status = s["name"], s["status"]
+    print(f"  {name:<13} {status:<16} {extra}")'
+
+bold "6. Build again with nothing changed: one listing plus one template read per stack"
+run build --local --stats "$ENV" "$CONFIG" 2>&1 | tail -5
+
+bold "Try next, from the repository's folder (the local AWS keeps running)"
+O=examples/ops
+cat <<NEXT
+  # status and every output
+  $SHOWN info --local $O/$ENV $O/$CONFIG
+  # what a change would do, before it is done
+  $SHOWN diff --local -e web_max=6 $O/$ENV $O/$CONFIG
+  # roll a new AMI onto the instance pools, one pool at a time
+  $SHOWN fleet release --local --ami ami-0123456789abcdef0 $O/$ENV $O/$CONFIG
+  # secrets: names and versions (never values), and which role can read which
+  $SHOWN secrets list --local /ops-stage/
+  $SHOWN secrets audit --local
+  # delete everything (asks first), then stop the local AWS
+  $SHOWN destroy --local $O/$ENV $O/$CONFIG
+  $SHOWN local down
+NEXT
