@@ -45,7 +45,7 @@ def wait_stack() -> Callable[..., dict[str, Any]]:
     """``wait_stack(cfn, name)`` polls until the stack leaves ``*_IN_PROGRESS``; returns it."""
     import time
 
-    def wait(cfn: Any, name: str, timeout: float = 20.0) -> dict[str, Any]:
+    def wait(cfn: Any, name: str, timeout: float = 60.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
             stack: dict[str, Any] = cfn.describe_stacks(StackName=name)["Stacks"][0]

@@ -275,7 +275,8 @@ class StackRunner:
             return
         wording = "Delete" if stack.on_failure == "DELETE" else "Rollback"
         with self.lock:
-            self.stack_event("ROLLBACK_IN_PROGRESS", f"{text}{wording} requested by user.".strip())
+            lead = text if text.endswith(" ") else f"{text} "
+            self.stack_event("ROLLBACK_IN_PROGRESS", f"{lead}{wording} requested by user.".strip())
             stack.outputs = []
         errors = self.delete_resources(list(stack.resources))
         with self.lock:
@@ -416,6 +417,9 @@ class StackRunner:
             failures = self.run_graph(
                 active, deps, lambda n: self._update_one(n, resolver, old_active, policy)
             )
+        if not failures and stack.cancel_requested:
+            # a cancel that arrives while the last resources are in progress still rolls back
+            failures = [("", "Stack update cancelled")]
         if not failures:
             with self.lock:
                 try:

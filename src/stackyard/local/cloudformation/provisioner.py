@@ -118,7 +118,8 @@ class Provisioner:
             return
         adapted = gaps.before_create(resource.type, dict(properties), name, self)
         try:
-            model = cls.create_from_cloudformation_json(
+            model = gaps.create(resource.type, name, adapted, self)
+            model = model or cls.create_from_cloudformation_json(
                 name,
                 {"Type": resource.type, "Properties": adapted},
                 self.account_id,
@@ -161,26 +162,13 @@ class Provisioner:
         adapted = gaps.before_create(resource.type, dict(properties), name, self)
         document = {"Type": resource.type, "Properties": adapted}
         try:
-            if resource.model is not None and not _is_abstract(cls.update_from_cloudformation_json):
-                model = cls.update_from_cloudformation_json(
-                    original_resource=resource.model,
-                    new_resource_name=name,
-                    cloudformation_json=document,
-                    account_id=self.account_id,
-                    region_name=self.region,
-                )
+            if resource.model is not None and gaps.update(
+                resource.type, resource.model, resource.properties, adapted, self
+            ):
+                model = resource.model
             else:
-                self._delete_model(resource)
-                model = cls.create_from_cloudformation_json(
-                    name,
-                    document,
-                    self.account_id,
-                    self.region,
-                    LogicalId=resource.logical_id,
-                    StackId=self.stack_id,
-                    ResourceType=resource.type,
-                )
-            gaps.after_create(resource.type, model, adapted, self)
+                model = self._replace_model(resource, cls, name, document)
+                gaps.after_create(resource.type, model, adapted, self)
         except ResourceFailure:
             raise
         except Exception as exc:
@@ -191,6 +179,30 @@ class Provisioner:
             resource.physical_id = str(physical) if physical else resource.physical_id
             self._capture_attributes(resource)
         resource.properties = properties
+
+    def _replace_model(
+        self, resource: Resource, cls: Any, name: str, document: dict[str, Any]
+    ) -> Any:
+        """Update through moto's model, or delete and recreate where moto has no update."""
+        if resource.model is not None and not _is_abstract(cls.update_from_cloudformation_json):
+            return cls.update_from_cloudformation_json(
+                original_resource=resource.model,
+                new_resource_name=name,
+                cloudformation_json=document,
+                account_id=self.account_id,
+                region_name=self.region,
+            )
+        self._delete_model(resource)
+        created = gaps.create(resource.type, name, document["Properties"], self)
+        return created or cls.create_from_cloudformation_json(
+            name,
+            document,
+            self.account_id,
+            self.region,
+            LogicalId=resource.logical_id,
+            StackId=self.stack_id,
+            ResourceType=resource.type,
+        )
 
     def delete(self, resource: Resource) -> None:
         """Delete ``resource``; a resource already gone counts as deleted."""
@@ -206,6 +218,8 @@ class Provisioner:
 
     def _delete_model(self, resource: Resource) -> None:
         model = resource.model
+        if model is not None and gaps.delete(resource.type, model, self):
+            return
         delete = getattr(model, "delete", None) if model is not None else None
         if callable(delete):
             try:
@@ -230,10 +244,10 @@ class Provisioner:
             if attribute in resource.attributes:
                 return resource.attributes[attribute]
             return resource.physical_id
-        special = gaps.get_att(resource.type, resource.model, attribute)
-        if special is not None:
-            return special
         try:
+            special = gaps.get_att(resource.type, resource.model, attribute)
+            if special is not None:
+                return special
             return resource.model.get_cfn_attribute(attribute)
         except Exception as exc:
             raise ValidationError(
