@@ -178,24 +178,6 @@ def _statement(raw: Any, source: str) -> Statement:
     )
 
 
-def _python_literal(text: str) -> Any:
-    """A document written as a Python literal, else None.
-
-    moto 5.2 returns the inline policies of roles created by CloudFormation as
-    ``str(dict)``; AWS never does. Reading them keeps the audit right on the
-    local endpoint until ``local/`` closes that gap.
-    """
-    import ast
-
-    if not text.startswith("{'"):
-        return None
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
 def load_document(document: Mapping[str, Any] | str, source: str = "") -> Mapping[str, Any]:
     """A policy document as a mapping: from a dict, JSON text, or URL-encoded JSON as IAM
     returns it. Raises :class:`PolicyParseError`."""
@@ -206,9 +188,7 @@ def load_document(document: Mapping[str, Any] | str, source: str = "") -> Mappin
         try:
             document = json.loads(text)
         except json.JSONDecodeError as exc:
-            document = _python_literal(text)
-            if document is None:
-                raise PolicyParseError(f"policy {source or ''} is not JSON: {exc}") from exc
+            raise PolicyParseError(f"policy {source or ''} is not JSON: {exc}") from exc
     if not isinstance(document, Mapping):
         raise PolicyParseError("a policy document must be an object")
     return document
