@@ -19,6 +19,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "stackyard.cli.apply:build",
         "Create or update stacks, in parallel, as soon as ready.",
     ),
+    "diff": (
+        "stackyard.cli.plan:diff",
+        "Show what a build would change; --detailed-exitcode for CI.",
+    ),
+    "plan": ("stackyard.cli.plan:plan", "Save a plan to review and apply (-o PLANFILE)."),
+    "apply": ("stackyard.cli.plan:apply", "Execute a saved plan; refuses if anything moved."),
     "destroy": ("stackyard.cli.apply:destroy", "Delete stacks in reverse dependency order."),
     "info": (
         "stackyard.cli.apply:info",
@@ -29,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Put, read, list, audit secrets in SSM under one key.",
     ),
     "local": ("stackyard.local.cli:local", "Run the embedded local AWS endpoint."),
+    "fleet": ("stackyard.cli.fleet:fleet", "Roll a new AMI onto the ECS pools; show what runs."),
 }
 
 
