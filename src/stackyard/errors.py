@@ -95,7 +95,7 @@ class VariableError(BlueprintError):
 
 
 @dataclass(eq=False)
-class LookupError_(StackyardError):  # noqa: N801 - avoid shadowing the builtin LookupError
+class LookupError_(StackyardError):  # the underscore avoids shadowing the builtin
     """A lookup is unknown, malformed, or cannot be resolved."""
 
     exit_code: int = field(default=2, kw_only=True)

@@ -30,7 +30,9 @@ def test_graph_json_selection_pulls_in_dependencies(run_cli: Run) -> None:
     assert nodes[1]["needs"] == [{"name": "events", "why": "reads an output of"}]
 
 
-def test_render_writes_templates_and_masks_nothing_it_should_not(run_cli: Run, tmp_path: Path) -> None:
+def test_render_writes_templates_and_masks_nothing_it_should_not(
+    run_cli: Run, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     result = run_cli("render", "--out", str(out), "-e", "log_level=debug", ENV, CONFIG)
     assert result.returncode == 0, result.stderr
@@ -57,7 +59,9 @@ def test_validate_lints_rendered_templates(run_cli: Run, tmp_path: Path) -> None
     (tmp_path / "bad.yaml").write_text(
         "Resources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      Bogus: 1\n"
     )
-    (tmp_path / "c.yaml").write_text("namespace: x\nstacks:\n  - name: q\n    template_path: bad.yaml\n")
+    (tmp_path / "c.yaml").write_text(
+        "namespace: x\nstacks:\n  - name: q\n    template_path: bad.yaml\n"
+    )
     result = run_cli("validate", str(tmp_path / "c.yaml"))
     assert result.returncode == 1
     assert "E3002" in result.stdout and "Bogus" in result.stdout

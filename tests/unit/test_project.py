@@ -12,7 +12,7 @@ from stackyard.errors import ConfigError, LookupError_
 from stackyard.project import Project
 from stackyard.unknown import Unknown
 
-BLUEPRINT = '''
+BLUEPRINT = """
 from troposphere import Output, Ref, sqs
 
 from stackyard.blueprints.base import Blueprint
@@ -30,14 +30,19 @@ class Queue(Blueprint):
     def create_template(self):
         q = self.template.add_resource(sqs.Queue("Q", QueueName=self.get_variables()["Name"]))
         self.template.add_output(Output("QueueUrl", Value=Ref(q)))
-'''
+"""
 
 
 def make(tmp_path: Path, stacks: str, extra: str = "") -> Project:
     (tmp_path / "projbp.py").write_text(BLUEPRINT)
     (tmp_path / "policy.json").write_text('{"Statement": []}')
     config = tmp_path / "stackyard.yaml"
-    config.write_text("namespace: ns\nsys_path: .\ntags: {team: ops}\n" + extra + "stacks:\n" + textwrap.dedent(stacks))
+    config.write_text(
+        "namespace: ns\nsys_path: .\ntags: {team: ops}\n"
+        + extra
+        + "stacks:\n"
+        + textwrap.dedent(stacks)
+    )
     return Project.load(str(config), region="eu-west-1")
 
 
@@ -64,7 +69,10 @@ def test_render_resolves_variables_and_settings(tmp_path: Path) -> None:
     desired = project.render("second", project.resolve_context())
     assert desired.fqn == "ns-custom"
     assert desired.region == "eu-west-1"
-    assert json.loads(desired.template_body)["Resources"]["Q"]["Properties"]["QueueName"] == "two-fallback"
+    assert (
+        json.loads(desired.template_body)["Resources"]["Q"]["Properties"]["QueueName"]
+        == "two-fallback"
+    )
     assert isinstance(desired.parameters["Upstream"], Unknown)
     assert desired.has_unknowns
     assert desired.tags == {"team": "ops", "tier": "app"}
@@ -102,7 +110,10 @@ def test_pending_upstream_is_unknown_even_with_aws(tmp_path: Path) -> None:
 
 def test_lookup_error_is_located_in_the_config(tmp_path: Path) -> None:
     with pytest.raises(LookupError_) as caught:
-        make(tmp_path, "  - name: a\n    class_path: projbp.Queue\n    variables:\n      Name: ${split nodelimiter}\n")
+        make(
+            tmp_path,
+            "  - name: a\n    class_path: projbp.Queue\n    variables:\n      Name: ${split nodelimiter}\n",
+        )
     error = caught.value
     assert error.file and error.file.endswith("stackyard.yaml")
     assert error.line == 8
@@ -113,7 +124,9 @@ def test_lookup_error_is_located_in_the_config(tmp_path: Path) -> None:
 def test_hook_args_lookups_are_validated(tmp_path: Path) -> None:
     extra = "pre_build:\n  - path: x.y\n    args:\n      v: ${nosuch thing}\n"
     with pytest.raises(LookupError_) as caught:
-        make(tmp_path, "  - name: a\n    class_path: projbp.Queue\n    variables: {Name: a}\n", extra)
+        make(
+            tmp_path, "  - name: a\n    class_path: projbp.Queue\n    variables: {Name: a}\n", extra
+        )
     assert caught.value.line == 7
 
 
