@@ -326,6 +326,20 @@ class CloudFormationGateway:
             changes=len(answer.get("Changes", [])),
         )
 
+    def change_set_changes(self, change_set_id: str, location: Location) -> list[dict[str, Any]]:
+        """Every entry of a change set's ``Changes`` (DescribeChangeSet, paginated)."""
+        changes: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"ChangeSetName": change_set_id}
+            if token:
+                kwargs["NextToken"] = token
+            answer = self._call(location, "DescribeChangeSet", **kwargs)
+            changes += [dict(c) for c in answer.get("Changes", [])]
+            token = answer.get("NextToken")
+            if not token:
+                return changes
+
     # -- writes -----------------------------------------------------------------------------
 
     def create_stack(self, submission: StackSubmission) -> str:

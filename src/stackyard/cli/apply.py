@@ -134,6 +134,14 @@ def _print_stats(console: Console, gateway: CloudFormationGateway, stacks: int) 
         console.print(f"  per stack: {stats.total / stacks:.2f}")
 
 
+def _approve_option(func: Any) -> Any:
+    return click.option(
+        "--approve-protected",
+        is_flag=True,
+        help="Break glass: run protected changes without asking (says so loudly).",
+    )(func)
+
+
 def _notices(project: Project) -> None:
     from stackyard.cli.main import notice
 
@@ -157,6 +165,7 @@ def _notices(project: Project) -> None:
     metavar="NAME",
     help="Update this locked stack anyway. Repeatable.",
 )
+@_approve_option
 @click.pass_context
 def build(
     ctx: click.Context,
@@ -173,8 +182,14 @@ def build(
     stats: bool,
     recreate_failed: bool,
     force: tuple[str, ...],
+    approve_protected: bool,
 ) -> None:
-    """Create or update stacks, each as soon as what it needs is done."""
+    """Create or update stacks, each as soon as what it needs is done.
+
+    Changes to protected stacks and resources are shown and asked about first on a
+    terminal; without one they are not run, and the build exits 3.
+    """
+    from stackyard.cli.plan import approvals_for, report_not_approved
     from stackyard.engine.run import RunOptions
     from stackyard.engine.run import build as run_build
     from stackyard.ui.progress import ProgressView, print_summary
@@ -195,8 +210,12 @@ def build(
     console = _console()
     with _gateway(inv, local, retry_mode) as gateway, _interrupts() as interrupt:
         with ProgressView(console, verbose=verbose) as view:
-            result = run_build(project, options, gateway, view, interrupt=interrupt)
+            approvals = approvals_for(console, view, approve_protected=approve_protected)
+            result = run_build(
+                project, options, gateway, view, interrupt=interrupt, approvals=approvals
+            )
         print_summary(console, result)
+        report_not_approved(console, approvals, "build")
         if stats:
             _print_stats(console, gateway, len(result.states))
     ctx.exit(result.exit_code)
@@ -218,6 +237,7 @@ def build(
     is_flag=True,
     help="Turn termination protection off on stacks that have it, then delete them.",
 )
+@_approve_option
 @click.pass_context
 def destroy(
     ctx: click.Context,
@@ -235,8 +255,11 @@ def destroy(
     yes: bool,
     force: bool,
     disable_termination_protection: bool,
+    approve_protected: bool,
 ) -> None:
-    """Delete stacks, dependents first. Asks first unless --yes."""
+    """Delete stacks, dependents first. Asks first unless --yes; protected stacks need
+    approval on top (a prompt on a terminal, else --approve-protected)."""
+    from stackyard.cli.plan import approvals_for, report_not_approved
     from stackyard.engine.run import RunOptions, destroy_selection, stack_locations
     from stackyard.engine.run import destroy as run_destroy
     from stackyard.ui.progress import ProgressView, print_summary
@@ -274,8 +297,12 @@ def destroy(
                 )
             click.confirm("Delete them?", abort=True)
         with _interrupts() as interrupt, ProgressView(console, verbose=verbose) as view:
-            result = run_destroy(project, options, gateway, view, interrupt=interrupt)
+            approvals = approvals_for(console, view, approve_protected=approve_protected)
+            result = run_destroy(
+                project, options, gateway, view, interrupt=interrupt, approvals=approvals
+            )
         print_summary(console, result)
+        report_not_approved(console, approvals, "destroy")
         if stats:
             _print_stats(console, gateway, len(result.states))
     ctx.exit(result.exit_code)

@@ -23,6 +23,7 @@ from stackyard.aws.cloudformation import (
 )
 from stackyard.aws.session import Location
 from stackyard.aws.template_store import TemplateStore
+from stackyard.engine.approval import Approvals, Decision
 from stackyard.engine.scheduler import Again, Done, InFlight, Interrupt, Outcome
 from stackyard.engine.status import Failure, Phase
 from stackyard.plan.actions import (
@@ -32,10 +33,12 @@ from stackyard.plan.actions import (
     submitted_parameters,
     submitted_tags,
 )
+from stackyard.plan.planner import plan_stack, with_protection_defaults
 
 if TYPE_CHECKING:
     from stackyard.desired import DesiredStack
     from stackyard.lookups.context import AWSAccess
+    from stackyard.plan.model import StackPlan
     from stackyard.project import Project
 
 __all__ = ["BuildOps", "DestroyOps", "first_failure"]
@@ -57,6 +60,20 @@ def first_failure(events: Sequence[StackEvent], stack: DeployedStack | None) -> 
     return Failure("the stack disappeared")
 
 
+def _gate(approvals: Approvals | None, plan: Callable[[], StackPlan]) -> Done | None:
+    """None when the stack may run; else why not (its dependents are cancelled with it).
+
+    Without ``approvals`` there is no gate (library use: the caller decides) and the plan
+    is not even computed.
+    """
+    if approvals is None:
+        return None
+    decision = approvals.decide(plan())
+    if decision is Decision.APPROVED:
+        return None
+    return Done(Phase.CANCELLED, f"not approved: {decision}")
+
+
 def _succeeded(status: str) -> bool:
     return status.endswith("_COMPLETE") and "ROLLBACK" not in status and "DELETE" not in status
 
@@ -75,7 +92,9 @@ class BuildOps:
     force: frozenset[str] = frozenset()
     sleep: Callable[[float], None] = time.sleep
     change_set_timeout: float = 600.0
+    approvals: Approvals | None = None
     _policies: dict[str, str] = field(default_factory=dict)
+    _approved: set[str] = field(default_factory=set)  # recreated stacks, approved once
 
     def prepare(self, name: str) -> Outcome:
         """Decide what to do with ``name`` and submit it."""
@@ -98,6 +117,14 @@ class BuildOps:
             if action.kind is ActionKind.WAIT:
                 return InFlight("wait", fqn, location, deployed.status, deployed.stack_id)
             if action.kind is ActionKind.RECREATE:
+                desired = self._render(name)
+                refused = _gate(
+                    self.approvals,
+                    lambda: plan_stack(self.project, desired, deployed, recreate_failed=True),
+                )
+                if refused is not None:
+                    return refused
+                self._approved.add(name)
                 if self.interrupt.stopping:
                     return _INTERRUPTED
                 self.gateway.delete_stack(fqn, location, self.project.loaded.config.service_role)
@@ -114,19 +141,51 @@ class BuildOps:
                     f"locked stack {fqn} does not exist and has no template to create it from"
                 ),
             )
-        desired = self.project.render(name, self.project.resolve_context(aws=self.access))
+        desired = self._render(name)
         if desired.has_unknowns:
             return Done(Phase.FAILED, failure=Failure("some values are still unknown"))
         if deployed is None:
+            if name not in self._approved:
+                refused = _gate(
+                    self.approvals,
+                    lambda: plan_stack(self.project, desired, None, forced=name in self.force),
+                )
+                if refused is not None:
+                    return refused
             return self._create(desired, location)
+        read: dict[str, object] = {}
+
+        def fetch(what: str, call: Callable[[], object]) -> Callable[[], object]:
+            def once() -> object:
+                if what not in read:
+                    read[what] = call()
+                return read[what]
+
+            return once
+
+        template = fetch("template", lambda: self.gateway.get_template(fqn, location))
+        policy = fetch("policy", lambda: self.gateway.get_stack_policy(fqn, location))
         decision = compare(
             desired,
             deployed,
-            fetch_template=lambda: self.gateway.get_template(fqn, location),
-            fetch_stack_policy=lambda: self.gateway.get_stack_policy(fqn, location),
+            fetch_template=template,
+            fetch_stack_policy=policy,  # type: ignore[arg-type]
         )
         if decision.kind is ActionKind.NO_CHANGE:
             return Done(Phase.NO_CHANGE)
+        refused = _gate(
+            self.approvals,
+            lambda: plan_stack(
+                self.project,
+                desired,
+                deployed,
+                template=template(),
+                stack_policy=policy() if desired.stack_policy else None,
+                forced=name in self.force,
+            ),
+        )
+        if refused is not None:
+            return refused
         if self.interrupt.stopping:
             return _INTERRUPTED
         if decision.set_termination_protection is not None:
@@ -138,6 +197,10 @@ class BuildOps:
                 self.gateway.set_stack_policy(fqn, location, desired.stack_policy)
             return Done(Phase.COMPLETE, "settings updated: " + ", ".join(decision.changes))
         return self._update(desired, deployed, location, decision.set_stack_policy)
+
+    def _render(self, name: str) -> DesiredStack:
+        desired = self.project.render(name, self.project.resolve_context(aws=self.access))
+        return with_protection_defaults(self.project, desired)
 
     def _submission(
         self, desired: DesiredStack, deployed: DeployedStack | None, location: Location
@@ -256,9 +319,11 @@ class DestroyOps:
     locations: Mapping[str, Location]
     interrupt: Interrupt
     disable_termination_protection: bool = False
+    approvals: Approvals | None = None
 
     def prepare(self, name: str) -> Outcome:
-        """Delete ``name`` (after turning off termination protection if told to)."""
+        """Delete ``name`` (after turning off termination protection if told to, and after
+        approval when the stack is protected)."""
         fqn = self.project.fqn(name)
         location = self.locations[name]
         deployed = self.gateway.cached(fqn, location)
@@ -266,16 +331,19 @@ class DestroyOps:
             return Done(Phase.NO_CHANGE, "does not exist")
         if deployed.status == "DELETE_IN_PROGRESS":
             return InFlight("delete", fqn, location, deployed.status, deployed.stack_id)
+        if deployed.termination_protection and not self.disable_termination_protection:
+            return Done(
+                Phase.FAILED,
+                "protected",
+                Failure(
+                    "termination protection is on",
+                    hint="rerun with --disable-termination-protection to delete it anyway",
+                ),
+            )
+        refused = self._gate(name, deployed, location)
+        if refused is not None:
+            return refused
         if deployed.termination_protection:
-            if not self.disable_termination_protection:
-                return Done(
-                    Phase.FAILED,
-                    "protected",
-                    Failure(
-                        "termination protection is on",
-                        hint="rerun with --disable-termination-protection to delete it anyway",
-                    ),
-                )
             if self.interrupt.stopping:
                 return _INTERRUPTED
             self.gateway.update_termination_protection(fqn, location, False)
@@ -283,6 +351,28 @@ class DestroyOps:
             return _INTERRUPTED
         self.gateway.delete_stack(fqn, location, self.project.loaded.config.service_role)
         return InFlight("delete", fqn, location, "DELETE_IN_PROGRESS", deployed.stack_id)
+
+    def _gate(self, name: str, deployed: DeployedStack, location: Location) -> Done | None:
+        """Ask before deleting a protected stack (one GetTemplate, only for those)."""
+        from dataclasses import replace
+
+        protected = self.project.stack(name).protected
+        if not protected:
+            return None
+
+        def plan() -> StackPlan:
+            made = plan_stack(
+                self.project,
+                None,
+                deployed,
+                template=self.gateway.get_template(deployed.name, location),
+                protected=protected if isinstance(protected, bool) else tuple(protected),
+            )
+            # --disable-termination-protection is the explicit approval of that part.
+            items = tuple(i for i in made.protection.items if i.rule != "termination protection")
+            return replace(made, name=name, protection=replace(made.protection, items=items))
+
+        return _gate(self.approvals, plan)
 
     def settled(
         self,

@@ -18,6 +18,7 @@ from stackyard.aws.limiter import CallStats
 from stackyard.aws.poller import PollPolicy, StatusPoller
 from stackyard.aws.session import Location
 from stackyard.aws.template_store import TemplateStore
+from stackyard.engine.approval import Approvals
 from stackyard.engine.ops import BuildOps, DestroyOps
 from stackyard.engine.scheduler import Interrupt, Scheduler, StackOps
 from stackyard.engine.status import Listener, NullListener, Phase, StackState
@@ -28,7 +29,18 @@ if TYPE_CHECKING:
     from stackyard.lookups.context import AWSAccess
     from stackyard.project import Project
 
-__all__ = ["RunOptions", "RunResult", "build", "destroy", "destroy_selection", "stack_locations"]
+__all__ = [
+    "NOT_APPROVED_EXIT",
+    "RunOptions",
+    "RunResult",
+    "build",
+    "destroy",
+    "destroy_selection",
+    "stack_locations",
+]
+
+# Exit code of a run that left protected changes unapplied for want of approval.
+NOT_APPROVED_EXIT = 3
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,8 @@ class RunResult:
     error: StackyardError | None = None  # a required hook failed
     started: float = 0.0
     finished: float = 0.0
+    # Stacks that needed approval and did not get it: name -> "declined" / "awaiting approval".
+    not_approved: dict[str, str] = field(default_factory=dict)
 
     def count(self, *phases: Phase) -> int:
         """How many stacks ended in one of ``phases``."""
@@ -70,11 +84,13 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        """0 ok, 130 interrupted, 1 anything else."""
+        """0 ok, 130 interrupted, 3 protected changes not approved, 1 anything else."""
         if self.ok:
             return 0
         if self.interrupted and self.count(Phase.FAILED) == 0 and self.error is None:
             return 130
+        if self.not_approved and self.count(Phase.FAILED) == 0 and self.error is None:
+            return NOT_APPROVED_EXIT
         return 1
 
     def summary(self) -> str:
@@ -228,8 +244,15 @@ def build(
     inline: bool = False,
     store: TemplateStore | None = None,
     access: AWSAccess | None = None,
+    approvals: Approvals | None = None,
 ) -> RunResult:
-    """Create or update the selected stacks, each as soon as what it needs is done."""
+    """Create or update the selected stacks, each as soon as what it needs is done.
+
+    With ``approvals``, a stack whose changes touch a protected area runs only when it
+    approves (held or declined stacks make the run exit 3); without, nothing is gated and
+    the caller answers for it (the CLI always passes one).
+    """
+    gate = approvals
     interrupt = interrupt or Interrupt()
     listener = listener or NullListener()
     run = _Run(project, gateway, listener, interrupt, clock, sleep, inline, access)
@@ -255,9 +278,12 @@ def build(
             recreate_failed=options.recreate_failed,
             force=options.force,
             sleep=sleep,
+            approvals=gate,
         )
 
     result = run.execute("build", graph, options, make_ops, dict(graph.needs), graph.order())
+    if gate is not None:
+        result.not_approved = {n: str(o.decision) for n, o in gate.not_approved.items()}
     for stack in project.loaded.config.stacks:
         if not stack.enabled and (not options.stacks or stack.name in options.stacks):
             state = StackState(stack.name, project.fqn(stack.name), Phase.SKIPPED, "disabled")
@@ -277,8 +303,11 @@ def destroy(
     sleep: Callable[[float], None] = time.sleep,
     inline: bool = False,
     access: AWSAccess | None = None,
+    approvals: Approvals | None = None,
 ) -> RunResult:
-    """Delete the selected stacks (and their dependents), dependents first."""
+    """Delete the selected stacks (and their dependents), dependents first; with
+    ``approvals``, a protected stack only when it approves."""
+    gate = approvals
     interrupt = interrupt or Interrupt()
     listener = listener or NullListener()
     run = _Run(project, gateway, listener, interrupt, clock, sleep, inline, access)
@@ -293,7 +322,11 @@ def destroy(
             locations,
             interrupt,
             disable_termination_protection=options.disable_termination_protection,
+            approvals=gate,
         )
 
     order = list(reversed(graph.order()))
-    return run.execute("destroy", graph, options, make_ops, waits_for, order)
+    result = run.execute("destroy", graph, options, make_ops, waits_for, order)
+    if gate is not None:
+        result.not_approved = {n: str(o.decision) for n, o in gate.not_approved.items()}
+    return result

@@ -3,6 +3,8 @@
 Drift is one word: ``in sync`` (a build would change nothing), ``changes
 pending`` (a build would create, update or recreate it), ``missing`` (not
 deployed), or ``unknown`` (the config could not be rendered; ``detail`` says why).
+A locked stack with changes pending also carries its pending delta (how many changes, of
+which risk, since when), so a lock never hides a growing delta.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from stackyard.aws.cloudformation import CloudFormationGateway
 from stackyard.aws.session import Location
 from stackyard.errors import StackyardError
 from stackyard.plan.actions import UPDATABLE, ActionKind, compare
+from stackyard.plan.model import LockedDelta
 
 if TYPE_CHECKING:
     from stackyard.lookups.context import AWSAccess
@@ -37,6 +40,7 @@ class StackInfo:
     outputs: Mapping[str, str] = field(default_factory=dict)
     last_change: datetime | None = None
     detail: str = ""
+    locked_delta: LockedDelta | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -49,6 +53,13 @@ class StackInfo:
             "outputs": dict(self.outputs),
             "last_change": self.last_change.isoformat() if self.last_change else None,
             "detail": self.detail,
+            "locked_delta": None
+            if self.locked_delta is None
+            else {
+                "changes": self.locked_delta.changes,
+                "by_risk": dict(self.locked_delta.by_risk),
+                "since": self.locked_delta.since,
+            },
         }
 
 
@@ -69,6 +80,7 @@ def stack_info(
             out.append(StackInfo(name, fqn, location.region, "NOT_DEPLOYED", "missing"))
             continue
         drift, detail = "changes pending", ""
+        delta: LockedDelta | None = None
         if deployed.status in UPDATABLE:
             try:
                 desired = project.render(name, project.resolve_context(aws=access))
@@ -78,11 +90,15 @@ def stack_info(
                     fetch_template=partial(gateway.get_template, fqn, location),
                     fetch_stack_policy=partial(gateway.get_stack_policy, fqn, location),
                 )
+                if desired.locked and action.kind is not ActionKind.NO_CHANGE:
+                    delta = _locked_delta(project, gateway, desired, deployed, location)
             except StackyardError as exc:
                 drift, detail = "unknown", exc.message
             else:
                 if action.kind is ActionKind.NO_CHANGE:
                     drift = "in sync"
+                elif delta is not None:
+                    detail = _delta_text(delta)
                 else:
                     detail = action.reason
         else:
@@ -97,6 +113,38 @@ def stack_info(
                 dict(deployed.outputs),
                 deployed.last_change,
                 detail,
+                delta,
             )
         )
     return out
+
+
+def _locked_delta(
+    project: Project,
+    gateway: CloudFormationGateway,
+    desired: Any,
+    deployed: Any,
+    location: Location,
+) -> LockedDelta | None:
+    from stackyard.plan.planner import plan_stack, with_protection_defaults
+
+    policy = gateway.get_stack_policy(deployed.name, location) if desired.stack_policy else None
+    plan = plan_stack(
+        project,
+        with_protection_defaults(project, desired),
+        deployed,
+        template=gateway.get_template(deployed.name, location),
+        stack_policy=policy,
+    )
+    return plan.locked_delta
+
+
+def _delta_text(delta: LockedDelta) -> str:
+    """``locked: 3 pending (1 destructive, 2 routine) since 2024-01-01T00:00:00``."""
+    risks = ", ".join(f"{n} {kind}" for kind, n in delta.by_risk)
+    text = f"locked: {delta.changes} pending"
+    if risks:
+        text += f" ({risks})"
+    if delta.since:
+        text += f" since {delta.since}"
+    return text

@@ -30,7 +30,7 @@ def render_info(console: Console, infos: Sequence[StackInfo], *, verbose: int = 
         table.add_column(column, no_wrap=column != "drift")
     for info in infos:
         drift = Text(info.drift, style=_DRIFT_STYLES.get(info.drift, ""))
-        if info.detail and (verbose or info.drift == "unknown"):
+        if info.detail and (verbose or info.drift == "unknown" or info.locked_delta):
             drift.append(f" ({info.detail})", style="dim")
         changed = info.last_change.strftime("%Y-%m-%d %H:%M") if info.last_change else ""
         table.add_row(info.name, info.fqn, info.status, drift, changed)

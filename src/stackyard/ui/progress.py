@@ -8,9 +8,10 @@ Everything goes through the one injected ``rich.Console``.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -77,6 +78,7 @@ class ProgressView:
         self._lock = threading.Lock()
         self._live: Any = None
         self._printed: dict[str, str] = {}
+        self._held: list[str] | None = None  # lines kept back while paused
 
     # -- Listener -----------------------------------------------------------------------------
 
@@ -112,20 +114,44 @@ class ProgressView:
         else:
             self._plain(_escape(message))
 
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Stop drawing while the user is asked something: the live table stops, plain
+        lines are kept back and printed afterwards, so nothing interleaves with a prompt."""
+        with self._lock:
+            live, self._live = self._live, None
+            self._held = []
+        if live is not None:
+            live.stop()
+        try:
+            yield
+        finally:
+            with self._lock:
+                held, self._held = self._held or [], None
+            for line in held:
+                self.console.print(line, highlight=False, soft_wrap=True)
+            if live is not None:
+                self._start_live()
+
     # -- lifecycle ----------------------------------------------------------------------------
 
     def __enter__(self) -> ProgressView:
         if self.live_mode:
-            from rich.live import Live
-
-            self._live = Live(
-                get_renderable=self.table,
-                console=self.console,
-                refresh_per_second=4,
-                transient=False,
-            )
-            self._live.start()
+            self._start_live()
         return self
+
+    def _start_live(self) -> None:
+        from rich.live import Live
+
+        live = Live(
+            get_renderable=self.table,
+            console=self.console,
+            refresh_per_second=4,
+            transient=False,
+        )
+        live.start()
+        with self._lock:
+            self._live = live
 
     def __exit__(
         self,
@@ -161,7 +187,12 @@ class ProgressView:
 
     def _plain(self, markup: str) -> None:
         stamp = self.wall().strftime("%H:%M:%S")
-        self.console.print(f"[dim]{stamp}[/] {markup}", highlight=False, soft_wrap=True)
+        line = f"[dim]{stamp}[/] {markup}"
+        with self._lock:
+            if self._held is not None:
+                self._held.append(line)
+                return
+        self.console.print(line, highlight=False, soft_wrap=True)
 
 
 def _escape(text: str) -> str:

@@ -1,0 +1,383 @@
+"""The installed CLI, as a user runs it: diff, plan, apply, approvals on a terminal and in CI,
+and secrets that never leak. One ``stackyard local up`` serves the whole module."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import pty
+import re
+import select
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+STACKYARD = Path(sys.executable).with_name("stackyard")
+
+PARAM = {
+    "Parameters": {"Value": {"Type": "String"}},
+    "Resources": {
+        "Param": {
+            "Type": "AWS::SSM::Parameter",
+            "Properties": {"Type": "String", "Value": {"Ref": "Value"}},
+        }
+    },
+    "Outputs": {"Value": {"Value": {"Ref": "Value"}}},
+}
+QUEUE = {
+    "Parameters": {"Name": {"Type": "String"}},
+    "Resources": {
+        "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": {"Ref": "Name"}}}
+    },
+    "Outputs": {"Name": {"Value": {"Ref": "Name"}}},
+}
+SECRETS = {
+    "Parameters": {
+        "Plain": {"Type": "String"},
+        "Hidden": {"Type": "String", "NoEcho": True},
+        "FromSsm": {"Type": "String"},
+        "FromKms": {"Type": "String"},
+    },
+    "Resources": {
+        "Param": {
+            "Type": "AWS::SSM::Parameter",
+            "Properties": {
+                "Type": "String",
+                "Value": {"Fn::Sub": "${Plain}:${Hidden}:${FromSsm}:${FromKms}"},
+            },
+        }
+    },
+    "Outputs": {"Plain": {"Value": {"Ref": "Plain"}}},
+}
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
+
+
+@dataclass
+class Env:
+    """One local AWS endpoint and a project folder; ``run`` runs the CLI in that folder."""
+
+    folder: Path
+    environ: dict[str, str]
+    url: str
+
+    def run(self, *args: str, stdin: str | None = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(STACKYARD), *args],
+            cwd=self.folder,
+            env=self.environ,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    def config(self, text: str) -> str:
+        name = f"c-{uuid.uuid4().hex[:8]}.yaml"
+        (self.folder / name).write_text(textwrap.dedent(text))
+        return name
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(
+            service,
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    root = tmp_path_factory.mktemp("plan-e2e")
+    folder = root / "project"
+    folder.mkdir()
+    for name, body in (("param.json", PARAM), ("queue.json", QUEUE), ("secrets.json", SECRETS)):
+        (folder / name).write_text(json.dumps(body))
+    environ = {
+        **os.environ,
+        "NO_COLOR": "1",
+        "COLUMNS": "160",
+        "STACKYARD_HOME": str(root / "home"),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    up = subprocess.run(
+        [str(STACKYARD), "local", "up", "--port", "0", "--latency", "resource=0s"],
+        cwd=folder,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if up.returncode != 0:
+        pytest.fail(f"stackyard local up failed: {up.stderr}")
+    url = re.search(r"http://127\.0\.0\.1:\d+", up.stdout)
+    assert url is not None, up.stdout
+    try:
+        yield Env(folder, environ, url.group(0))
+    finally:
+        subprocess.run([str(STACKYARD), "local", "down"], cwd=folder, env=environ, timeout=60)
+
+
+def _ns() -> str:
+    return f"p{uuid.uuid4().hex[:8]}"
+
+
+def test_diff_exit_codes_and_json(env: Env) -> None:
+    ns = _ns()
+    config = env.config(
+        f"""\
+        namespace: {ns}
+        stacks:
+          - {{name: one, template_path: param.json, variables: {{Value: "${{v}}"}}}}
+          - {{name: two, template_path: param.json, variables: {{Value: "${{output one::Value}}"}}}}
+        """
+    )
+    diff = env.run("diff", "--local", "--detailed-exitcode", "-e", "v=a", config)
+    assert diff.returncode == 2, diff.stdout + diff.stderr
+    assert "+ one" in diff.stdout and "Plan: 2 create" in diff.stdout
+    plan = env.run("diff", "--local", "--json", "-e", "v=a", config)
+    assert plan.returncode == 0, plan.stderr
+    data = json.loads(plan.stdout)
+    assert data["format"] == "stackyard-plan"
+    stacks = {s["name"]: s for s in data["stacks"]}
+    assert stacks["two"]["action"] == "create"
+    assert {p["key"]: p["after"] for p in stacks["two"]["parameters"]} == {
+        "Value": "(known after apply)"
+    }
+    built = env.run("build", "--local", "-e", "v=a", config)
+    assert built.returncode == 0, built.stdout + built.stderr
+    same = env.run("diff", "--local", "--detailed-exitcode", "-e", "v=a", config)
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert "Plan: 2 no change" in same.stdout
+    changed = env.run("diff", "--local", "--detailed-exitcode", "-e", "v=b", config)
+    assert changed.returncode == 2
+    assert '"a" → "b"' in changed.stdout or "a → b" in changed.stdout, changed.stdout
+    broken = env.run("diff", "--local", "--detailed-exitcode", "nope.yaml")
+    assert broken.returncode == 1 and "error:" in broken.stderr
+    left = env.client("cloudformation").list_change_sets(StackName=f"{ns}-one")["Summaries"]
+    assert [c for c in left if c["ExecutionStatus"] != "EXECUTE_COMPLETE"] == []
+
+
+def _guarded(env: Env, ns: str) -> str:
+    # `guarded` is protected; `after` needs it; `free` is independent.
+    return env.config(
+        f"""\
+        namespace: {ns}
+        stacks:
+          - {{name: free, template_path: param.json, variables: {{Value: "${{v}}"}}}}
+          - {{name: guarded, template_path: queue.json, protected: true,
+             variables: {{Name: "${{q}}"}}}}
+          - {{name: after, template_path: param.json,
+             variables: {{Value: "${{output guarded::Name}}"}}}}
+        """
+    )
+
+
+def test_ci_path_holds_protected_stacks_then_plan_and_apply_approve_them(env: Env) -> None:
+    ns = _ns()
+    config = _guarded(env, ns)
+    values = ["-e", "v=1", "-e", f"q={ns}-q1"]
+    built = env.run("build", "--local", *values, config)
+    assert built.returncode == 3, built.stdout + built.stderr
+    assert "free: complete" in built.stdout
+    assert "guarded: cancelled: not approved: awaiting approval" in built.stdout
+    assert "after: cancelled" in built.stdout
+    assert "1 stack(s) need approval" in built.stdout
+    assert "stackyard plan -o" in built.stdout and "stackyard apply" in built.stdout
+
+    planned = env.run("plan", "--local", "-o", "plan.json", *values, config)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    saved = json.loads((env.folder / "plan.json").read_text())
+    assert set(saved["fingerprints"]) == {"free", "guarded", "after"}
+    applied = env.run("apply", "--local", "plan.json", *values, config)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "guarded: complete" in applied.stdout and "after: complete" in applied.stdout
+    cfn = env.client("cloudformation")
+    guarded = cfn.describe_stacks(StackName=f"{ns}-guarded")["Stacks"][0]
+    assert guarded["EnableTerminationProtection"] is True  # protected: on by default
+
+    # A saved plan refuses once the deployed stack moved, naming what moved.
+    replan = env.run("plan", "--local", "-o", "plan2.json", *values[:2], "-e", f"q={ns}-q2", config)
+    assert replan.returncode == 0, replan.stderr
+    moved = env.run("build", "--local", "--approve-protected", "-e", "v=2", *values[2:], config)
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    assert "--approve-protected" in moved.stderr  # break glass, loudly
+    refused = env.run("apply", "--local", "plan2.json", *values[:2], "-e", f"q={ns}-q2", config)
+    assert refused.returncode == 1
+    assert "free: deployed parameters" in refused.stderr
+
+    # Destroying a protected stack needs approval, even with --yes.
+    gone = env.run(
+        "destroy", "--local", "--yes", "--disable-termination-protection", *values, config
+    )
+    assert gone.returncode == 3, gone.stdout + gone.stderr
+    assert "guarded: cancelled: not approved" in gone.stdout
+    assert "free: complete" in gone.stdout
+
+
+# --- a terminal --------------------------------------------------------------------------
+
+
+class Terminal:
+    """The CLI on a pseudo-terminal: read what it shows, type answers."""
+
+    def __init__(self, env: Env, *args: str) -> None:
+        master, slave = pty.openpty()
+        self.master = master
+        self.proc = subprocess.Popen(
+            [str(STACKYARD), *args],
+            cwd=env.folder,
+            env={**env.environ, "TERM": "xterm"},
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            start_new_session=True,
+        )
+        os.close(slave)
+        self.seen = ""
+
+    def _read(self, timeout: float) -> bool:
+        ready, _, _ = select.select([self.master], [], [], timeout)
+        if not ready:
+            return False
+        try:
+            chunk = os.read(self.master, 65536)
+        except OSError:  # the child closed the terminal
+            return False
+        if not chunk:
+            return False
+        self.seen += _ANSI.sub("", chunk.decode(errors="replace"))
+        return True
+
+    def expect(self, text: str, timeout: float = 60) -> None:
+        start = len(self.seen)
+        deadline = time.monotonic() + timeout
+        while text not in self.seen[start:]:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"never saw {text!r}; output:\n{self.seen}")
+            if not self._read(0.2) and self.proc.poll() is not None:
+                raise AssertionError(f"exited before {text!r}; output:\n{self.seen}")
+
+    def type(self, line: str) -> None:
+        os.write(self.master, (line + "\n").encode())
+
+    def finish(self, timeout: float = 60) -> int:
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            self._read(0.1)
+        while self._read(0.05):
+            pass
+        os.close(self.master)
+        return self.proc.wait(timeout=5)
+
+
+PROMPT = "Apply these protected changes?"
+
+
+def test_interactive_approval_show_yes_and_no(env: Env) -> None:
+    ns = _ns()
+    config = _guarded(env, ns)
+    term = Terminal(env, "build", "--local", "-e", "v=1", "-e", f"q={ns}-q1", config)
+    term.expect(PROMPT)
+    assert "guarded" in term.seen and "create stack" in term.seen
+    term.type("s")  # show the full diff, then ask again
+    term.expect(PROMPT)
+    assert "Logical ID" in term.seen and "AWS::SQS::Queue" in term.seen
+    term.type("y")
+    code = term.finish()
+    assert code == 0, term.seen
+    assert "build: 3 complete" in term.seen
+
+    # A replacement of the protected queue: answer no; its dependent is cancelled.
+    term = Terminal(env, "build", "--local", "-e", "v=1", "-e", f"q={ns}-q2", config)
+    term.expect(PROMPT)
+    assert "replaces Queue (AWS::SQS::Queue)" in term.seen
+    term.type("n")
+    code = term.finish()
+    assert code == 3, term.seen
+    assert "declined" in term.seen
+    assert "dependency guarded cancelled" in term.seen
+    assert term.seen.count(PROMPT) == 1
+
+
+# --- secrets -----------------------------------------------------------------------------
+
+
+def _everything(env: Env, out: Path, bucket_keys: Callable[[], list[bytes]]) -> str:
+    text = "".join(p.read_text(errors="replace") for p in out.rglob("*") if p.is_file())
+    return text + "".join(b.decode(errors="replace") for b in bucket_keys())
+
+
+def test_secrets_never_leak(env: Env, tmp_path: Path) -> None:
+    ns = _ns()
+    hidden, from_ssm, from_kms = (f"{k}-{uuid.uuid4().hex}" for k in ("noecho", "ssm", "kms"))
+    ssm = env.client("ssm")
+    ssm.put_parameter(Name=f"/{ns}/secure", Value=from_ssm, Type="SecureString")
+    kms = env.client("kms")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    blob = base64.b64encode(kms.encrypt(KeyId=key, Plaintext=from_kms.encode())["CiphertextBlob"])
+    config = env.config(
+        f"""\
+        namespace: {ns}
+        template_bucket: {ns}-templates
+        stacks:
+          - name: vault
+            template_path: secrets.json
+            variables:
+              Plain: visible
+              Hidden: "${{hidden}}"
+              FromSsm: "${{ssm /{ns}/secure}}"
+              FromKms: "${{kms {blob.decode()}}}"
+        """
+    )
+    values = ["-e", f"hidden={hidden}"]
+    outputs: list[str] = []
+    runs = [
+        ("diff", "--local", *values, config),
+        ("diff", "--local", "--json", *values, config),
+        ("plan", "--local", "-o", str(tmp_path / "saved.json"), *values, config),
+        ("build", "--local", "-vv", *values, config),
+        ("info", "--local", "--json", *values, config),
+        ("render", "--out", str(tmp_path / "rendered"), *values, config),
+    ]
+    for args in runs:
+        done = env.run(*args)
+        assert done.returncode == 0, (args, done.stdout, done.stderr)
+        outputs += [done.stdout, done.stderr]
+    assert "parameter Hidden: ****" in outputs[0]
+    assert "parameter FromKms: ****" in outputs[0] and "parameter FromSsm: ****" in outputs[0]
+    # A change next to the secrets: shown, with the secrets still masked.
+    (env.folder / config).write_text(
+        (env.folder / config).read_text().replace("Plain: visible", "Plain: visible2")
+    )
+    changed = env.run("diff", "--local", "--detailed-exitcode", *values, config)
+    assert changed.returncode == 2, changed.stdout + changed.stderr
+    changed_json = env.run("diff", "--local", "--json", *values, config)
+    outputs += [changed.stdout, changed.stderr, changed_json.stdout, changed_json.stderr]
+
+    s3 = env.client("s3")
+
+    def bucket_objects() -> list[bytes]:
+        found: list[bytes] = []
+        for bucket in s3.list_buckets()["Buckets"]:
+            for item in s3.list_objects_v2(Bucket=bucket["Name"]).get("Contents", []):
+                found.append(s3.get_object(Bucket=bucket["Name"], Key=item["Key"])["Body"].read())
+        return found
+
+    everything = "".join(outputs) + _everything(env, tmp_path, bucket_objects)
+    assert "visible" in everything  # the scan sees real output
+    for secret in (hidden, from_ssm, from_kms):
+        assert secret not in everything
