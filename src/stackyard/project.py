@@ -24,7 +24,7 @@ from stackyard.lookups.context import AWSAccess, ResolveContext
 from stackyard.lookups.registry import LookupRegistry
 from stackyard.lookups.resolve import dependencies_of, resolve_value, validate_value
 from stackyard.lookups.secret import Secret
-from stackyard.template_secrets import keep_secrets_out, secrets_in
+from stackyard.template_secrets import add_parameter_digests, keep_secrets_out, secrets_in
 
 # stacker passes these to every stack; IAM resources need them and transforms need AUTO_EXPAND.
 CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND")
@@ -181,6 +181,9 @@ class Project:
         definitions: dict[str, Any] = json.loads(template_body).get("Parameters", {})
         no_echo = frozenset(
             p for p, d in definitions.items() if str(d.get("NoEcho", "")).lower() == "true"
+        )
+        template_body = add_parameter_digests(
+            template_body, parameters, no_echo, stack=self.fqn(name)
         )
         return DesiredStack(
             name=name,

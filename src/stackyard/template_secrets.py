@@ -96,3 +96,53 @@ def _replace(node: Any, secrets: list[Secret], stack: str) -> tuple[Any, bool]:
             )
         text = text.replace(clear, secret.reference)
     return text, text != node
+
+
+# Where a template records digests of its NoEcho parameter values. CloudFormation shows
+# those values only as "****", so without a digest a changed secret would look unchanged
+# and never be deployed; with one, the template changes when the secret does.
+DIGESTS_KEY = "StackyardParameterDigests"
+# A slow, salted hash: the digest sits in a readable template, so a guessable secret must
+# be expensive to confirm offline.
+DIGEST_ITERATIONS = 100_000
+
+
+def parameter_digest(value: str, *, salt: str) -> str:
+    """``pbkdf2-sha256:<hex>`` of a secret value; the salt is the stack and parameter name."""
+    import hashlib
+
+    digest = hashlib.pbkdf2_hmac(
+        "sha256", str.__str__(value).encode(), salt.encode(), DIGEST_ITERATIONS
+    )
+    return f"pbkdf2-sha256:{digest.hex()}"
+
+
+def add_parameter_digests(
+    template_body: str, values: dict[str, Any], no_echo: Iterable[str], *, stack: str
+) -> str:
+    """The template with a digest of each known NoEcho parameter value in its Metadata."""
+    from stackyard.unknown import Unknown
+
+    digests = {
+        name: parameter_digest(str(values[name]), salt=f"stackyard:{stack}:{name}")
+        for name in sorted(no_echo)
+        if name in values and not isinstance(values[name], Unknown)
+    }
+    if not digests:
+        return template_body
+    template = json.loads(template_body)
+    metadata = template.setdefault("Metadata", {})
+    if not isinstance(metadata, dict):
+        return template_body
+    metadata[DIGESTS_KEY] = digests
+    return json.dumps(template, indent=4)
+
+
+def recorded_digest(template: Any, parameter: str) -> str | None:
+    """The digest a (deployed or desired) template records for ``parameter``, if any."""
+    if not isinstance(template, dict):
+        return None
+    metadata = template.get("Metadata")
+    digests = metadata.get(DIGESTS_KEY) if isinstance(metadata, dict) else None
+    found = digests.get(parameter) if isinstance(digests, dict) else None
+    return found if isinstance(found, str) else None

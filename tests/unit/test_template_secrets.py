@@ -103,3 +103,73 @@ def test_project_render_keeps_ssm_secrets_out_of_the_template(tmp_path: Path) ->
     assert template["Parameters"]["Token"]["NoEcho"] is True
     assert desired.no_echo == frozenset({"Token"})
     assert isinstance(desired.parameters["Token"], Secret)
+
+
+def test_no_echo_values_get_a_salted_digest_in_metadata() -> None:
+    from stackyard.template_secrets import add_parameter_digests, recorded_digest
+    from stackyard.unknown import Unknown
+
+    body = json.dumps({"Parameters": {"Pw": {"Type": "String", "NoEcho": True}}, "Resources": {}})
+    one = json.loads(add_parameter_digests(body, {"Pw": "hunter2"}, ["Pw"], stack="ns-db"))
+    two = json.loads(add_parameter_digests(body, {"Pw": "hunter3"}, ["Pw"], stack="ns-db"))
+    other_stack = json.loads(add_parameter_digests(body, {"Pw": "hunter2"}, ["Pw"], stack="ns-x"))
+    digest = recorded_digest(one, "Pw")
+    assert digest is not None and digest.startswith("pbkdf2-sha256:")
+    assert "hunter2" not in json.dumps(one)
+    assert digest != recorded_digest(two, "Pw")
+    assert digest != recorded_digest(other_stack, "Pw")  # salted per stack
+    assert digest == recorded_digest(
+        json.loads(add_parameter_digests(body, {"Pw": "hunter2"}, ["Pw"], stack="ns-db")), "Pw"
+    )
+    # Unknown values and stacks without NoEcho parameters keep their template as it is.
+    assert add_parameter_digests(body, {"Pw": Unknown("output x::y")}, ["Pw"], stack="s") == body
+    assert add_parameter_digests(body, {"Pw": "x"}, [], stack="s") == body
+
+
+def test_changed_no_echo_value_is_a_planned_change() -> None:
+    from stackyard.desired import DesiredStack
+    from stackyard.plan.diff import DeployedStack, diff_stack
+    from stackyard.template_secrets import add_parameter_digests
+
+    base = json.dumps(
+        {
+            "Parameters": {"Pw": {"Type": "String", "NoEcho": True}},
+            "Resources": {
+                "P": {
+                    "Type": "AWS::SSM::Parameter",
+                    "Properties": {"Type": "String", "Value": {"Ref": "Pw"}},
+                }
+            },
+        }
+    )
+
+    def desired(value: str) -> DesiredStack:
+        body = add_parameter_digests(base, {"Pw": value}, ["Pw"], stack="ns-db")
+        return DesiredStack(
+            name="db",
+            fqn="ns-db",
+            region=None,
+            profile=None,
+            template_body=body,
+            parameters={"Pw": value},
+            declared_parameters=frozenset({"Pw"}),
+            no_echo=frozenset({"Pw"}),
+            tags={},
+        )
+
+    deployed_template = json.loads(desired("old-secret").template_body)
+    deployed = DeployedStack(
+        fqn="ns-db",
+        status="CREATE_COMPLETE",
+        template=deployed_template,
+        parameters={"Pw": "****"},
+        tags={},
+        outputs={},
+    )
+    same = diff_stack(desired("old-secret"), deployed)
+    changed = diff_stack(desired("new-secret"), deployed)
+    assert not same.has_changes
+    assert changed.has_changes
+    assert [p.key for p in changed.parameters] == ["Pw"]
+    assert changed.parameters[0].masked
+    assert "new-secret" not in repr(changed) and "old-secret" not in repr(changed)

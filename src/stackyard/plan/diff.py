@@ -47,6 +47,7 @@ from stackyard.plan.model import (
 )
 from stackyard.plan.protection import DEFAULT_PROJECT_PROTECTION, ProjectProtection, assess
 from stackyard.plan.risk import destructive_risks, grade, policies_equal
+from stackyard.template_secrets import recorded_digest
 from stackyard.unknown import Unknown
 
 __all__ = [
@@ -547,7 +548,13 @@ def _parameters(
         before, after = old.get(key), new.get(key)
         if before is not None and after is not None:
             if before == MASK and masked:
-                continue  # CloudFormation never shows a NoEcho value: it cannot be compared
+                # CloudFormation never shows a NoEcho value: compare the digests the
+                # templates record instead. With no digest deployed yet, the template (and
+                # so the stack) changes anyway, so the value counts as changed.
+                old_digest = recorded_digest(deployed.template if deployed else None, key)
+                new_digest = recorded_digest(new_template, key)
+                if new_digest is None or old_digest == new_digest:
+                    continue
             if str.__str__(before) == str.__str__(after) and not isinstance(after, Unknown):
                 continue
             action = ChangeAction.MODIFY
