@@ -8,41 +8,21 @@ interrupted. Heavy imports stay inside the functions so ``--help`` is instant.
 
 from __future__ import annotations
 
-import contextlib
-import signal
 import sys
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from stackyard.cli.options import Invocation, config_arguments, invocation
+from stackyard.cli import wiring
+from stackyard.cli.options import config_arguments, invocation
 from stackyard.errors import UsageError
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from stackyard.aws.cloudformation import CloudFormationGateway
-    from stackyard.engine.scheduler import Interrupt
-    from stackyard.project import Project
 
 __all__ = ["build", "destroy", "info"]
-
-
-def _aws_options(func: Any) -> Any:
-    func = click.option(
-        "--retry-mode",
-        type=click.Choice(["standard", "adaptive"]),
-        default="standard",
-        show_default=True,
-        help="botocore's retry mode for AWS calls.",
-    )(func)
-    func = click.option(
-        "--local",
-        is_flag=True,
-        help="Use the local AWS endpoint (the running one, or one for this command).",
-    )(func)
-    return func
 
 
 def _run_options(func: Any) -> Any:
@@ -58,69 +38,6 @@ def _run_options(func: Any) -> Any:
         help="Work on at most N stacks at once (default: no limit).",
     )(func)
     return func
-
-
-def _overrides(pairs: tuple[str, ...]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise UsageError(f"-e expects KEY=VALUE, got {pair!r}")
-        out[key] = value
-    return out
-
-
-def _load(inv: Invocation) -> Project:
-    from stackyard.project import Project
-
-    return Project.load(
-        inv.config_path,
-        environment_file=inv.environment_file,
-        overrides=_overrides(inv.overrides),
-        region=inv.region,
-        profile=inv.profile,
-    )
-
-
-@contextlib.contextmanager
-def _gateway(inv: Invocation, local: bool, retry_mode: str) -> Iterator[CloudFormationGateway]:
-    from stackyard.aws.cloudformation import CloudFormationGateway
-    from stackyard.aws.session import ClientFactory
-
-    with contextlib.ExitStack() as stack:
-        endpoint: str | None = None
-        if local:
-            from stackyard.local.embedded import local_endpoint_url
-
-            endpoint = stack.enter_context(local_endpoint_url(start_if_missing=True))
-        factory = ClientFactory(
-            endpoint_url=endpoint,
-            retry_mode="adaptive" if retry_mode == "adaptive" else "standard",
-            default_region=inv.region,
-        )
-        yield CloudFormationGateway(factory)
-
-
-@contextlib.contextmanager
-def _interrupts() -> Iterator[Interrupt]:
-    from stackyard.engine.scheduler import Interrupt
-
-    interrupt = Interrupt()
-    try:
-        previous = signal.signal(signal.SIGINT, interrupt.handler)
-    except ValueError:  # not the main thread (e.g. embedded use): no handler
-        yield interrupt
-        return
-    try:
-        yield interrupt
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _console() -> Console:
-    from rich.console import Console
-
-    return Console(highlight=False)
 
 
 def _print_stats(console: Console, gateway: CloudFormationGateway, stacks: int) -> None:
@@ -142,16 +59,9 @@ def _approve_option(func: Any) -> Any:
     )(func)
 
 
-def _notices(project: Project) -> None:
-    from stackyard.cli.main import notice
-
-    for message in project.notices:
-        notice(message)
-
-
 @click.command()
 @config_arguments
-@_aws_options
+@wiring.aws_options
 @_run_options
 @click.option(
     "--recreate-failed",
@@ -195,8 +105,7 @@ def build(
     from stackyard.ui.progress import ProgressView, print_summary
 
     inv = invocation(files, overrides, region, profile, stacks, targets, verbose)
-    project = _load(inv)
-    _notices(project)
+    project = wiring.load_project(inv)
     known = {s.name for s in project.loaded.config.stacks}
     for name in force:
         if name not in known:
@@ -207,8 +116,8 @@ def build(
         recreate_failed=recreate_failed,
         force=frozenset(force),
     )
-    console = _console()
-    with _gateway(inv, local, retry_mode) as gateway, _interrupts() as interrupt:
+    console = wiring.console()
+    with wiring.gateway(inv, local, retry_mode) as gateway, wiring.interrupts() as interrupt:
         with ProgressView(console, verbose=verbose) as view:
             approvals = approvals_for(console, view, approve_protected=approve_protected)
             result = run_build(
@@ -223,7 +132,7 @@ def build(
 
 @click.command()
 @config_arguments
-@_aws_options
+@wiring.aws_options
 @_run_options
 @click.option("-y", "--yes", is_flag=True, help="Delete without asking.")
 @click.option(
@@ -265,15 +174,14 @@ def destroy(
     from stackyard.ui.progress import ProgressView, print_summary
 
     inv = invocation(files, overrides, region, profile, stacks, targets, verbose)
-    project = _load(inv)
-    _notices(project)
+    project = wiring.load_project(inv)
     options = RunOptions(
         stacks=inv.stacks,
         max_parallel=max_parallel,
         disable_termination_protection=disable_termination_protection,
     )
-    console = _console()
-    with _gateway(inv, local, retry_mode) as gateway:
+    console = wiring.console()
+    with wiring.gateway(inv, local, retry_mode) as gateway:
         graph = destroy_selection(project, inv.stacks)
         names = [n for n in reversed(graph.order()) if n not in graph.targets]
         locations = stack_locations(project, names)
@@ -296,7 +204,7 @@ def destroy(
                     hint="pass --yes (or --force) to delete without asking",
                 )
             click.confirm("Delete them?", abort=True)
-        with _interrupts() as interrupt, ProgressView(console, verbose=verbose) as view:
+        with wiring.interrupts() as interrupt, ProgressView(console, verbose=verbose) as view:
             approvals = approvals_for(console, view, approve_protected=approve_protected)
             result = run_destroy(
                 project, options, gateway, view, interrupt=interrupt, approvals=approvals
@@ -310,7 +218,7 @@ def destroy(
 
 @click.command()
 @config_arguments
-@_aws_options
+@wiring.aws_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def info(
     files: tuple[str, ...],
@@ -333,10 +241,10 @@ def info(
     from stackyard.plan.status import stack_info
 
     inv = invocation(files, overrides, region, profile, stacks, targets, verbose)
-    project = _load(inv)
+    project = wiring.load_project(inv)
     graph = project.selected(inv.stacks)
     names = [n for n in graph.order() if n not in graph.targets]
-    with _gateway(inv, local, retry_mode) as gateway:
+    with wiring.gateway(inv, local, retry_mode) as gateway:
         locations = stack_locations(project, names)
         access = EngineAWSAccess(
             gateway,
@@ -349,4 +257,4 @@ def info(
         return
     from stackyard.ui.info import render_info
 
-    render_info(_console(), infos, verbose=verbose)
+    render_info(wiring.console(), infos, verbose=verbose)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from stackyard.cli.apply import _aws_options, _gateway, _interrupts, _load, _notices
+from stackyard.cli import wiring
 from stackyard.cli.options import config_arguments, invocation
 from stackyard.errors import UsageError
 
@@ -24,12 +24,6 @@ if TYPE_CHECKING:
     from stackyard.fleet import PoolStatus, Release
 
 __all__ = ["fleet"]
-
-
-def _console() -> Console:
-    from rich.console import Console
-
-    return Console(highlight=False)
 
 
 @click.group()
@@ -78,7 +72,7 @@ def _render_release(console: Console, release: Release, parallel: bool, verbose:
 
 @fleet.command()
 @config_arguments
-@_aws_options
+@wiring.aws_options
 @click.option("--ami", required=True, metavar="AMI", help="The AMI to release (ami-...).")
 @click.option(
     "--pools",
@@ -120,8 +114,7 @@ def release(
             "fleet release records the AMI in the environment file, and none was given",
             hint="stackyard fleet release --ami AMI ENVIRONMENT_FILE CONFIG",
         )
-    project = _load(inv)
-    _notices(project)
+    project = wiring.load_project(inv)
     _, keys = check_release(project, ami, names)  # nothing touches AWS before this passes
     given = {pair.partition("=")[0] for pair in inv.overrides}
     clash = sorted(given & set(keys))
@@ -140,8 +133,8 @@ def release(
             profile=inv.profile,
         )
 
-    console = _console()
-    with _gateway(inv, local, retry_mode) as gateway:
+    console = wiring.console()
+    with wiring.gateway(inv, local, retry_mode) as gateway:
         plan, released = plan_release(project, gateway, ami, names, load=load)
         _render_release(console, plan, parallel, verbose)
         if plan.is_noop:
@@ -162,7 +155,7 @@ def release(
                 f"recorded in {escape(inv.environment_file)}: {key}: {was}{ami} "
                 "[dim](commit it: it is the release's record)[/]"
             )
-        with _interrupts() as interrupt, ProgressView(console, verbose=verbose) as view:
+        with wiring.interrupts() as interrupt, ProgressView(console, verbose=verbose) as view:
             outcome = roll(
                 released, plan, gateway, parallel=parallel, listener=view, interrupt=interrupt
             )
@@ -213,7 +206,7 @@ def _render_status(console: Console, rows: list[PoolStatus]) -> None:
 
 @fleet.command()
 @config_arguments
-@_aws_options
+@wiring.aws_options
 @click.option(
     "--pools",
     "pools",
@@ -241,11 +234,11 @@ def status(
     from stackyard.fleet import fleet_status
 
     inv = invocation(files, overrides, region, profile, stacks, targets, verbose)
-    project = _load(inv)
+    project = wiring.load_project(inv)
     names = (*pools, *inv.stacks)
-    with _gateway(inv, local, retry_mode) as gateway:
+    with wiring.gateway(inv, local, retry_mode) as gateway:
         rows = fleet_status(project, gateway, names)
     if as_json:
         click.echo(json.dumps({"pools": [r.to_json() for r in rows]}, indent=2))
         return
-    _render_status(_console(), rows)
+    _render_status(wiring.console(), rows)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from stackyard.cli.apply import _aws_options, _console, _gateway, _load, _notices
+from stackyard.cli import wiring
 from stackyard.cli.options import Invocation, config_arguments, invocation
 from stackyard.errors import StackyardError, UsageError
 
@@ -184,8 +184,7 @@ def _make_plan(
 ) -> Plan:
     from stackyard.plan.planner import PlanOptions
 
-    project = _load(inv)
-    _notices(project)
+    project = wiring.load_project(inv)
     known = {s.name for s in project.loaded.config.stacks}
     for name in force:
         if name not in known:
@@ -196,13 +195,13 @@ def _make_plan(
         force=frozenset(force),
         change_sets=change_sets,
     )
-    with _gateway(inv, local, retry_mode) as gateway:
+    with wiring.gateway(inv, local, retry_mode) as gateway:
         return _planner(project, gateway).plan(options)
 
 
 @click.command()
 @config_arguments
-@_aws_options
+@wiring.aws_options
 @_plan_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.option(
@@ -242,14 +241,14 @@ def diff(
     else:
         from stackyard.ui.diff import render_plan
 
-        render_plan(plan, _console(), details=True)
+        render_plan(plan, wiring.console(), details=True)
     if detailed_exitcode:
         ctx.exit(2 if plan.has_changes else 0)
 
 
 @click.command()
 @config_arguments
-@_aws_options
+@wiring.aws_options
 @_plan_options
 @click.option(
     "-o",
@@ -280,7 +279,7 @@ def plan(
     inv = invocation(files, overrides, region, profile, stacks, targets, verbose)
     made = _make_plan(inv, local, retry_mode, recreate_failed, force, change_sets)
     Path(out).write_text(made.to_json() + "\n", encoding="utf-8")
-    console = _console()
+    console = wiring.console()
     render_plan(made, console, details=True)
     console.print(f"plan saved to {out}; apply it with `stackyard apply {out} ...`")
 
@@ -317,7 +316,7 @@ def _saved_options(saved: Plan, project: Project) -> PlanOptions:
 
 @click.command()
 @config_arguments
-@_aws_options
+@wiring.aws_options
 @click.option("-j", "--max-parallel", type=click.IntRange(min=0), default=0, metavar="N")
 @click.pass_context
 def apply(
@@ -334,7 +333,6 @@ def apply(
     max_parallel: int,
 ) -> None:
     """Execute a saved plan: PLANFILE [ENVIRONMENT_FILE] CONFIG. Refuses if anything moved."""
-    from stackyard.cli.apply import _interrupts
     from stackyard.engine.run import RunOptions
     from stackyard.engine.run import build as run_build
     from stackyard.plan.fingerprint import moved_in_plan
@@ -346,11 +344,10 @@ def apply(
         raise UsageError("apply takes its stacks from the plan; --stacks/--targets do not apply")
     saved = _read_plan(files[0])
     inv = invocation(files[1:], overrides, region, profile, (), (), verbose)
-    project = _load(inv)
-    _notices(project)
+    project = wiring.load_project(inv)
     options = _saved_options(saved, project)
-    console = _console()
-    with _gateway(inv, local, retry_mode) as gateway:
+    console = wiring.console()
+    with wiring.gateway(inv, local, retry_mode) as gateway:
         current = _planner(project, gateway).fingerprints(options)
         moved = moved_in_plan(saved, current)
         if moved:
@@ -371,7 +368,7 @@ def apply(
             recreate_failed=options.recreate_failed,
             force=options.force,
         )
-        with _interrupts() as interrupt:
+        with wiring.interrupts() as interrupt:
             with ProgressView(console, verbose=verbose) as view:
                 approvals = approvals_for(console, view, reviewed=saved)
                 result: RunResult = run_build(

@@ -8,24 +8,8 @@ from typing import Any
 
 import click
 
-from stackyard.cli.options import Invocation, config_arguments, invocation
-
-
-def _load(inv: Invocation) -> Any:
-    from stackyard.cli.main import notice
-    from stackyard.config.environment import parse_overrides
-    from stackyard.project import Project
-
-    project = Project.load(
-        inv.config_path,
-        environment_file=inv.environment_file,
-        overrides=parse_overrides(list(inv.overrides)),
-        region=inv.region,
-        profile=inv.profile,
-    )
-    for line in project.notices:
-        notice(line)
-    return project
+from stackyard.cli import wiring
+from stackyard.cli.options import config_arguments, invocation
 
 
 @click.command()
@@ -42,7 +26,7 @@ def _load(inv: Invocation) -> Any:
 def graph(fmt: str, reduce: bool, **common: Any) -> None:
     """Show the stack dependency graph: an arrow points from a stack to what it needs."""
     inv = invocation(**common)
-    selected = _load(inv).selected(inv.stacks)
+    selected = wiring.load_project(inv).selected(inv.stacks)
     if reduce:
         selected = selected.reduced()
     click.echo(selected.to_dot() if fmt == "dot" else selected.to_json(), nl=False)
@@ -64,7 +48,7 @@ def render(out_dir: str | None, **common: Any) -> None:
     "(known after apply: ...)"; secret values are masked.
     """
     inv = invocation(**common)
-    project = _load(inv)
+    project = wiring.load_project(inv)
     resolve = project.resolve_context(aws=None)
     for name in project.selected(inv.stacks).stacks:
         desired = project.render(name, resolve)
@@ -90,7 +74,7 @@ def render(out_dir: str | None, **common: Any) -> None:
 def validate(no_lint: bool, **common: Any) -> None:
     """Check the config, every blueprint and template, and lint the rendered templates."""
     inv = invocation(**common)
-    project = _load(inv)
+    project = wiring.load_project(inv)
     resolve = project.resolve_context(aws=None)
     names = project.selected(inv.stacks).stacks
     rendered = [project.render(name, resolve) for name in names]
