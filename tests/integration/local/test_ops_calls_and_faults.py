@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -140,8 +141,12 @@ def test_a_dropped_connection_is_a_botocore_connection_error(ops: Served) -> Non
     sqs = client(url, "sqs", attempts=1)
     with pytest.raises(botocore.exceptions.ConnectionClosedError):
         sqs.list_queues()
-    counts = ops.calls.snapshot()
-    assert counts["statuses"] == {"dropped": 1}
+    # The client sees the connection close before the server thread has unwound and
+    # counted the call, so give the count a moment to land.
+    deadline = time.monotonic() + 5
+    while not ops.calls.snapshot()["statuses"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ops.calls.snapshot()["statuses"] == {"dropped": 1}
     # The endpoint keeps serving.
     ops.faults.set_spec(None)
     assert "ResponseMetadata" in sqs.list_queues()
