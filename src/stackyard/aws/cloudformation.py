@@ -22,6 +22,7 @@ from typing import Any
 
 from stackyard.aws.errors import AWSCallError, error_code, map_client_error
 from stackyard.aws.limiter import CallStats, RateLimiter
+from stackyard.aws.template_cache import TemplateCache
 from stackyard.aws.session import ClientFactory, Location
 
 __all__ = [
@@ -199,10 +200,12 @@ class CloudFormationGateway:
         *,
         limiter: RateLimiter | None = None,
         stats: CallStats | None = None,
+        templates: TemplateCache | None = None,
     ) -> None:
         self.clients = clients
         self.limiter = limiter or RateLimiter()
         self.stats = stats or CallStats()
+        self.templates = templates
         self._lock = threading.Lock()
         self._listings: dict[Location, dict[str, DeployedStack]] = {}
         self.pages: dict[Location, int] = {}  # pages the latest listing took, per location
@@ -210,10 +213,16 @@ class CloudFormationGateway:
     # -- plumbing ---------------------------------------------------------------------------
 
     def _call(
-        self, location: Location, action: str, *, stack: str | None = None, **kwargs: Any
+        self,
+        location: Location,
+        action: str,
+        *,
+        stack: str | None = None,
+        token_taken: bool = False,
+        **kwargs: Any,
     ) -> Any:
         read = action in READ_ACTIONS
-        waited = self.limiter.acquire() if read else 0.0
+        waited = self.limiter.acquire() if read and not token_taken else 0.0
         self.stats.record(action, read=read, waited=waited)
         client = self.clients.client("cloudformation", location)
         method = getattr(client, _snake(action))
@@ -234,7 +243,7 @@ class CloudFormationGateway:
         pages = 0
         while True:
             pages += 1
-            kwargs = {"NextToken": token} if token else {}
+            kwargs: dict[str, Any] = {"NextToken": token} if token else {}
             answer = self._call(location, "DescribeStacks", **kwargs)
             for raw in answer.get("Stacks", []):
                 stack = _deployed(raw)
@@ -277,12 +286,30 @@ class CloudFormationGateway:
         live = [s for s in stacks if s.status != "DELETE_COMPLETE"]
         return live[0] if live else None
 
-    def get_template(self, fqn: str, location: Location) -> Any:
-        """The template as submitted (botocore decodes JSON bodies to a dict)."""
+    def get_template(
+        self, fqn: str, location: Location, *, stack: DeployedStack | None = None
+    ) -> Any:
+        """The template as submitted (botocore decodes JSON bodies to a dict).
+
+        With the listed ``stack`` and a template cache, a template already read or
+        submitted at the stack's current last-change time costs no call.
+        """
+        if stack is not None and self.templates is not None:
+            cached = self.templates.get(stack.stack_id, stack.last_change)
+            if cached is not None:
+                return cached
         answer = self._call(
             location, "GetTemplate", stack=fqn, StackName=fqn, TemplateStage="Original"
         )
-        return answer.get("TemplateBody")
+        body = answer.get("TemplateBody")
+        if stack is not None and self.templates is not None:
+            self.templates.put(stack.stack_id, stack.last_change, body)
+        return body
+
+    def remember_template(self, stack: DeployedStack, template: Any) -> None:
+        """Record the template a stack now has (after an operation that submitted it)."""
+        if self.templates is not None:
+            self.templates.put(stack.stack_id, stack.last_change, template)
 
     def get_stack_policy(self, fqn: str, location: Location) -> str | None:
         """The stack policy JSON text, or None when the stack has none."""
@@ -293,9 +320,18 @@ class CloudFormationGateway:
         return json.dumps(body)
 
     def stack_events(
-        self, stack_id: str, location: Location, *, stop: Iterable[str] = ()
+        self,
+        stack_id: str,
+        location: Location,
+        *,
+        stop: Iterable[str] = (),
+        optional: bool = False,
     ) -> list[StackEvent]:
-        """Events newest first, paging until one of ``stop`` (event ids) or an operation start."""
+        """Events newest first, paging until one of ``stop`` (event ids) or an operation start.
+
+        ``optional`` reads only with spare rate budget (half the burst kept back for
+        status polls) and otherwise returns no events without calling.
+        """
         stop_ids = set(stop)
         events: list[StackEvent] = []
         token: str | None = None
@@ -303,7 +339,14 @@ class CloudFormationGateway:
             kwargs: dict[str, Any] = {"StackName": stack_id}
             if token:
                 kwargs["NextToken"] = token
-            answer = self._call(location, "DescribeStackEvents", stack=stack_id, **kwargs)
+            taken = False
+            if optional:
+                if not self.limiter.try_acquire(keep=self.limiter.burst / 2):
+                    return events
+                taken = True
+            answer = self._call(
+                location, "DescribeStackEvents", stack=stack_id, token_taken=taken, **kwargs
+            )
             for raw in answer.get("StackEvents", []):
                 event = _event(raw)
                 if event.event_id in stop_ids:

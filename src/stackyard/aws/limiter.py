@@ -52,6 +52,21 @@ class RateLimiter:
             self._sleep(wait)
         return wait
 
+    def try_acquire(self, keep: float = 0.0) -> bool:
+        """Take a token only if one is free now and ``keep`` remain after it; never sleeps.
+
+        For reads that are nice to have (progress events): they use spare budget and
+        never delay the reads that matter (status polls, failure reasons).
+        """
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            if self._tokens - 1.0 < keep:
+                return False
+            self._tokens -= 1.0
+            return True
+
 
 @dataclass
 class CallStats:

@@ -3,7 +3,9 @@
 Each round makes one paginated DescribeStacks per location that has stacks in
 flight, however many there are, and reads events only for stacks whose status
 changed since the last round to one that is not a plain success (a failure,
-a rollback, an intermediate status): that is where reasons are. When an
+a rollback, an intermediate status): that is where reasons are. Events of an
+operation simply under way (``CREATE_IN_PROGRESS``...) are only for the progress
+view, so they are read with spare rate budget and never delay a status poll. When an
 account holds so many stacks that its listing takes more pages than there are
 stacks in flight, those stacks are described one by one instead. The interval
 adapts to the youngest operation: short while stacks are young (most finish
@@ -126,7 +128,7 @@ class StatusPoller:
                 if stack is not None:
                     watch.stack_id = stack.stack_id
                 if stack_id and _worth_reading(status):
-                    events = self._new_events(watch, stack_id)
+                    events = self._new_events(watch, stack_id, optional=_routine(status))
                 updates.append(StatusUpdate(key, stack, events))
         return updates
 
@@ -141,13 +143,27 @@ class StatusPoller:
             out[watch.fqn] = self.gateway.describe_stack(watch.stack_id or watch.fqn, location)
         return out
 
-    def _new_events(self, watch: _Watch, stack_id: str) -> tuple[StackEvent, ...]:
+    def _new_events(
+        self, watch: _Watch, stack_id: str, *, optional: bool
+    ) -> tuple[StackEvent, ...]:
         try:
-            newest_first = self.gateway.stack_events(stack_id, watch.location, stop=watch.seen)
+            newest_first = self.gateway.stack_events(
+                stack_id, watch.location, stop=watch.seen, optional=optional
+            )
         except StackyardError:
             return ()  # events are for display and reasons; the status change still counts
         watch.seen.update(e.event_id for e in newest_first)
         return tuple(reversed(newest_first))
+
+
+def _routine(status: str | None) -> bool:
+    """An operation under way as asked: its events are for show, read with spare budget."""
+    return bool(status) and status in ROUTINE_IN_PROGRESS
+
+
+ROUTINE_IN_PROGRESS = frozenset(
+    {"CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "DELETE_IN_PROGRESS", "IMPORT_IN_PROGRESS"}
+)
 
 
 def _worth_reading(status: str | None) -> bool:

@@ -64,6 +64,7 @@ def gateway(inv: Invocation, local: bool, retry_mode: str) -> Iterator[CloudForm
     """The CloudFormation gateway; ``--local`` changes the endpoint and nothing else."""
     from stackyard.aws.cloudformation import CloudFormationGateway
     from stackyard.aws.session import ClientFactory
+    from stackyard.aws.template_cache import TemplateCache, default_cache_dir
 
     with contextlib.ExitStack() as stack:
         endpoint: str | None = None
@@ -76,7 +77,7 @@ def gateway(inv: Invocation, local: bool, retry_mode: str) -> Iterator[CloudForm
             retry_mode="adaptive" if retry_mode == "adaptive" else "standard",
             default_region=inv.region,
         )
-        yield CloudFormationGateway(factory)
+        yield CloudFormationGateway(factory, templates=TemplateCache(default_cache_dir()))
 
 
 @contextlib.contextmanager

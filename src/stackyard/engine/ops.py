@@ -94,6 +94,8 @@ class BuildOps:
     change_set_timeout: float = 600.0
     approvals: Approvals | None = None
     _policies: dict[str, str] = field(default_factory=dict)
+    # Templates submitted, recorded in the gateway's template cache once they succeed.
+    _submitted: dict[str, str] = field(default_factory=dict)
     _approved: set[str] = field(default_factory=set)  # recreated stacks, approved once
 
     def prepare(self, name: str) -> Outcome:
@@ -163,7 +165,9 @@ class BuildOps:
 
             return once
 
-        template = fetch("template", lambda: self.gateway.get_template(fqn, location))
+        template = fetch(
+            "template", lambda: self.gateway.get_template(fqn, location, stack=deployed)
+        )
         policy = fetch("policy", lambda: self.gateway.get_stack_policy(fqn, location))
         decision = compare(
             desired,
@@ -225,6 +229,7 @@ class BuildOps:
         if self.interrupt.stopping:
             return _INTERRUPTED
         stack_id = self.gateway.create_stack(submission)
+        self._submitted[desired.name] = desired.template_body
         return InFlight("create", desired.fqn, location, "CREATE_IN_PROGRESS", stack_id)
 
     def _update(
@@ -254,6 +259,7 @@ class BuildOps:
                 return _INTERRUPTED
             self.gateway.execute_change_set(change_set, location, desired.fqn)
             executed = True
+            self._submitted[desired.name] = desired.template_body
         finally:
             if not executed:
                 self.gateway.delete_change_set(change_set, location, desired.fqn)
@@ -297,6 +303,9 @@ class BuildOps:
         if status.endswith("_IN_PROGRESS"):
             return None
         if _succeeded(status):
+            submitted = self._submitted.pop(name, None)
+            if submitted is not None and stack is not None:
+                self.gateway.remember_template(stack, submitted)
             policy = self._policies.pop(name, None)
             if flight.op == "update" and policy:
                 self.gateway.set_stack_policy(flight.fqn, flight.location, policy)

@@ -228,7 +228,9 @@ class Planner:
         policy: Any = None
         recreate = decided is not None and decided.kind is ActionKind.RECREATE
         if described is not None and not recreate and described.status not in _NO_TEMPLATE:
-            template = self._read(lambda: self.gateway.get_template(fqn, location), {})
+            template = self._read(
+                lambda: self.gateway.get_template(fqn, location, stack=described), {}
+            )
             if desired.stack_policy:
                 policy = self._read(lambda: self.gateway.get_stack_policy(fqn, location), None)
         plan = plan_stack(

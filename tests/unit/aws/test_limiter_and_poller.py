@@ -68,6 +68,7 @@ class FakeGateway:
         self.described: list[str] = []
         self.pages: dict[Location, int] = {}
         self.event_reads: list[str] = []
+        self.optional_reads: list[bool] = []
 
     def describe_stack(self, name: str, location: Location) -> DeployedStack | None:
         self.described.append(name)
@@ -79,8 +80,9 @@ class FakeGateway:
         return {n: DeployedStack(n, f"id-{n}", s) for n, s in self.statuses.items()}
 
     def stack_events(
-        self, stack_id: str, location: Location, *, stop: Any = ()
+        self, stack_id: str, location: Location, *, stop: Any = (), optional: bool = False
     ) -> list[StackEvent]:
+        self.optional_reads.append(optional)
         self.event_reads.append(stack_id)
         event = StackEvent(
             f"{stack_id}-{len(self.event_reads)}",
@@ -210,3 +212,28 @@ def test_client_factory_sets_endpoint_retries_and_user_agent() -> None:
     assert factory.client("cloudformation", Location("eu-west-1")) is client
     assert factory.client("cloudformation", Location("us-east-1")) is not client
     assert ClientFactory().client is not factory.client  # no class-level cache
+
+
+def test_routine_progress_events_are_optional_failures_are_not() -> None:
+    gateway = FakeGateway()
+    gateway.statuses = {"a": "CREATE_IN_PROGRESS", "b": "CREATE_IN_PROGRESS"}
+    poller = StatusPoller(gateway, clock=Clock())  # type: ignore[arg-type]
+    poller.watch("a", "a", Location())
+    poller.watch("b", "b", Location(), status="CREATE_IN_PROGRESS")
+    gateway.statuses["b"] = "CREATE_FAILED"
+    poller.poll()
+    assert dict(zip(gateway.event_reads, gateway.optional_reads, strict=True)) == {
+        "id-a": True,
+        "id-b": False,
+    }
+
+
+def test_try_acquire_keeps_a_reserve_and_never_sleeps() -> None:
+    clock = Clock()
+    slept: list[float] = []
+    limiter = RateLimiter(rate=1.0, burst=4.0, clock=clock, sleep=slept.append)
+    assert limiter.try_acquire(keep=2.0)  # 4 -> 3
+    assert limiter.try_acquire(keep=2.0)  # 3 -> 2
+    assert not limiter.try_acquire(keep=2.0)  # would leave 1 < 2
+    assert limiter.acquire() == 0.0  # the reserve is there for required reads
+    assert slept == []
