@@ -22,8 +22,8 @@ from typing import Any
 
 from stackyard.aws.errors import AWSCallError, error_code, map_client_error
 from stackyard.aws.limiter import CallStats, RateLimiter
-from stackyard.aws.template_cache import TemplateCache
 from stackyard.aws.session import ClientFactory, Location
+from stackyard.aws.template_cache import TemplateCache
 
 __all__ = [
     "ChangeSetInfo",

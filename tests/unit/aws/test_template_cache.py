@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from stackyard.aws.template_cache import TemplateCache
 
-WHEN = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
+WHEN = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 STACK = "arn:aws:cloudformation:us-east-1:123456789012:stack/app/1234"
 
 
