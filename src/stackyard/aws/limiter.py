@@ -24,8 +24,8 @@ class RateLimiter:
 
     def __init__(
         self,
-        rate: float = 8.0,
-        burst: float = 16.0,
+        rate: float = 12.0,
+        burst: float = 24.0,
         *,
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
