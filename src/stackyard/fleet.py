@@ -59,6 +59,7 @@ from stackyard.plan.model import StackAction
 if TYPE_CHECKING:
     from stackyard.aws.cloudformation import CloudFormationGateway
     from stackyard.aws.session import ClientFactory, Location
+    from stackyard.engine.approval import Approvals
     from stackyard.engine.run import RunResult
     from stackyard.engine.scheduler import Interrupt
     from stackyard.engine.status import Listener
@@ -575,6 +576,7 @@ def roll(
     parallel: bool = False,
     listener: Listener | None = None,
     interrupt: Interrupt | None = None,
+    approvals: Approvals | None = None,
     **build_args: Any,
 ) -> ReleaseOutcome:
     """Build the pool stacks that change: one at a time (stopping at the first failure or
@@ -588,7 +590,14 @@ def roll(
     outcome = ReleaseOutcome()
     for index, step in enumerate(steps):
         options = RunOptions(stacks=tuple(step), **build_args)
-        result = build(_only(project, step), options, gateway, listener, interrupt=interrupt)
+        result = build(
+            _only(project, step),
+            options,
+            gateway,
+            listener,
+            interrupt=interrupt,
+            approvals=approvals,
+        )
         outcome.results.append(result)
         if not result.ok or interrupt.count:
             outcome.not_started = [n for later in steps[index + 1 :] for n in later]

@@ -155,10 +155,21 @@ def release(
                 f"recorded in {escape(inv.environment_file)}: {key}: {was}{ami} "
                 "[dim](commit it: it is the release's record)[/]"
             )
+        from stackyard.cli.plan import approvals_for, report_not_approved
+
         with wiring.interrupts() as interrupt, ProgressView(console, verbose=verbose) as view:
+            # Protected pools still need approval: --yes confirms the release, not them.
+            approvals = approvals_for(console, view)
             outcome = roll(
-                released, plan, gateway, parallel=parallel, listener=view, interrupt=interrupt
+                released,
+                plan,
+                gateway,
+                parallel=parallel,
+                listener=view,
+                interrupt=interrupt,
+                approvals=approvals,
             )
+        report_not_approved(console, approvals, "fleet release")
         for result in outcome.results:
             print_summary(console, result)
         if outcome.not_started:
