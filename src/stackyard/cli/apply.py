@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from stackyard.cli import wiring
-from stackyard.cli.options import config_arguments, invocation
+from stackyard.cli.options import Invocation, config_arguments
 from stackyard.errors import UsageError
 
 if TYPE_CHECKING:
@@ -79,13 +79,7 @@ def _approve_option(func: Any) -> Any:
 @click.pass_context
 def build(
     ctx: click.Context,
-    files: tuple[str, ...],
-    overrides: tuple[str, ...],
-    region: str | None,
-    profile: str | None,
-    stacks: tuple[str, ...],
-    targets: tuple[str, ...],
-    verbose: int,
+    inv: Invocation,
     local: bool,
     retry_mode: str,
     max_parallel: int,
@@ -104,7 +98,6 @@ def build(
     from stackyard.engine.run import build as run_build
     from stackyard.ui.progress import ProgressView, print_summary
 
-    inv = invocation(files, overrides, region, profile, stacks, targets, verbose)
     project = wiring.load_project(inv)
     known = {s.name for s in project.loaded.config.stacks}
     for name in force:
@@ -118,7 +111,7 @@ def build(
     )
     console = wiring.console()
     with wiring.gateway(inv, local, retry_mode) as gateway, wiring.interrupts() as interrupt:
-        with ProgressView(console, verbose=verbose) as view:
+        with ProgressView(console, verbose=inv.verbose) as view:
             approvals = approvals_for(console, view, approve_protected=approve_protected)
             result = run_build(
                 project, options, gateway, view, interrupt=interrupt, approvals=approvals
@@ -150,13 +143,7 @@ def build(
 @click.pass_context
 def destroy(
     ctx: click.Context,
-    files: tuple[str, ...],
-    overrides: tuple[str, ...],
-    region: str | None,
-    profile: str | None,
-    stacks: tuple[str, ...],
-    targets: tuple[str, ...],
-    verbose: int,
+    inv: Invocation,
     local: bool,
     retry_mode: str,
     max_parallel: int,
@@ -173,7 +160,6 @@ def destroy(
     from stackyard.engine.run import destroy as run_destroy
     from stackyard.ui.progress import ProgressView, print_summary
 
-    inv = invocation(files, overrides, region, profile, stacks, targets, verbose)
     project = wiring.load_project(inv)
     options = RunOptions(
         stacks=inv.stacks,
@@ -204,7 +190,7 @@ def destroy(
                     hint="pass --yes (or --force) to delete without asking",
                 )
             click.confirm("Delete them?", abort=True)
-        with wiring.interrupts() as interrupt, ProgressView(console, verbose=verbose) as view:
+        with wiring.interrupts() as interrupt, ProgressView(console, verbose=inv.verbose) as view:
             approvals = approvals_for(console, view, approve_protected=approve_protected)
             result = run_destroy(
                 project, options, gateway, view, interrupt=interrupt, approvals=approvals
@@ -221,13 +207,7 @@ def destroy(
 @wiring.aws_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def info(
-    files: tuple[str, ...],
-    overrides: tuple[str, ...],
-    region: str | None,
-    profile: str | None,
-    stacks: tuple[str, ...],
-    targets: tuple[str, ...],
-    verbose: int,
+    inv: Invocation,
     local: bool,
     retry_mode: str,
     as_json: bool,
@@ -240,7 +220,6 @@ def info(
     from stackyard.engine.run import stack_locations
     from stackyard.plan.status import stack_info
 
-    inv = invocation(files, overrides, region, profile, stacks, targets, verbose)
     project = wiring.load_project(inv)
     graph = project.selected(inv.stacks)
     names = [n for n in graph.order() if n not in graph.targets]
@@ -257,4 +236,4 @@ def info(
         return
     from stackyard.ui.info import render_info
 
-    render_info(wiring.console(), infos, verbose=verbose)
+    render_info(wiring.console(), infos, verbose=inv.verbose)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from stackyard.cli import wiring
-from stackyard.cli.options import config_arguments, invocation
+from stackyard.cli.options import Invocation, config_arguments
 from stackyard.errors import UsageError
 
 if TYPE_CHECKING:
@@ -86,13 +86,7 @@ def _render_release(console: Console, release: Release, parallel: bool, verbose:
 @click.pass_context
 def release(
     ctx: click.Context,
-    files: tuple[str, ...],
-    overrides: tuple[str, ...],
-    region: str | None,
-    profile: str | None,
-    stacks: tuple[str, ...],
-    targets: tuple[str, ...],
-    verbose: int,
+    inv: Invocation,
     local: bool,
     retry_mode: str,
     ami: str,
@@ -107,7 +101,6 @@ def release(
     from stackyard.project import Project
     from stackyard.ui.progress import ProgressView, print_summary
 
-    inv = invocation(files, overrides, region, profile, stacks, targets, verbose)
     names = (*pools, *inv.stacks)
     if inv.environment_file is None:
         raise UsageError(
@@ -136,7 +129,7 @@ def release(
     console = wiring.console()
     with wiring.gateway(inv, local, retry_mode) as gateway:
         plan, released = plan_release(project, gateway, ami, names, load=load)
-        _render_release(console, plan, parallel, verbose)
+        _render_release(console, plan, parallel, inv.verbose)
         if plan.is_noop:
             console.print(f"nothing to release: every selected pool runs {ami}")
             ctx.exit(0)
@@ -157,7 +150,7 @@ def release(
             )
         from stackyard.cli.plan import approvals_for, report_not_approved
 
-        with wiring.interrupts() as interrupt, ProgressView(console, verbose=verbose) as view:
+        with wiring.interrupts() as interrupt, ProgressView(console, verbose=inv.verbose) as view:
             # Protected pools still need approval: --yes confirms the release, not them.
             approvals = approvals_for(console, view)
             outcome = roll(
@@ -227,13 +220,7 @@ def _render_status(console: Console, rows: list[PoolStatus]) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def status(
-    files: tuple[str, ...],
-    overrides: tuple[str, ...],
-    region: str | None,
-    profile: str | None,
-    stacks: tuple[str, ...],
-    targets: tuple[str, ...],
-    verbose: int,
+    inv: Invocation,
     local: bool,
     retry_mode: str,
     pools: tuple[str, ...],
@@ -244,7 +231,6 @@ def status(
 
     from stackyard.fleet import fleet_status
 
-    inv = invocation(files, overrides, region, profile, stacks, targets, verbose)
     project = wiring.load_project(inv)
     names = (*pools, *inv.stacks)
     with wiring.gateway(inv, local, retry_mode) as gateway:

@@ -8,9 +8,10 @@ optional one before it is the environment file.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import click
 
@@ -32,10 +33,57 @@ class Invocation:
     verbose: int
 
 
-def config_arguments(func: F) -> F:
-    """Add ``[ENVIRONMENT_FILE] CONFIG`` and the common options to a command."""
-    decorators = [
-        click.argument("files", nargs=-1, metavar="[ENVIRONMENT_FILE] CONFIG"),
+@overload
+def config_arguments(func: F) -> F: ...
+
+
+@overload
+def config_arguments(*, leading: str) -> Callable[[F], F]: ...
+
+
+def config_arguments(func: F | None = None, *, leading: str | None = None) -> Any:
+    """Add ``[ENVIRONMENT_FILE] CONFIG`` and the common options to a command.
+
+    The command receives them as one ``inv: Invocation``. With ``leading``
+    (e.g. ``"PLANFILE"``), one more file comes first and is passed under that
+    name in lower case.
+    """
+
+    def decorate(command: F) -> F:
+        @functools.wraps(command)
+        def with_invocation(
+            *args: Any,
+            files: tuple[str, ...],
+            overrides: tuple[str, ...],
+            region: str | None,
+            profile: str | None,
+            stacks: tuple[str, ...],
+            targets: tuple[str, ...],
+            verbose: int,
+            **kwargs: Any,
+        ) -> Any:
+            if leading:
+                if not files:
+                    raise UsageError(
+                        f"missing {leading}", hint=f"{leading} [ENVIRONMENT_FILE] CONFIG"
+                    )
+                kwargs[leading.lower()] = files[0]
+                files = files[1:]
+            inv = invocation(files, overrides, region, profile, stacks, targets, verbose)
+            return command(*args, inv=inv, **kwargs)
+
+        metavar = f"{leading} [ENVIRONMENT_FILE] CONFIG" if leading else "[ENVIRONMENT_FILE] CONFIG"
+        wrapped: Any = with_invocation
+        for decorator in reversed(_common_options(metavar)):
+            wrapped = decorator(wrapped)
+        return wrapped  # type: ignore[no-any-return]
+
+    return decorate(func) if func is not None else decorate
+
+
+def _common_options(metavar: str) -> list[Callable[[Any], Any]]:
+    return [
+        click.argument("files", nargs=-1, metavar=metavar),
         click.option(
             "-e",
             "--env",
@@ -64,9 +112,6 @@ def config_arguments(func: F) -> F:
         ),
         click.option("-v", "--verbose", count=True, help="More output; repeat for more."),
     ]
-    for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
 
 
 def invocation(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from stackyard.cli import wiring
-from stackyard.cli.options import Invocation, config_arguments, invocation
+from stackyard.cli.options import Invocation, config_arguments
 from stackyard.errors import StackyardError, UsageError
 
 if TYPE_CHECKING:
@@ -212,13 +212,7 @@ def _make_plan(
 @click.pass_context
 def diff(
     ctx: click.Context,
-    files: tuple[str, ...],
-    overrides: tuple[str, ...],
-    region: str | None,
-    profile: str | None,
-    stacks: tuple[str, ...],
-    targets: tuple[str, ...],
-    verbose: int,
+    inv: Invocation,
     local: bool,
     retry_mode: str,
     recreate_failed: bool,
@@ -229,7 +223,6 @@ def diff(
 ) -> None:
     """Show what a build would change, stack by stack and property by property."""
     try:
-        inv = invocation(files, overrides, region, profile, stacks, targets, verbose)
         plan = _make_plan(inv, local, retry_mode, recreate_failed, force, change_sets)
     except StackyardError as exc:
         if not detailed_exitcode:
@@ -259,13 +252,7 @@ def diff(
     help="Write the plan (JSON, with fingerprints) to this file.",
 )
 def plan(
-    files: tuple[str, ...],
-    overrides: tuple[str, ...],
-    region: str | None,
-    profile: str | None,
-    stacks: tuple[str, ...],
-    targets: tuple[str, ...],
-    verbose: int,
+    inv: Invocation,
     local: bool,
     retry_mode: str,
     recreate_failed: bool,
@@ -276,7 +263,6 @@ def plan(
     """Save a plan to review; `stackyard apply PLANFILE` executes exactly it."""
     from stackyard.ui.diff import render_plan
 
-    inv = invocation(files, overrides, region, profile, stacks, targets, verbose)
     made = _make_plan(inv, local, retry_mode, recreate_failed, force, change_sets)
     Path(out).write_text(made.to_json() + "\n", encoding="utf-8")
     console = wiring.console()
@@ -315,19 +301,14 @@ def _saved_options(saved: Plan, project: Project) -> PlanOptions:
 
 
 @click.command()
-@config_arguments
+@config_arguments(leading="PLANFILE")
 @wiring.aws_options
 @click.option("-j", "--max-parallel", type=click.IntRange(min=0), default=0, metavar="N")
 @click.pass_context
 def apply(
     ctx: click.Context,
-    files: tuple[str, ...],
-    overrides: tuple[str, ...],
-    region: str | None,
-    profile: str | None,
-    stacks: tuple[str, ...],
-    targets: tuple[str, ...],
-    verbose: int,
+    planfile: str,
+    inv: Invocation,
     local: bool,
     retry_mode: str,
     max_parallel: int,
@@ -338,12 +319,9 @@ def apply(
     from stackyard.plan.fingerprint import moved_in_plan
     from stackyard.ui.progress import ProgressView, print_summary
 
-    if not files:
-        raise UsageError("missing PLANFILE", hint="stackyard apply PLANFILE [ENV_FILE] CONFIG")
-    if stacks or targets:
+    if inv.stacks:
         raise UsageError("apply takes its stacks from the plan; --stacks/--targets do not apply")
-    saved = _read_plan(files[0])
-    inv = invocation(files[1:], overrides, region, profile, (), (), verbose)
+    saved = _read_plan(planfile)
     project = wiring.load_project(inv)
     options = _saved_options(saved, project)
     console = wiring.console()
@@ -369,7 +347,7 @@ def apply(
             force=options.force,
         )
         with wiring.interrupts() as interrupt:
-            with ProgressView(console, verbose=verbose) as view:
+            with ProgressView(console, verbose=inv.verbose) as view:
                 approvals = approvals_for(console, view, reviewed=saved)
                 result: RunResult = run_build(
                     project, run_options, gateway, view, interrupt=interrupt, approvals=approvals

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from stackyard.cli import wiring
-from stackyard.cli.options import config_arguments, invocation
+from stackyard.cli.options import Invocation, config_arguments
 
 
 @click.command()
@@ -23,9 +23,8 @@ from stackyard.cli.options import config_arguments, invocation
 )
 @click.option("--reduce", is_flag=True, help="Drop edges implied by longer paths.")
 @config_arguments
-def graph(fmt: str, reduce: bool, **common: Any) -> None:
+def graph(fmt: str, reduce: bool, inv: Invocation) -> None:
     """Show the stack dependency graph: an arrow points from a stack to what it needs."""
-    inv = invocation(**common)
     selected = wiring.load_project(inv).selected(inv.stacks)
     if reduce:
         selected = selected.reduced()
@@ -41,13 +40,12 @@ def graph(fmt: str, reduce: bool, **common: Any) -> None:
     help="Write <stack>.json and <stack>.parameters.json here instead of printing.",
 )
 @config_arguments
-def render(out_dir: str | None, **common: Any) -> None:
+def render(out_dir: str | None, inv: Invocation) -> None:
     """Render each stack's template and parameters without AWS.
 
     Values that need AWS (outputs of other stacks, SSM, KMS...) are shown as
     "(known after apply: ...)"; secret values are masked.
     """
-    inv = invocation(**common)
     project = wiring.load_project(inv)
     resolve = project.resolve_context(aws=None)
     for name in project.selected(inv.stacks).stacks:
@@ -71,9 +69,8 @@ def render(out_dir: str | None, **common: Any) -> None:
 @click.command()
 @click.option("--no-lint", is_flag=True, help="Skip cfn-lint on the rendered templates.")
 @config_arguments
-def validate(no_lint: bool, **common: Any) -> None:
+def validate(no_lint: bool, inv: Invocation) -> None:
     """Check the config, every blueprint and template, and lint the rendered templates."""
-    inv = invocation(**common)
     project = wiring.load_project(inv)
     resolve = project.resolve_context(aws=None)
     names = project.selected(inv.stacks).stacks
