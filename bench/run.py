@@ -1,0 +1,870 @@
+"""stackyard against stacker 1.7.2, sceptre 4.7 and runway 2.8 on one local endpoint.
+
+    python -m bench.run --quick      # make bench: under 10 minutes on 2 cores
+    python -m bench.run --full       # make bench-full: every size, latency and setting
+    python -m bench.run --quick --tools stackyard,sceptre    # a subset
+
+Each tool gets the same generated graph (``bench/workload.py``) in its own project format and
+runs, one after the other, against an in-process ``LocalEndpoint`` (0 s or 1 s per resource),
+a fresh one per cycle, reached through ``AWS_ENDPOINT_URL``. A cycle is five scenarios: cold
+build; no-op rebuild; one leaf changed; one root changed (the change cascades downstream);
+destroy. A plan (``--quick``, ``--full``) picks sizes, latencies, scenarios and runs.
+
+Figures per tool and scenario: wall time of the command (median over the runs), makespan (first
+stack operation started to last one finished, from the endpoint's own stack events) over the
+critical path (the longest chain of changed stacks, each costing the latency of one resource,
+since a stack's resources do not depend on each other), CloudFormation calls by action (the
+endpoint's per-client accounting, each tool under its own ``AWS_SDK_UA_APP_ID``) and the
+command's peak memory (max RSS, taken by a small launcher process). stacker and runway run with
+their defaults (30 s stack poll time, what users get) and tuned (poll time 1 s); sceptre has no
+such setting (it polls every 4 s). A peer whose virtualenv cannot be installed is skipped,
+saying so.
+
+Prints a markdown report (ratios stackyard/peer, then stackyard's own targets, then absolute
+figures) and writes it to ``bench/results/<date>-<quick|full>.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.peers import PEERS, install, peer_bin
+from bench.peers_smoke import peer_env
+from bench.workload import REGION, ToolProject, Workload, generate
+
+__all__ = ["Measurement", "Plan", "Setting", "main"]
+
+HERE = Path(__file__).resolve().parent
+WORK = HERE / ".work" / "run"
+RESULTS = HERE / "results"
+STACKYARD = Path(sys.executable).with_name("stackyard")
+SCENARIOS = ("cold", "noop", "leaf", "root", "destroy")
+SCENARIO_TITLES = {
+    "cold": "cold build",
+    "noop": "no-op rebuild",
+    "leaf": "one leaf changed",
+    "root": "one root changed",
+    "destroy": "destroy",
+}
+COMMAND_TIMEOUT = 1800
+TUNED_POLL = 1
+ABBREVIATIONS = {
+    "DescribeStacks": "DS",
+    "DescribeStackEvents": "DSE",
+    "DescribeStackResources": "DSR",
+    "GetTemplate": "GT",
+    "GetTemplateSummary": "GTS",
+    "CreateStack": "CS",
+    "UpdateStack": "US",
+    "DeleteStack": "Del",
+    "CreateChangeSet": "CCS",
+    "DescribeChangeSet": "DCS",
+    "ExecuteChangeSet": "ECS",
+    "DeleteChangeSet": "DelCS",
+    "ListStacks": "LS",
+    "ValidateTemplate": "VT",
+}
+
+# Sizes: stacks -> depth of the generated graph.
+DEPTHS = {10: 3, 40: 5, 100: 6}
+RESOURCES_PER_STACK = 3
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One way of running one tool: stackyard, or a peer with its default or tuned poll time."""
+
+    key: str
+    tool: str
+    label: str
+    poll: int | None = None  # stacker's / runway's stack poll time; None keeps the default
+
+    @property
+    def command(self) -> Path:
+        """The tool's program."""
+        if self.tool == "stackyard":
+            return STACKYARD
+        return peer_bin(PEERS[self.tool]) / PEERS[self.tool].command
+
+    def env(self, url: str) -> dict[str, str]:
+        """The command's environment: the endpoint, dummy credentials, the tool's app id."""
+        if self.tool != "stackyard":
+            return peer_env(url, self.tool, self.poll)
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("AWS_", "VIRTUAL_ENV", "PYTHON", "STACKYARD_"))
+        }
+        env.update(
+            AWS_ENDPOINT_URL=url,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_DEFAULT_REGION=REGION,
+            AWS_REGION=REGION,
+            AWS_SDK_UA_APP_ID="stackyard",
+            STACKYARD_HOME=str(WORK / "home"),
+            NO_COLOR="1",
+        )
+        return env
+
+
+SETTINGS: dict[str, Setting] = {
+    s.key: s
+    for s in (
+        Setting("stackyard", "stackyard", "stackyard"),
+        Setting("stacker", "stacker", f"stacker (poll {TUNED_POLL} s)", TUNED_POLL),
+        Setting("sceptre", "sceptre", "sceptre"),
+        Setting("runway", "runway", f"runway (poll {TUNED_POLL} s)", TUNED_POLL),
+        Setting("stacker-default", "stacker", "stacker (default, poll 30 s)"),
+        Setting("runway-default", "runway", "runway (default, poll 30 s)"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Block:
+    """A group of cycles: one graph size at one latency, for some settings and scenarios."""
+
+    stacks: int
+    latency: float
+    settings: tuple[str, ...]
+    runs: int
+    scenarios: tuple[str, ...] = SCENARIOS
+    runs_by_setting: dict[str, int] = field(default_factory=dict)
+
+    def runs_for(self, setting: str) -> int:
+        """How many cycles this setting runs in this block."""
+        return self.runs_by_setting.get(setting, self.runs)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a ``--quick`` or ``--full`` run measures."""
+
+    name: str
+    blocks: tuple[Block, ...]
+    help_runs: int
+
+
+PEER_BEST = ("stacker", "sceptre", "runway")
+PEER_DEFAULT = ("stacker-default", "runway-default")
+
+# Quick: about 8 minutes on 2 cores. sceptre's fixed 4 s poll makes it the slowest peer, and
+# stacker's default 30 s poll makes even 10 stacks take 90 s, so each gets what fits.
+QUICK = Plan(
+    "quick",
+    (
+        Block(40, 1.0, ("stackyard", *PEER_BEST), runs=1, runs_by_setting={"stackyard": 3}),
+        Block(
+            100,
+            0.0,
+            ("stackyard", *PEER_BEST),
+            runs=1,
+            scenarios=("cold", "noop", "leaf"),
+            runs_by_setting={"stackyard": 3},
+        ),
+        Block(10, 0.0, ("stackyard", "stacker-default"), runs=1, scenarios=("cold",)),
+    ),
+    help_runs=7,
+)
+# Full: hours, mostly stacker's and runway's 30 s default poll; those run one cycle each.
+FULL = Plan(
+    "full",
+    tuple(
+        Block(
+            stacks,
+            latency,
+            ("stackyard", *PEER_BEST, *PEER_DEFAULT),
+            runs=3,
+            runs_by_setting=dict.fromkeys(PEER_DEFAULT, 1),
+        )
+        for stacks in DEPTHS
+        for latency in (0.0, 1.0)
+    ),
+    help_runs=9,
+)
+
+
+@dataclass
+class Measurement:
+    """One scenario of one cycle of one setting."""
+
+    setting: str
+    stacks: int
+    latency: float
+    scenario: str
+    wall: float
+    calls: Counter[str]
+    peak_kib: int
+    makespan: float | None
+    critical: float
+    observed_critical: float | None  # the critical path with the endpoint's own stack times
+    ok: bool
+    note: str = ""
+
+
+# running commands ---------------------------------------------------------------------------
+
+
+# Runs the tool as its child and reports the child's wall time and peak RSS. The tool must not
+# be forked from this process directly: on Linux a child's max RSS counts what its parent held
+# when it forked, and this process holds the endpoint.
+MEASURING_LAUNCHER = """
+import resource, subprocess, sys, time
+started = time.monotonic()
+status = subprocess.call(sys.argv[2:])
+wall = time.monotonic() - started
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+with open(sys.argv[1], "w") as out:
+    out.write(f"{wall} {peak}")
+sys.exit(status)
+"""
+
+
+def run_measured(
+    argv: Sequence[str], cwd: Path, env: dict[str, str], log: Path, timeout: float
+) -> tuple[int, float, int]:
+    """Run a command; (exit status, wall seconds, peak RSS of the command in KiB)."""
+    figures = log.with_name("last-command.figures")
+    figures.unlink(missing_ok=True)
+    with open(log, "a") as out:
+        out.write(f"$ {' '.join(argv)}\n")
+        out.flush()
+        started = time.monotonic()
+        launcher = [sys.executable, "-I", "-c", MEASURING_LAUNCHER, str(figures), *argv]
+        process = subprocess.Popen(
+            launcher,
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        timer = threading.Timer(timeout, lambda: _kill_group(process.pid))
+        timer.start()
+        try:
+            status = process.wait()
+        finally:
+            timer.cancel()
+        wall, peak = time.monotonic() - started, 0
+        if figures.exists():
+            measured_wall, measured_peak = figures.read_text().split()
+            wall, peak = float(measured_wall), int(measured_peak)
+        out.write(f"[exit {status} in {wall:.2f}s, peak {peak} KiB]\n")
+    return status, wall, peak
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+# the endpoint's view ------------------------------------------------------------------------
+
+
+def _live(emulator: Any, names: Iterable[str]) -> dict[str, Any]:
+    wanted = set(names)
+    with emulator.lock:
+        return {
+            stack.name: stack
+            for stack in emulator.stacks.values()
+            if stack.name in wanted and not stack.deleted
+        }
+
+
+def stack_operations(
+    emulator: Any, names: Iterable[str], since: dt.datetime
+) -> dict[str, tuple[dt.datetime, dt.datetime]]:
+    """Per stack name, when its operations since ``since`` started and when the last ended.
+
+    From the endpoint's own stack events; stacks with no finished operation are left out.
+    """
+    wanted = set(names)
+    found: dict[str, tuple[dt.datetime, dt.datetime]] = {}
+    with emulator.lock:
+        for stack in emulator.stacks.values():
+            if stack.name not in wanted:
+                continue
+            events = [
+                e for e in stack.events if e.logical_id == stack.name and e.timestamp >= since
+            ]
+            starts = [e.timestamp for e in events if e.status.endswith("_IN_PROGRESS")]
+            ends = [e.timestamp for e in events if e.status.endswith(("_COMPLETE", "_FAILED"))]
+            if starts and ends:
+                first, last = min(starts), max(ends)
+                if stack.name in found:  # a name deleted and made again: keep the whole span
+                    first, last = min(first, found[stack.name][0]), max(last, found[stack.name][1])
+                found[stack.name] = (first, last)
+    return found
+
+
+def check_state(emulator: Any, project: ToolProject, workload: Workload | None) -> str:
+    """'' if the deployed stacks match ``workload`` (None: all deleted), else what is wrong."""
+    live = _live(emulator, project.stack_names.values())
+    if workload is None:
+        return f"{len(live)} stacks left after destroy" if live else ""
+    problems = []
+    for stack, name in project.stack_names.items():
+        deployed = live.get(name)
+        if deployed is None:
+            problems.append(f"{name} missing")
+        elif deployed.status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+            problems.append(f"{name} {deployed.status}")
+        elif deployed.parameters.get("Version") != workload.version(stack):
+            problems.append(f"{name} at {deployed.parameters.get('Version')}")
+    return "; ".join(problems[:3]) + (f" (+{len(problems) - 3})" if len(problems) > 3 else "")
+
+
+# one cycle ----------------------------------------------------------------------------------
+
+
+def run_cycle(setting: Setting, block: Block, run: int, log: Path) -> list[Measurement]:
+    """The block's scenarios, in cycle order, on a fresh endpoint; a cold build comes first.
+
+    A fresh endpoint per cycle keeps every tool's view of the account the same: nothing left
+    by another tool shows up in its listings, and nothing a destroy left behind gets in the way.
+    """
+    from stackyard.local.middleware import CallAccounting
+    from stackyard.local.runner import LocalEndpoint
+
+    base = generate(block.stacks, DEPTHS[block.stacks], RESOURCES_PER_STACK, seed=block.stacks)
+    leaf = base.leaf_changed()
+    root = leaf.root_changed()
+    namespace = f"{setting.key.replace('-default', 'd')[:4]}{block.stacks}l{block.latency:g}r{run}"
+    folder = WORK / setting.key / namespace
+    shutil.rmtree(folder, ignore_errors=True)
+    everything = dict.fromkeys(base.stacks, block.latency)
+    steps: dict[str, tuple[Workload, dict[str, float]]] = {
+        "cold": (base, everything),
+        "noop": (base, {}),
+        "leaf": (leaf, dict.fromkeys(leaf.changed_stacks(base), block.latency)),
+        "root": (root, dict.fromkeys(root.changed_stacks(leaf), block.latency)),
+        "destroy": (base, everything),
+    }
+    wanted = [s for s in SCENARIOS if s in block.scenarios or s == "cold"]
+    if "root" in wanted and "leaf" not in wanted:
+        wanted.insert(wanted.index("root"), "leaf")  # the root scenario starts from the leaf one
+    results = []
+    deployed = base
+    calls = CallAccounting()
+    with LocalEndpoint(latency=f"resource={block.latency:g}s", wrap=[calls]) as endpoint:
+        env = setting.env(endpoint.url)
+        for scenario in wanted:
+            workload, cost = steps[scenario]
+            expected: Workload | None = workload
+            if scenario == "destroy":
+                workload, expected = deployed, None  # the project as last deployed
+            deployed = workload
+            project = workload.write(setting.tool, folder, namespace, setting.command)
+            argv = project.destroy if scenario == "destroy" else project.deploy
+            calls.reset()
+            since = dt.datetime.now(dt.UTC)
+            status, wall, peak = run_measured(argv, folder, env, log, COMMAND_TIMEOUT)
+            made = calls.snapshot()["clients"].get(setting.tool, {})
+            cfn = Counter(
+                {k.split(":", 1)[1]: v for k, v in made.items() if k.startswith("cloudformation:")}
+            )
+            emulator = endpoint.emulator
+            problem = f"exit {status}" if status else check_state(emulator, project, expected)
+            spans = stack_operations(emulator, project.stack_names.values(), since)
+            makespan = observed = None
+            if spans:
+                makespan = (
+                    max(end for _, end in spans.values())
+                    - min(start for start, _ in spans.values())
+                ).total_seconds()
+                took = {
+                    stack: (spans[name][1] - spans[name][0]).total_seconds()
+                    for stack, name in project.stack_names.items()
+                    if name in spans and stack in cost
+                }
+                observed = workload.critical_path(took)
+            results.append(
+                Measurement(
+                    setting.key,
+                    block.stacks,
+                    block.latency,
+                    scenario,
+                    wall,
+                    cfn,
+                    peak,
+                    makespan,
+                    workload.critical_path(cost),
+                    observed,
+                    not problem,
+                    problem,
+                )
+            )
+            if problem:
+                print(f"    {scenario}: FAILED ({problem}; log {log})", flush=True)
+                break  # the cycle cannot go on from an unknown state
+    return [m for m in results if m.scenario in block.scenarios]
+
+
+# the report ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Summary:
+    """The median of one (setting, size, latency, scenario) over its runs."""
+
+    setting: str
+    stacks: int
+    latency: float
+    scenario: str
+    wall: float
+    calls: float
+    by_action: dict[str, float]
+    peak_mib: float
+    makespan: float | None
+    critical: float
+    observed_critical: float | None
+    runs: int
+    failed: int
+
+    @property
+    def ratio_to_critical(self) -> float | None:
+        """Makespan over the critical path, when both mean something."""
+        if self.makespan is None or self.critical <= 0:
+            return None
+        return self.makespan / self.critical
+
+    @property
+    def ratio_to_observed(self) -> float | None:
+        """Makespan over the critical path made of the endpoint's own stack operation times."""
+        if self.makespan is None or not self.observed_critical:
+            return None
+        return self.makespan / self.observed_critical
+
+
+def summarize(measurements: list[Measurement]) -> list[Summary]:
+    """Medians per (setting, stacks, latency, scenario), failed runs left out of them."""
+    groups: dict[tuple[str, int, float, str], list[Measurement]] = {}
+    for m in measurements:
+        groups.setdefault((m.setting, m.stacks, m.latency, m.scenario), []).append(m)
+    summaries = []
+    for (setting, stacks, latency, scenario), group in groups.items():
+        good = [m for m in group if m.ok] or group
+        actions = sorted({a for m in good for a in m.calls})
+        spans = [m.makespan for m in good if m.makespan is not None]
+        observed = [m.observed_critical for m in good if m.observed_critical]
+        summaries.append(
+            Summary(
+                setting,
+                stacks,
+                latency,
+                scenario,
+                statistics.median(m.wall for m in good),
+                statistics.median(m.calls.total() for m in good),
+                {a: statistics.median(m.calls[a] for m in good) for a in actions},
+                statistics.median(m.peak_kib for m in good) / 1024,
+                statistics.median(spans) if spans else None,
+                good[0].critical,
+                statistics.median(observed) if observed else None,
+                len(group),
+                sum(not m.ok for m in group),
+            )
+        )
+    return summaries
+
+
+def _ratio(ours: float, theirs: float) -> str:
+    if theirs <= 0:
+        return "n/a"
+    return f"{ours / theirs:.2f}"
+
+
+def _actions(by_action: dict[str, float]) -> str:
+    parts = sorted(by_action.items(), key=lambda kv: (-kv[1], kv[0]))
+    return " ".join(f"{ABBREVIATIONS.get(a, a)} {v:g}" for a, v in parts if v)
+
+
+def _latency(latency: float) -> str:
+    return f"{latency:g} s"
+
+
+def ratio_table(summaries: list[Summary], peers: list[str]) -> list[str]:
+    """Rows per (size, latency, scenario); a column per peer setting: wall ratio / calls ratio."""
+    index = {(s.setting, s.stacks, s.latency, s.scenario): s for s in summaries}
+    header = "| stacks | latency | scenario | " + " | ".join(SETTINGS[p].label for p in peers)
+    lines = [header + " |", "|---:|---:|---|" + "---|" * len(peers)]
+    keys = sorted({(s.stacks, s.latency, SCENARIOS.index(s.scenario)) for s in summaries})
+    for stacks, latency, order in keys:
+        scenario = SCENARIOS[order]
+        ours = index.get(("stackyard", stacks, latency, scenario))
+        if ours is None:
+            continue
+        cells = []
+        for peer in peers:
+            theirs = index.get((peer, stacks, latency, scenario))
+            if theirs is None:
+                cells.append("")
+            elif theirs.failed == theirs.runs:
+                cells.append("failed")
+            else:
+                cells.append(
+                    f"{_ratio(ours.wall, theirs.wall)} / {_ratio(ours.calls, theirs.calls)}"
+                )
+        row = f"| {stacks} | {_latency(latency)} | {SCENARIO_TITLES[scenario]} | "
+        lines.append(row + " | ".join(cells) + " |")
+    return lines
+
+
+def absolute_table(summaries: list[Summary]) -> list[str]:
+    """Every figure measured, per size, latency, scenario and setting."""
+    order = list(SETTINGS)
+    lines = [
+        "| stacks | latency | scenario | tool | wall s | makespan / critical path | CFN calls "
+        "| by action | peak MiB | runs |",
+        "|---:|---:|---|---|---:|---:|---:|---|---:|---:|",
+    ]
+    for s in sorted(
+        summaries,
+        key=lambda s: (s.stacks, s.latency, SCENARIOS.index(s.scenario), order.index(s.setting)),
+    ):
+        ratio = s.ratio_to_critical
+        span = ""
+        if ratio is not None:
+            span = f"{s.makespan:.2f} / {s.critical:.0f} = {ratio:.2f}"
+            if s.ratio_to_observed is not None:
+                span += f" ({s.ratio_to_observed:.2f})"
+        runs = f"{s.runs}" + (f" ({s.failed} failed)" if s.failed else "")
+        lines.append(
+            f"| {s.stacks} | {_latency(s.latency)} | {SCENARIO_TITLES[s.scenario]} "
+            f"| {SETTINGS[s.setting].label} | {s.wall:.2f} | {span} | {s.calls:g} "
+            f"| {_actions(s.by_action)} | {s.peak_mib:.0f} | {runs} |"
+        )
+    return lines
+
+
+@dataclass(frozen=True)
+class Target:
+    """One of stackyard's targets: what was measured against what was promised."""
+
+    name: str
+    measured: str
+    ratio: float | None  # measured / limit: at most 1 meets it
+    note: str = ""
+
+    @property
+    def met(self) -> bool | None:
+        """Whether the target is met (None: not measured)."""
+        return None if self.ratio is None else self.ratio <= 1.0
+
+    def row(self) -> str:
+        """A markdown table row."""
+        if self.ratio is None:
+            verdict, ratio = "not measured", ""
+        elif self.ratio <= 1.0:
+            verdict, ratio = "met", f"{self.ratio:.3f}"
+        else:
+            verdict, ratio = f"MISSED by {100 * (self.ratio - 1):.1f}%", f"{self.ratio:.3f}"
+        return f"| {self.name} | {self.measured} | {ratio} | {verdict} | {self.note} |"
+
+
+def targets(summaries: list[Summary], help_seconds: float | None) -> list[Target]:
+    """stackyard's four targets, each a ratio to its limit (at most 1 meets it)."""
+    index = {(s.setting, s.stacks, s.latency, s.scenario): s for s in summaries}
+    found: list[Target] = []
+
+    cold = index.get(("stackyard", 40, 1.0, "cold"))
+    if cold is not None and cold.ratio_to_critical is not None:
+        found.append(
+            Target(
+                "makespan <= 1.10 x critical path (40 stacks, 1 s/resource, cold build)",
+                f"{cold.makespan:.2f} s / {cold.critical:.0f} s = {cold.ratio_to_critical:.3f}",
+                cold.ratio_to_critical / 1.10,
+                f"wall time incl. start-up and planning: {cold.wall:.2f} s; over the critical "
+                f"path of the endpoint's own stack times ({cold.observed_critical or 0:.2f} s): "
+                f"{cold.ratio_to_observed or 0:.3f}",
+            )
+        )
+    else:
+        found.append(Target("makespan <= 1.10 x critical path", "", None))
+
+    worst: tuple[float, str] | None = None
+    compared = 0
+    for s in summaries:
+        if s.setting == "stackyard":
+            continue
+        ours = index.get(("stackyard", s.stacks, s.latency, s.scenario))
+        if ours is None or s.failed == s.runs or s.calls <= 0:
+            continue
+        compared += 1
+        ratio = ours.calls / s.calls
+        where = (
+            f"{SETTINGS[s.setting].label}, {s.stacks} stacks, {_latency(s.latency)}, "
+            f"{SCENARIO_TITLES[s.scenario]}: {ours.calls:g} vs {s.calls:g}"
+        )
+        if worst is None or ratio > worst[0]:
+            worst = (ratio, where)
+    if worst is not None:
+        # Strictly fewer: equal counts miss, so compare against one call fewer than the peer.
+        found.append(
+            Target(
+                f"fewer CFN calls than every peer, every scenario ({compared} comparisons)",
+                f"worst ratio {worst[0]:.2f}",
+                worst[0] if worst[0] < 1.0 else max(worst[0], 1.0 + 1e-9),
+                f"closest: {worst[1]}",
+            )
+        )
+    else:
+        found.append(Target("fewer CFN calls than every peer", "", None))
+
+    noop = index.get(("stackyard", 100, 0.0, "noop"))
+    if noop is not None:
+        per_stack = noop.calls / 100
+        peers = [
+            s
+            for s in summaries
+            if s.setting != "stackyard"
+            and (s.stacks, s.latency, s.scenario) == (100, 0.0, "noop")
+            and s.failed < s.runs
+        ]
+        fastest = min(peers, key=lambda s: s.wall, default=None)
+        found.append(
+            Target(
+                "no-op rebuild of 100 stacks: <= 1.05 CFN calls per stack",
+                f"{per_stack:.3f} calls/stack ({_actions(noop.by_action)})",
+                per_stack / 1.05,
+            )
+        )
+        found.append(
+            Target(
+                "no-op rebuild of 100 stacks: faster than every peer",
+                f"{noop.wall:.2f} s"
+                + (
+                    f" vs {fastest.wall:.2f} s ({SETTINGS[fastest.setting].label})"
+                    if fastest
+                    else ""
+                ),
+                noop.wall / fastest.wall if fastest else None,
+                "ratio to the fastest peer",
+            )
+        )
+    else:
+        found.append(Target("no-op rebuild of 100 stacks", "", None))
+
+    found.append(
+        Target(
+            "`stackyard --help` < 0.3 s",
+            f"{help_seconds:.3f} s" if help_seconds is not None else "",
+            help_seconds / 0.3 if help_seconds is not None else None,
+            "median of several runs after one warm-up",
+        )
+    )
+    return found
+
+
+# the run ------------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    """Cores, memory, OS and Python of this machine."""
+    memory = ""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            kib = int(next(line for line in meminfo if line.startswith("MemTotal")).split()[1])
+        memory = f", {kib / 1024 / 1024:.1f} GiB memory"
+    except (OSError, StopIteration, ValueError):
+        pass
+    return (
+        f"{os.cpu_count()} cores{memory}, {platform.system()} {platform.machine()}, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def versions(available: list[str]) -> str:
+    """stackyard's, moto's and each available peer's version."""
+    from importlib.metadata import version
+
+    parts = [f"stackyard {version('stackyard')}", f"moto {version('moto')}"]
+    for tool in ("stacker", "sceptre", "runway"):
+        if tool not in available:
+            continue
+        out = subprocess.run(
+            [str(peer_bin(PEERS[tool]) / PEERS[tool].command), "--version"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        found = re.search(r"\d+\.\d+(?:\.\d+)?", out.stdout or out.stderr)
+        parts.append(f"{tool} {found.group(0) if found else '(version unknown)'}")
+    return ", ".join(parts)
+
+
+def available_peers(wanted: set[str]) -> tuple[list[str], list[str]]:
+    """Install the peers that are missing; (installed tools, notes on the ones skipped)."""
+    tools: list[str] = []
+    skipped: list[str] = []
+    for tool in ("stacker", "sceptre", "runway"):
+        if tool not in wanted:
+            continue
+        try:
+            install(PEERS[tool])
+            tools.append(tool)
+        except (subprocess.CalledProcessError, SystemExit, OSError) as exc:
+            skipped.append(f"{tool}: its virtualenv could not be installed ({exc}); skipped")
+    return tools, skipped
+
+
+def help_time(runs: int) -> float:
+    """Median wall time of ``stackyard --help`` after one warm-up run."""
+    from bench.bench_startup import median_seconds
+
+    return median_seconds([str(STACKYARD), "--help"], runs)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark plan, print the report and write it under ``bench/results``."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="under 10 minutes (the default)")
+    mode.add_argument("--full", action="store_true", help="every size, latency and setting")
+    parser.add_argument("--tools", default="", help="comma-separated subset of settings/tools")
+    parser.add_argument(
+        "--sizes", default="", help="instead of the plan: comma-separated stack counts (10,40,100)"
+    )
+    parser.add_argument("--latencies", default="0,1", help="with --sizes: seconds per resource")
+    parser.add_argument("--runs", type=int, default=1, help="with --sizes: cycles per setting")
+    parser.add_argument("--no-write", action="store_true", help="print only, write no file")
+    args = parser.parse_args(argv)
+    plan = FULL if args.full else QUICK
+    if args.sizes:
+        sizes = [int(n) for n in args.sizes.split(",")]
+        if not set(sizes) <= set(DEPTHS):
+            parser.error(f"sizes are among {', '.join(map(str, DEPTHS))}")
+        plan = Plan(
+            "custom",
+            tuple(
+                Block(n, float(lat), tuple(SETTINGS), runs=args.runs)
+                for n in sizes
+                for lat in args.latencies.split(",")
+            ),
+            help_runs=3,
+        )
+    wanted = {t.strip() for t in args.tools.split(",") if t.strip()} or set(SETTINGS)
+    unknown = wanted - set(SETTINGS)
+    if unknown:
+        parser.error(
+            f"unknown tools: {', '.join(sorted(unknown))}; choose from {', '.join(SETTINGS)}"
+        )
+    started = time.monotonic()
+    when = dt.datetime.now(dt.UTC)
+    load = os.getloadavg()[0]
+    tools, notes = available_peers({SETTINGS[k].tool for k in wanted})
+    for note in notes:
+        print(note, flush=True)
+    usable = [
+        k for k in SETTINGS if k in wanted and (k == "stackyard" or SETTINGS[k].tool in tools)
+    ]
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    log = WORK / "commands.log"
+    log.write_text("")
+    measurements: list[Measurement] = []
+    for block in plan.blocks:
+        for key in (k for k in block.settings if k in usable):
+            for run in range(block.runs_for(key)):
+                took = time.monotonic()
+                cycle = run_cycle(SETTINGS[key], block, run, log)
+                measurements.extend(cycle)
+                print(
+                    f"  {block.stacks:3d} stacks, {block.latency:g} s/resource, "
+                    f"{SETTINGS[key].label}, run {run + 1}: {time.monotonic() - took:.0f} s "
+                    f"({', '.join(f'{m.scenario} {m.wall:.1f}s' for m in cycle)})",
+                    flush=True,
+                )
+    help_seconds = help_time(plan.help_runs) if "stackyard" in usable else None
+    summaries = summarize(measurements)
+    measured = {m.setting for m in measurements}
+    peers = [k for k in usable if k != "stackyard" and k in measured]
+    report = render(plan, when, tools, notes, summaries, peers, help_seconds, started, load)
+    print(report)
+    if not args.no_write and plan.name != "custom":
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        path = RESULTS / f"{when:%Y-%m-%d}-{plan.name}.md"
+        path.write_text(report)
+        print(f"written to {path.relative_to(HERE.parent)}")
+    return 0 if all(m.ok for m in measurements if m.setting == "stackyard") else 1
+
+
+def render(
+    plan: Plan,
+    when: dt.datetime,
+    tools: list[str],
+    notes: list[str],
+    summaries: list[Summary],
+    peers: list[str],
+    help_seconds: float | None,
+    started: float,
+    load_at_start: float,
+) -> str:
+    """The markdown report."""
+    shapes = ", ".join(
+        f"{n} stacks (depth {d}, width {generate(n, d).width})"
+        for n, d in DEPTHS.items()
+        if any(b.stacks == n for b in plan.blocks)
+    )
+    lines = [
+        f"# stackyard benchmark ({plan.name}), {when:%Y-%m-%d %H:%M} UTC",
+        "",
+        f"- command: `{' '.join(['python -m bench.run', *sys.argv[1:]])}`",
+        f"- machine: {machine()}; load average {load_at_start:.1f} at the start, "
+        f"{os.getloadavg()[0]:.1f} at the end (other work on the machine shows in wall times)",
+        f"- versions: {versions(tools)}",
+        f"- workload: {shapes}; {RESOURCES_PER_STACK} resources per stack (SSM parameter, SNS "
+        "topic, SQS queue); outputs read along every edge; a fresh local endpoint per cycle",
+        f"- runs: median of up to {max(b.runs_for(k) for b in plan.blocks for k in b.settings)} "
+        "per figure (the `runs` column below); took "
+        f"{(time.monotonic() - started) / 60:.1f} min",
+        *(f"- {note}" for note in notes),
+        "",
+        "## stackyard / peer",
+        "",
+        "Each cell: wall-time ratio / CloudFormation-calls ratio (below 1: stackyard is faster, "
+        "or makes fewer calls).",
+        "",
+        *ratio_table(summaries, peers),
+        "",
+        "## stackyard's targets",
+        "",
+        "| target | measured | ratio to limit | verdict | note |",
+        "|---|---|---:|---|---|",
+        *(t.row() for t in targets(summaries, help_seconds)),
+        "",
+        "## All figures (medians)",
+        "",
+        "Makespan: first stack operation started to last finished, from the endpoint's events. "
+        "Critical path: the longest chain of stacks the scenario changes, each costing the "
+        "latency of one resource (a stack's resources are independent); in brackets, makespan "
+        "over the critical path made of the endpoint's own stack operation times (latency plus "
+        "the endpoint's work), which leaves only the tool's scheduling. Calls by action: "
+        + ", ".join(f"{v} {k}" for k, v in ABBREVIATIONS.items())
+        + ".",
+        "",
+        *absolute_table(summaries),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
