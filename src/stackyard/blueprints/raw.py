@@ -40,6 +40,34 @@ def get_template_params(template: Mapping[str, Any]) -> dict[str, Any]:
     return dict(params)
 
 
+def _check_parameters(template: Mapping[str, Any], source: str, stack: str) -> None:
+    """CloudFormation's rule: ``Parameters`` is a mapping of names to mappings."""
+    if "Parameters" not in template:
+        return
+    section = template["Parameters"]
+    if not isinstance(section, Mapping):
+        raise BlueprintError(
+            f"'Parameters' must be a mapping of parameter names, found {_kind(section)}",
+            file=source,
+            key="Parameters",
+            stack=stack,
+            hint="write each parameter as `Name: {Type: String}`, or leave the section out",
+        )
+    for name, definition in section.items():
+        if not isinstance(definition, Mapping):
+            raise BlueprintError(
+                f"parameter {name!r} must be a mapping with a Type, found {_kind(definition)}",
+                file=source,
+                key=f"Parameters.{name}",
+                stack=stack,
+                hint=f"write `{name}: {{Type: String}}`",
+            )
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
 def parse_cloudformation_template(text: str, *, source: str = "<template>") -> Any:
     """Parse a JSON or YAML (short tags allowed) CloudFormation template.
 
@@ -176,6 +204,7 @@ class RawTemplateBlueprint(Blueprint):
                     stack=self.name,
                     hint="an empty file, or a file with only a list or text, is not a template",
                 )
+            _check_parameters(data, self._source(), self.name)
             self._dict = data
         return self._dict
 
