@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from stackyard.aws.cloudformation import (
@@ -60,6 +60,30 @@ def first_failure(events: Sequence[StackEvent], stack: DeployedStack | None) -> 
     return Failure("the stack disappeared")
 
 
+def secret_values(desired: DesiredStack) -> tuple[str, ...]:
+    """The values of a stack that must never be shown: NoEcho parameters and secrets."""
+    from stackyard.lookups.secret import is_secret
+    from stackyard.unknown import Unknown
+
+    values = []
+    for key, value in desired.parameters.items():
+        shown = isinstance(value, str) and value and not isinstance(value, Unknown)
+        if shown and (key in desired.no_echo or is_secret(value)):
+            values.append(str.__str__(value))
+    return tuple(values)
+
+
+def mask_failure(failure: Failure, secrets: Sequence[str]) -> Failure:
+    """``failure`` with every secret value in its text replaced by ``****``."""
+    from stackyard.lookups.secret import MASK
+
+    reason, hint = failure.reason, failure.hint
+    for secret in sorted(secrets, key=len, reverse=True):
+        reason = reason.replace(secret, MASK)
+        hint = hint.replace(secret, MASK) if hint else hint
+    return Failure(reason, failure.resource, hint)
+
+
 def _gate(approvals: Approvals | None, plan: Callable[[], StackPlan]) -> Done | None:
     """None when the stack may run; else why not (its dependents are cancelled with it).
 
@@ -96,6 +120,9 @@ class BuildOps:
     _policies: dict[str, str] = field(default_factory=dict)
     # Templates submitted, recorded in the gateway's template cache once they succeed.
     _submitted: dict[str, str] = field(default_factory=dict)
+    # Each stack's NoEcho and secret values: CloudFormation may quote them in a failure
+    # reason (a bucket named by a NoEcho parameter "already exists"), so reasons are masked.
+    _secrets: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _approved: set[str] = field(default_factory=set)  # recreated stacks, approved once
 
     def prepare(self, name: str) -> Outcome:
@@ -202,8 +229,16 @@ class BuildOps:
             return Done(Phase.COMPLETE, "settings updated: " + ", ".join(decision.changes))
         return self._update(desired, deployed, location, decision.set_stack_policy)
 
+    def redact_events(self, name: str, events: Sequence[StackEvent]) -> list[StackEvent]:
+        """``events`` with the stack's NoEcho and secret values masked in their reasons."""
+        secrets = self._secrets.get(name, ())
+        if not secrets:
+            return list(events)
+        return [replace(e, reason=mask_failure(Failure(e.reason), secrets).reason) for e in events]
+
     def _render(self, name: str) -> DesiredStack:
         desired = self.project.render(name, self.project.resolve_context(aws=self.access))
+        self._secrets[name] = secret_values(desired)
         return with_protection_defaults(self.project, desired)
 
     def _submission(
@@ -298,7 +333,11 @@ class BuildOps:
                 self.gateway.remember(flight.location, flight.fqn, None)
                 return Again("deleted; creating it again")
             if status == "DELETE_FAILED":
-                return Done(Phase.FAILED, status, first_failure(events, stack))
+                return Done(
+                    Phase.FAILED,
+                    status,
+                    mask_failure(first_failure(events, stack), self._secrets.get(name, ())),
+                )
             return None
         if status.endswith("_IN_PROGRESS"):
             return None
@@ -310,7 +349,11 @@ class BuildOps:
             if flight.op == "update" and policy:
                 self.gateway.set_stack_policy(flight.fqn, flight.location, policy)
             return Done(Phase.COMPLETE, "created" if flight.op == "create" else "updated")
-        return Done(Phase.FAILED, status, first_failure(events, stack))
+        return Done(
+            Phase.FAILED,
+            status,
+            mask_failure(first_failure(events, stack), self._secrets.get(name, ())),
+        )
 
 
 @dataclass(frozen=True)
@@ -329,6 +372,10 @@ class DestroyOps:
     interrupt: Interrupt
     disable_termination_protection: bool = False
     approvals: Approvals | None = None
+
+    def redact_events(self, name: str, events: Sequence[StackEvent]) -> list[StackEvent]:
+        """Deleting renders nothing, so there are no values of this run to mask."""
+        return list(events)
 
     def prepare(self, name: str) -> Outcome:
         """Delete ``name`` (after turning off termination protection if told to, and after

@@ -207,10 +207,11 @@ class _Run:
         for state in states.values():
             self.listener.stack_changed(state)
         poller = StatusPoller(self.gateway, policy=options.poll, clock=self.clock)
+        ops = make_ops(locations, access)
         scheduler = Scheduler(
             waits_for,
             states,
-            make_ops(locations, access),
+            ops,
             poller,
             self.listener,
             order=order,

@@ -90,6 +90,11 @@ class StackOps(Protocol):
         """A watched stack changed status; None while it is still in progress."""
         ...
 
+    def redact_events(self, name: str, events: Sequence[StackEvent]) -> Sequence[StackEvent]:
+        """Events as they may be shown: CloudFormation can quote values that must not be
+        (a bucket named by a NoEcho parameter "already exists")."""
+        ...
+
 
 class Interrupt:
     """Counts Ctrl-C presses; install ``handler`` as the SIGINT handler."""
@@ -309,7 +314,7 @@ class Scheduler:
                 self.poller.unwatch(name)
                 continue
             events = self._events.setdefault(name, [])
-            events.extend(update.events)
+            events.extend(self.ops.redact_events(name, update.events))
             if update.stack is not None:
                 self.poller.gateway.remember(flight.location, flight.fqn, update.stack)
             latest = events[-1] if events else self.states[name].latest_event

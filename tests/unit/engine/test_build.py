@@ -223,3 +223,15 @@ def test_destroy_of_one_stack_takes_its_dependents_and_refuses_protected(world: 
     )
     assert phases(result) == {"b": "complete", "d": "complete"}
     assert set(world.cloud.stacks) == {"t-a", "t-c"}
+
+
+def test_failure_reasons_and_events_mask_no_echo_values() -> None:
+    from stackyard.engine.ops import mask_failure
+    from stackyard.engine.status import Failure
+
+    failure = mask_failure(
+        Failure("Bucket: top-secret-name already exists", "Bucket", hint="rename top-secret-name"),
+        ["top-secret-name"],
+    )
+    assert failure.reason == "Bucket: **** already exists"
+    assert failure.hint == "rename ****"
