@@ -33,10 +33,17 @@ printf '\033[2m$ %s\033[0m\n' "openssl rand -hex 16 | $SHOWN secrets put --local
 head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' \
   | "$SY" secrets put --local --overwrite /ops-stage/database/master-password
 
-bold "4. Build all 12 stacks: each starts as soon as the stacks it needs are done"
-run build --local "$ENV" "$CONFIG"
+bold "4. Plan everything and save the plan for review (the database and DNS zones are protected)"
+PLAN="$(mktemp -d)/stage.plan"
+run plan --local -o "$PLAN" "$ENV" "$CONFIG" > "$PLAN.txt"
+sed '/^$/q' "$PLAN.txt"   # the summary: one line a stack
+echo "  (resource by resource: $PLAN.txt; the plan itself, for apply: $PLAN)"
 
-bold "5. What now exists"
+bold "5. Apply exactly the reviewed plan: every stack starts as soon as the ones it needs are done"
+echo "  (on a terminal, 'stackyard build' would instead ask before each protected change)"
+run apply --local "$PLAN" "$ENV" "$CONFIG"
+
+bold "6. What now exists"
 "$SY" info --local --json "$ENV" "$CONFIG" | python3 -c '
 import json, sys
 stacks = json.load(sys.stdin)["stacks"]
@@ -51,7 +58,7 @@ for s in stacks:
     name, status = s["name"], s["status"]
     print(f"  {name:<13} {status:<16} {extra}")'
 
-bold "6. Build again with nothing changed: one listing plus one template read per stack"
+bold "7. Build again with nothing changed: one CloudFormation call for all twelve stacks"
 run build --local --stats "$ENV" "$CONFIG" 2>&1 | tail -5
 
 bold "Try next, from the repository's folder (the local AWS keeps running)"

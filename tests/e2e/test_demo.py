@@ -1,0 +1,29 @@
+"""`make demo`, the README's first command, runs to the end on the local AWS."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+STACKYARD = Path(sys.executable).with_name("stackyard")
+
+DEMO = Path(__file__).resolve().parents[2] / "examples" / "ops" / "demo.sh"
+
+
+def test_demo_builds_the_stage_environment(tmp_path: Path) -> None:
+    env = {**os.environ, "STACKYARD": str(STACKYARD), "STACKYARD_HOME": str(tmp_path)}
+    try:
+        result = subprocess.run(
+            ["bash", str(DEMO)], capture_output=True, text=True, timeout=300, env=env
+        )
+    finally:
+        subprocess.run([str(STACKYARD), "local", "down"], env=env, capture_output=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    assert "build: 11 complete, 1 no change" in out
+    assert "build: 12 no change" in out
+    assert "CloudFormation calls: 1 (1 reads, 0 writes)" in out
+    assert "database      CREATE_COMPLETE" in out
+    assert "Traceback" not in out + result.stderr
