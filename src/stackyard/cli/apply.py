@@ -9,18 +9,13 @@ interrupted. Heavy imports stay inside the functions so ``--help`` is instant.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from stackyard.cli import wiring
 from stackyard.cli.options import Invocation, config_arguments
 from stackyard.errors import UsageError
-
-if TYPE_CHECKING:
-    from rich.console import Console
-
-    from stackyard.aws.cloudformation import CloudFormationGateway
 
 __all__ = ["build", "destroy", "info"]
 
@@ -38,17 +33,6 @@ def _run_options(func: Any) -> Any:
         help="Work on at most N stacks at once (default: no limit).",
     )(func)
     return func
-
-
-def _print_stats(console: Console, gateway: CloudFormationGateway, stacks: int) -> None:
-    stats = gateway.stats
-    console.print(
-        f"CloudFormation calls: {stats.total} ({stats.reads} reads, {stats.writes} writes)"
-    )
-    for action, count in stats.snapshot().items():
-        console.print(f"  {action:<28} {count:>6}")
-    if stacks:
-        console.print(f"  per stack: {stats.total / stacks:.2f}")
 
 
 def _approve_option(func: Any) -> Any:
@@ -93,16 +77,11 @@ def build(
     Changes to protected stacks and resources are shown and asked about first on a
     terminal; without one they are not run, and the build exits 3.
     """
-    from stackyard.cli.plan import approvals_for, report_not_approved
     from stackyard.engine.run import RunOptions
     from stackyard.engine.run import build as run_build
-    from stackyard.ui.progress import ProgressView, print_summary
 
     project = wiring.load_project(inv)
-    known = {s.name for s in project.loaded.config.stacks}
-    for name in force:
-        if name not in known:
-            raise UsageError(f"--force {name}: no stack of that name in the config")
+    wiring.check_forced(project, force)
     options = RunOptions(
         stacks=inv.stacks,
         max_parallel=max_parallel,
@@ -110,17 +89,19 @@ def build(
         force=frozenset(force),
     )
     console = wiring.console()
-    with wiring.gateway(inv, local, retry_mode) as gateway, wiring.interrupts() as interrupt:
-        with ProgressView(console, verbose=inv.verbose) as view:
-            approvals = approvals_for(console, view, approve_protected=approve_protected)
-            result = run_build(
-                project, options, gateway, view, interrupt=interrupt, approvals=approvals
-            )
-        print_summary(console, result)
-        report_not_approved(console, approvals, "build")
-        if stats:
-            _print_stats(console, gateway, len(result.states))
-    ctx.exit(result.exit_code)
+    with wiring.gateway(inv, local, retry_mode) as gateway:
+        code = wiring.run_engine(
+            "build",
+            run_build,
+            project,
+            options,
+            gateway,
+            console,
+            verbose=inv.verbose,
+            stats=stats,
+            approve_protected=approve_protected,
+        )
+    ctx.exit(code)
 
 
 @click.command()
@@ -155,10 +136,8 @@ def destroy(
 ) -> None:
     """Delete stacks, dependents first. Asks first unless --yes; protected stacks need
     approval on top (a prompt on a terminal, else --approve-protected)."""
-    from stackyard.cli.plan import approvals_for, report_not_approved
     from stackyard.engine.run import RunOptions, destroy_selection, stack_locations
     from stackyard.engine.run import destroy as run_destroy
-    from stackyard.ui.progress import ProgressView, print_summary
 
     project = wiring.load_project(inv)
     options = RunOptions(
@@ -190,16 +169,18 @@ def destroy(
                     hint="pass --yes (or --force) to delete without asking",
                 )
             click.confirm("Delete them?", abort=True)
-        with wiring.interrupts() as interrupt, ProgressView(console, verbose=inv.verbose) as view:
-            approvals = approvals_for(console, view, approve_protected=approve_protected)
-            result = run_destroy(
-                project, options, gateway, view, interrupt=interrupt, approvals=approvals
-            )
-        print_summary(console, result)
-        report_not_approved(console, approvals, "destroy")
-        if stats:
-            _print_stats(console, gateway, len(result.states))
-    ctx.exit(result.exit_code)
+        code = wiring.run_engine(
+            "destroy",
+            run_destroy,
+            project,
+            options,
+            gateway,
+            console,
+            verbose=inv.verbose,
+            stats=stats,
+            approve_protected=approve_protected,
+        )
+    ctx.exit(code)
 
 
 @click.command()

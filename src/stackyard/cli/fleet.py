@@ -99,7 +99,7 @@ def release(
 
     from stackyard.fleet import check_release, plan_release, record_ami, roll
     from stackyard.project import Project
-    from stackyard.ui.progress import ProgressView, print_summary
+    from stackyard.ui.progress import print_summary
 
     names = (*pools, *inv.stacks)
     if inv.environment_file is None:
@@ -148,12 +148,12 @@ def release(
                 f"recorded in {escape(inv.environment_file)}: {key}: {was}{ami} "
                 "[dim](commit it: it is the release's record)[/]"
             )
-        from stackyard.cli.plan import approvals_for, report_not_approved
+        from stackyard.cli.plan import report_not_approved
 
-        with wiring.interrupts() as interrupt, ProgressView(console, verbose=inv.verbose) as view:
-            # Protected pools still need approval: --yes confirms the release, not them.
-            approvals = approvals_for(console, view)
-            outcome = roll(
+        # Protected pools still need approval: --yes confirms the release, not them.
+        outcome, approvals = wiring.run_in_view(
+            console,
+            lambda view, interrupt, approvals: roll(
                 released,
                 plan,
                 gateway,
@@ -161,7 +161,9 @@ def release(
                 listener=view,
                 interrupt=interrupt,
                 approvals=approvals,
-            )
+            ),
+            verbose=inv.verbose,
+        )
         report_not_approved(console, approvals, "fleet release")
         for result in outcome.results:
             print_summary(console, result)

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
     from stackyard.aws.cloudformation import CloudFormationGateway
     from stackyard.engine.approval import Approvals
-    from stackyard.engine.run import RunResult
     from stackyard.plan.model import Plan, StackPlan
     from stackyard.plan.planner import Planner, PlanOptions
     from stackyard.project import Project
@@ -185,10 +184,7 @@ def _make_plan(
     from stackyard.plan.planner import PlanOptions
 
     project = wiring.load_project(inv)
-    known = {s.name for s in project.loaded.config.stacks}
-    for name in force:
-        if name not in known:
-            raise UsageError(f"--force {name}: no stack of that name in the config")
+    wiring.check_forced(project, force)
     options = PlanOptions(
         stacks=inv.stacks,
         recreate_failed=recreate_failed,
@@ -317,7 +313,6 @@ def apply(
     from stackyard.engine.run import RunOptions
     from stackyard.engine.run import build as run_build
     from stackyard.plan.fingerprint import moved_in_plan
-    from stackyard.ui.progress import ProgressView, print_summary
 
     if inv.stacks:
         raise UsageError("apply takes its stacks from the plan; --stacks/--targets do not apply")
@@ -346,12 +341,14 @@ def apply(
             recreate_failed=options.recreate_failed,
             force=options.force,
         )
-        with wiring.interrupts() as interrupt:
-            with ProgressView(console, verbose=inv.verbose) as view:
-                approvals = approvals_for(console, view, reviewed=saved)
-                result: RunResult = run_build(
-                    project, run_options, gateway, view, interrupt=interrupt, approvals=approvals
-                )
-            print_summary(console, result)
-            report_not_approved(console, approvals, "apply")
-    ctx.exit(result.exit_code)
+        code = wiring.run_engine(
+            "apply",
+            run_build,
+            project,
+            run_options,
+            gateway,
+            console,
+            verbose=inv.verbose,
+            reviewed=saved,
+        )
+    ctx.exit(code)

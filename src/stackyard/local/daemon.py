@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING, Any
 from stackyard.errors import StackyardError, UsageError
 
 if TYPE_CHECKING:
-    from stackyard.local.middleware import CallAccounting, FaultInjector
+    from stackyard.local.accounting import CallAccounting
+    from stackyard.local.faults import FaultInjector
     from stackyard.local.runner import LocalEndpoint
     from stackyard.local.state import Autosave, StateStore
 
@@ -97,8 +98,8 @@ class ServeOptions:
 
     def validate(self) -> None:
         """Check everything a child process would otherwise fail on, with clear errors."""
+        from stackyard.local.faults import FaultSpec
         from stackyard.local.latency import LatencySpec
-        from stackyard.local.middleware import FaultSpec
 
         require_loopback(self.host)
         if not 0 <= self.port <= 65535:
@@ -161,9 +162,11 @@ def build_endpoint(options: ServeOptions) -> Served:
 
     With a state directory, the saved state is restored into the endpoint before it serves.
     """
-    from stackyard.local.middleware import CallAccounting, FaultInjector, StatusRoute
+    from stackyard.local.accounting import CallAccounting
+    from stackyard.local.faults import FaultInjector
     from stackyard.local.runner import LocalEndpoint
     from stackyard.local.state import Autosave, StateStore
+    from stackyard.local.status_route import StatusRoute
 
     options.validate()
     calls = CallAccounting()

@@ -443,7 +443,8 @@ class Autosave:
             self._dirty_until = time.monotonic() + self.settle
 
     def __call__(self, app: WSGIApp) -> WSGIApp:
-        from stackyard.local.middleware import OPS_PREFIX, classify
+        from stackyard.local.request_info import classify
+        from stackyard.local.wsgi import OPS_PREFIX
 
         def noting_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
             path = str(environ.get("PATH_INFO") or "")
