@@ -1,0 +1,20 @@
+"""The ``stackyard`` console script: Ctrl-C while the CLI is still loading exits quietly.
+
+``stackyard.cli.main`` imports click and the command table; a Ctrl-C pressed in that
+moment would otherwise end in Python's KeyboardInterrupt traceback, before ``main``
+could turn it into "interrupted" and exit code 130.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    """Load the CLI and run it; an interrupt while loading is exit code 130."""
+    try:
+        from stackyard.cli.main import main as run
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        sys.exit(130)
+    run()
