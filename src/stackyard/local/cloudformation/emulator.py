@@ -812,13 +812,7 @@ class CloudFormationEmulator:
             change_set.capabilities,
         )  # fmt: skip
         if change_set.change_set_type == "CREATE":
-            stack.template = change.template
-            stack.template_body = change.template_body
-            stack.parameters = change.parameters
-            stack.tags = change.tags
-            stack.notification_arns = change.notification_arns
-            stack.role_arn = change.role_arn
-            stack.capabilities = change.capabilities
+            stack.take_settings(change)
             stack.disable_rollback = bool(request.get("DisableRollback"))
             stack.change_set_id = change_set.change_set_id
             runner = StackRunner(self, stack)

@@ -7,7 +7,6 @@ changes, never while sleeping.
 
 from __future__ import annotations
 
-import copy
 import json
 import random
 import threading
@@ -371,25 +370,9 @@ class StackRunner:
         """Move the stack to ``change`` (its new template etc.); roll back on failure."""
         stack = self.stack
         with self.lock:
-            previous = Snapshot(
-                template=stack.template,
-                template_body=stack.template_body,
-                parameters=stack.parameters,
-                resources=dict(stack.resources),
-                outputs=stack.outputs,
-                tags=stack.tags,
-                notification_arns=stack.notification_arns,
-                role_arn=stack.role_arn,
-                capabilities=stack.capabilities,
-            )
+            previous = stack.snapshot()
             stack.previous = previous
-            stack.template = change.template
-            stack.template_body = change.template_body
-            stack.parameters = change.parameters
-            stack.tags = change.tags
-            stack.notification_arns = change.notification_arns
-            stack.role_arn = change.role_arn
-            stack.capabilities = change.capabilities
+            stack.take_settings(change)
             stack.last_updated = now()
             stack.cancel_requested = False
             self.stack_event("UPDATE_IN_PROGRESS", "User Initiated")
@@ -555,13 +538,7 @@ class StackRunner:
             reason = "Stack update cancelled"
         with self.lock:
             self.stack_event("UPDATE_ROLLBACK_IN_PROGRESS", reason)
-            stack.template = previous.template
-            stack.template_body = previous.template_body
-            stack.parameters = previous.parameters
-            stack.tags = previous.tags
-            stack.notification_arns = previous.notification_arns
-            stack.role_arn = previous.role_arn
-            stack.capabilities = previous.capabilities
+            stack.take_settings(previous)
         errors: list[tuple[str, str]] = []
         for logical_id, old_properties in list(self.modified.items()):
             resource = stack.resources[logical_id]
@@ -606,18 +583,3 @@ def _reason(error: BaseException) -> str:
     if isinstance(error, ApiError):
         return error.message
     return str(error) or type(error).__name__
-
-
-def snapshot_copy(snapshot: Snapshot) -> Snapshot:
-    """A deep copy of a snapshot's plain parts (resources shared)."""
-    return Snapshot(
-        template=copy.deepcopy(snapshot.template),
-        template_body=snapshot.template_body,
-        parameters=dict(snapshot.parameters),
-        resources=snapshot.resources,
-        outputs=list(snapshot.outputs),
-        tags=list(snapshot.tags),
-        notification_arns=list(snapshot.notification_arns),
-        role_arn=snapshot.role_arn,
-        capabilities=list(snapshot.capabilities),
-    )

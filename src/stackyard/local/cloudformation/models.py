@@ -109,6 +109,31 @@ class Stack:
     previous: Snapshot | None = None
     cancel_requested: bool = False
 
+    def snapshot(self) -> Snapshot:
+        """What the stack is now: the state an update rolls back to."""
+        return Snapshot(
+            template=self.template,
+            template_body=self.template_body,
+            parameters=self.parameters,
+            resources=dict(self.resources),
+            outputs=self.outputs,
+            tags=self.tags,
+            notification_arns=self.notification_arns,
+            role_arn=self.role_arn,
+            capabilities=self.capabilities,
+        )
+
+    def take_settings(self, source: Snapshot) -> None:
+        """Take the template, parameters and stack settings of ``source`` (a change to make,
+        or the state a rollback returns to); resources and outputs are the caller's."""
+        self.template = source.template
+        self.template_body = source.template_body
+        self.parameters = source.parameters
+        self.tags = source.tags
+        self.notification_arns = source.notification_arns
+        self.role_arn = source.role_arn
+        self.capabilities = source.capabilities
+
     @property
     def description(self) -> str | None:
         """The template's Description."""
