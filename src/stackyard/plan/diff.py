@@ -17,7 +17,6 @@ the worse replacement wins and every disagreement is recorded.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -47,6 +46,7 @@ from stackyard.plan.model import (
 )
 from stackyard.plan.protection import DEFAULT_PROJECT_PROTECTION, ProjectProtection, assess
 from stackyard.plan.risk import destructive_risks, grade, policies_equal
+from stackyard.template_refs import SUB_VARIABLE, references
 from stackyard.template_secrets import recorded_digest
 from stackyard.unknown import Unknown
 
@@ -69,7 +69,6 @@ _ATTRIBUTES = (
     "UpdatePolicy",
     "UpdateReplacePolicy",
 )
-_SUB_VAR = re.compile(r"\$\{([^}!][^}]*)\}")
 # Shorter secrets are masked only where a whole value equals them, not inside text.
 _MIN_SECRET_IN_TEXT = 4
 
@@ -210,32 +209,6 @@ def _plain(value: Any) -> Any:
 # --- references ----------------------------------------------------------------------------
 
 
-def _references(node: Any) -> set[str]:
-    """Names used by Ref, Fn::GetAtt and Fn::Sub inside ``node`` (parameters or resources)."""
-    found: set[str] = set()
-    if isinstance(node, list):
-        for item in node:
-            found |= _references(item)
-    elif isinstance(node, Mapping):
-        for key, value in node.items():
-            if key == "Ref" and isinstance(value, str):
-                found.add(value)
-            elif key == "Fn::GetAtt":
-                target = value[0] if isinstance(value, list) and value else value
-                if isinstance(target, str):
-                    found.add(target.split(".", 1)[0])
-            elif key == "Fn::Sub":
-                text, local = (value[0], value[1]) if isinstance(value, list) else (value, {})
-                if isinstance(text, str):
-                    names = {m.split(".", 1)[0] for m in _SUB_VAR.findall(text)}
-                    found |= names - set(local if isinstance(local, Mapping) else {})
-                if isinstance(local, Mapping):
-                    found |= _references(local)
-                continue
-            found |= _references(value)
-    return found
-
-
 def _substitute(node: Any, values: Mapping[str, Any]) -> Any:
     """``node`` with ``Ref`` to and ``${}`` of the names in ``values`` replaced by them."""
     if isinstance(node, list):
@@ -250,7 +223,7 @@ def _substitute(node: Any, values: Mapping[str, Any]) -> Any:
             text, local = (value[0], value[1]) if isinstance(value, list) else (value, {})
             if isinstance(text, str):
                 local_names = set(local) if isinstance(local, Mapping) else set()
-                text = _SUB_VAR.sub(
+                text = SUB_VARIABLE.sub(
                     lambda m: (
                         _text(values[m.group(1)])
                         if m.group(1) in values and m.group(1) not in local_names
@@ -258,7 +231,7 @@ def _substitute(node: Any, values: Mapping[str, Any]) -> Any:
                     ),
                     text,
                 )
-                if not local and not _SUB_VAR.search(text):
+                if not local and not SUB_VARIABLE.search(text):
                     return text
             return {"Fn::Sub": [text, _substitute(local, values)] if local else text}
     return {key: _substitute(value, values) for key, value in node.items()}
@@ -374,7 +347,7 @@ def _reach(path: tuple[Segment, ...], old: Any, new: Any, ctx: _Context, out: li
     if _is_intrinsic(new):
         if old != new:
             return  # a textual change; ``_compare`` lists it
-        names = _references(new)
+        names = references(new)
         params = sorted(names & ctx.changed)
         resources = sorted(names & ctx.replaced)
         if not params and not resources:
@@ -674,7 +647,7 @@ def _outputs(
             out.append(OutputChange(key, ChangeAction.REMOVE, before=mask(before)[0]))
             continue
         value = b.get("Value") if isinstance(b, Mapping) else None
-        names = _references(value)
+        names = references(value)
         after = _substitute(value, {p: ctx.new_values[p] for p in names & ctx.changed})
         unknown = bool(names & changed_resources) or _unknown(after)
         if a is None:

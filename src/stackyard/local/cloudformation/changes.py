@@ -10,9 +10,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from stackyard.local.cloudformation.intrinsics import references
 from stackyard.local.cloudformation.models import Resource
 from stackyard.local.cloudformation.replacement import property_recreation
+from stackyard.template_refs import references
 
 __all__ = ["resource_changes"]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from stackyard.local.cloudformation.errors import ResourceFailure, ValidationError
 
-__all__ = ["NO_VALUE", "Resolver", "references", "sub_references"]
+__all__ = ["NO_VALUE", "Resolver"]
 
 
 class _NoValue:
@@ -26,42 +26,9 @@ class _NoValue:
 
 NO_VALUE: Any = _NoValue()
 
-_SUB_VAR = re.compile(r"\$\{([^}]*)\}")
-
-
-def sub_references(text: str) -> list[str]:
-    """The names a ``Fn::Sub`` string refers to (``${X}`` and ``${X.Attr}``), without literals."""
-    return [m.group(1).strip() for m in _SUB_VAR.finditer(text) if not m.group(1).startswith("!")]
-
-
-def references(node: Any) -> set[str]:
-    """Every name ``node`` refers to by Ref, Fn::GetAtt or Fn::Sub (logical ids, parameters)."""
-    found: set[str] = set()
-
-    def walk(value: Any, sub_vars: frozenset[str] = frozenset()) -> None:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if key == "Ref" and isinstance(item, str):
-                    found.add(item)
-                elif key == "Fn::GetAtt":
-                    target = item[0] if isinstance(item, list) and item else item
-                    if isinstance(target, str):
-                        found.add(target.split(".", 1)[0])
-                elif key == "Fn::Sub":
-                    text, mapping = (item[0], item[1]) if isinstance(item, list) else (item, {})
-                    if isinstance(text, str):
-                        for name in sub_references(text):
-                            if name not in mapping:
-                                found.add(name.split(".", 1)[0])
-                    walk(mapping)
-                else:
-                    walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-
-    walk(node)
-    return found
+# Every `${...}` of a Fn::Sub string, literals (`${!X}`) included: evaluation turns those
+# into `${X}`.
+_SUB_ANY = re.compile(r"\$\{([^}]*)\}")
 
 
 class Resolver:
@@ -184,7 +151,7 @@ class Resolver:
                 return _text(self._get_att(logical_id, attribute))
             return _text(self.ref(name))
 
-        return _SUB_VAR.sub(replace, text)
+        return _SUB_ANY.sub(replace, text)
 
     def _fn_select(self, value: Any) -> Any:
         index, items = self.resolve(value[0]), self.resolve(value[1])

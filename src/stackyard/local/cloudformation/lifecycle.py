@@ -15,13 +15,14 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Protocol
 
 from stackyard.local.cloudformation.errors import ApiError, ResourceFailure
-from stackyard.local.cloudformation.intrinsics import Resolver, references
+from stackyard.local.cloudformation.intrinsics import Resolver
 from stackyard.local.cloudformation.models import Resource, Snapshot, Stack, StackEvent, now
 from stackyard.local.cloudformation.parameters import typed_parameters
 from stackyard.local.cloudformation.policy import allows
 from stackyard.local.cloudformation.provisioner import Provisioner
 from stackyard.local.cloudformation.replacement import property_recreation
 from stackyard.local.latency import LatencySpec
+from stackyard.template_refs import references
 
 __all__ = ["Host", "StackRunner", "dependency_graph", "output_text"]
 
