@@ -16,6 +16,7 @@ the blueprint's exact bytes.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -107,13 +108,17 @@ DIGESTS_KEY = "StackyardParameterDigests"
 DIGEST_ITERATIONS = 100_000
 
 
-def parameter_digest(value: str, *, salt: str) -> str:
-    """``pbkdf2-sha256:<hex>`` of a secret value; the salt is the stack and parameter name."""
+@functools.lru_cache(maxsize=1024)
+def parameter_digest(stack: str, parameter: str, value: str) -> str:
+    """``pbkdf2-sha256:<hex>`` of a secret value, salted with the stack and parameter name.
+
+    Cached per process: rendering, planning and fingerprinting the same stack ask for the
+    same digest, and each costs tens of milliseconds by design.
+    """
     import hashlib
 
-    digest = hashlib.pbkdf2_hmac(
-        "sha256", str.__str__(value).encode(), salt.encode(), DIGEST_ITERATIONS
-    )
+    salt = f"stackyard:{stack}:{parameter}".encode()
+    digest = hashlib.pbkdf2_hmac("sha256", value.encode(), salt, DIGEST_ITERATIONS)
     return f"pbkdf2-sha256:{digest.hex()}"
 
 
@@ -124,7 +129,7 @@ def add_parameter_digests(
     from stackyard.unknown import Unknown
 
     digests = {
-        name: parameter_digest(str(values[name]), salt=f"stackyard:{stack}:{name}")
+        name: parameter_digest(stack, name, str(values[name]))
         for name in sorted(no_echo)
         if name in values and not isinstance(values[name], Unknown)
     }

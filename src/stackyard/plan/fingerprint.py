@@ -27,6 +27,7 @@ from stackyard.plan.model import (
     Plan,
     StackFingerprint,
 )
+from stackyard.template_secrets import parameter_digest
 
 __all__ = [
     "Moved",
@@ -36,8 +37,6 @@ __all__ = [
     "moved_in_plan",
     "stack_fingerprint",
 ]
-
-_SECRET_ROUNDS = 100_000
 
 
 def _digest(value: Any) -> str:
@@ -53,18 +52,13 @@ def _text(value: Any) -> str:
     return str.__str__(value) if isinstance(value, str) else str(value)
 
 
-def _secret_digest(fqn: str, key: str, value: str) -> str:
-    salt = f"stackyard:{fqn}:{key}".encode()
-    return hashlib.pbkdf2_hmac("sha256", value.encode(), salt, _SECRET_ROUNDS).hex()
-
-
 def desired_fingerprint(desired: DesiredStack) -> DesiredFingerprint:
     """Hashes of the rendered template and the parameter values the config sets."""
     values: dict[str, str] = {}
     for key, value in sorted(desired.parameters.items()):
         text = _text(value)
         if key in desired.no_echo or is_secret(value):
-            text = "secret:" + _secret_digest(desired.fqn, key, text)
+            text = "secret:" + parameter_digest(desired.fqn, key, text)
         values[key] = text
     return DesiredFingerprint(
         template=_digest(normalise_template(desired.template_body)),
