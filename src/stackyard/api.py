@@ -1,9 +1,13 @@
 """stackyard's public Python API: the CLI is a thin layer over these names.
 
-    from stackyard.api import Project
+    from stackyard.api import PlanOptions, Project, RunOptions, build, connect, plan
     project = Project.load("stackyard.yaml", environment_file="stage.env")
-    for name in project.graph.stacks:
-        desired = project.render(name, project.resolve_context())
+    gateway = connect()
+    planned = plan(project, gateway, PlanOptions())     # read calls only
+    result = build(project, gateway, RunOptions())       # plan -> approve -> execute
+
+``apply(saved_plan, gateway)`` executes a saved plan exactly; ``destroy`` plans the
+deletion and deletes only when every approval is settled.
 
 Everything not listed in ``__all__`` may change without notice.
 """
@@ -23,12 +27,18 @@ from stackyard.errors import (
     UsageError,
     VariableError,
 )
+from stackyard.engine.approval import ApprovalPolicy
+from stackyard.engine.run import RunOptions, RunResult
 from stackyard.graph import Graph, build_graph
+from stackyard.plan.model import Plan, PlanInputs, StackAction, StackPlan
+from stackyard.plan.planner import Planned, PlanOptions
 from stackyard.project import Project
 from stackyard.unknown import Unknown, is_unknown
+from stackyard.workflow import PlanMoved, apply, build, connect, destroy, plan
 
 __all__ = [
     "AWSError",
+    "ApprovalPolicy",
     "BlueprintError",
     "Config",
     "ConfigError",
@@ -39,14 +49,28 @@ __all__ = [
     "GraphError",
     "LoadedConfig",
     "LookupError_",
+    "Plan",
+    "PlanInputs",
+    "PlanMoved",
+    "PlanOptions",
+    "Planned",
     "Project",
+    "RunOptions",
+    "RunResult",
     "Stack",
+    "StackAction",
     "StackFailed",
+    "StackPlan",
     "StackyardError",
     "Unknown",
     "UsageError",
     "VariableError",
+    "apply",
+    "build",
     "build_graph",
+    "connect",
+    "destroy",
     "is_unknown",
     "load_config",
+    "plan",
 ]

@@ -14,6 +14,23 @@ from typing import Any
 
 from stackyard.unknown import is_unknown
 
+__all__ = ["DesiredStack", "parameter_text"]
+
+
+def parameter_text(value: Any) -> str:
+    """A parameter value as CloudFormation takes it: lists comma-joined, booleans lower case.
+
+    The one conversion diff, compare, fingerprints and submissions share; ``Secret`` and
+    ``Unknown`` values give their plain text (callers mask or refuse them first).
+    """
+    if isinstance(value, list | tuple):
+        return ",".join(parameter_text(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return str.__str__(value)
+    return str(value)
+
 
 @dataclass(frozen=True)
 class DesiredStack:

@@ -59,7 +59,7 @@ from stackyard.plan.model import StackAction
 if TYPE_CHECKING:
     from stackyard.aws.cloudformation import CloudFormationGateway
     from stackyard.aws.session import ClientFactory, Location
-    from stackyard.engine.approval import Approvals
+    from stackyard.engine.approval import ApprovalPolicy
     from stackyard.engine.run import RunResult
     from stackyard.engine.scheduler import Interrupt
     from stackyard.engine.status import Listener
@@ -427,17 +427,14 @@ class _Reads:
     gateway: CloudFormationGateway
 
     def location(self, name: str) -> Location:
-        from stackyard.engine.run import stack_locations
-
-        return stack_locations(self.project, [name])[name]
+        return self.project.location(name)
 
     def access(self, names: Iterable[str]) -> AWSAccess:
         from stackyard.aws.session import Location
         from stackyard.engine.access import EngineAWSAccess
-        from stackyard.engine.run import stack_locations
 
         everything = [s.name for s in self.project.loaded.config.stacks]
-        locations = stack_locations(self.project, everything)
+        locations = {n: self.project.location(n) for n in everything}
         return EngineAWSAccess(
             self.gateway,
             default=Location(self.project.region, self.project.profile),
@@ -576,7 +573,7 @@ def roll(
     parallel: bool = False,
     listener: Listener | None = None,
     interrupt: Interrupt | None = None,
-    approvals: Approvals | None = None,
+    approvals: ApprovalPolicy | None = None,
     **build_args: Any,
 ) -> ReleaseOutcome:
     """Build the pool stacks that change: one at a time (stopping at the first failure or

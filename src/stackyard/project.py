@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stackyard.config.loader import LoadedConfig, load_config
 from stackyard.config.model import Stack
 from stackyard.context import Context
-from stackyard.desired import DesiredStack
+from stackyard.desired import DesiredStack, parameter_text
 from stackyard.errors import BlueprintError, ConfigError, LookupError_, StackyardError
 from stackyard.graph import Graph, build_graph
 from stackyard.lookups.context import AWSAccess, ResolveContext
@@ -25,6 +25,9 @@ from stackyard.lookups.registry import LookupRegistry
 from stackyard.lookups.resolve import dependencies_of, resolve_value, validate_value
 from stackyard.lookups.secret import Secret
 from stackyard.template_secrets import add_parameter_digests, keep_secrets_out, secrets_in
+
+if TYPE_CHECKING:
+    from stackyard.aws.session import Location
 
 # stacker passes these to every stack; IAM resources need them and transforms need AUTO_EXPAND.
 CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND")
@@ -108,8 +111,19 @@ class Project:
         names = list(names)
         return self.graph.select(names) if names else self.graph
 
+    def location(self, name: str) -> Location:
+        """Where a stack lives: its own region and profile, else the run's. The one place
+        that decides it."""
+        from stackyard.aws.session import Location
+
+        stack = self.stack(name)
+        return Location(stack.region or self.region, stack.profile or self.profile)
+
     def resolve_context(
-        self, aws: AWSAccess | None = None, pending: Iterable[str] = ()
+        self,
+        aws: AWSAccess | None = None,
+        pending: Iterable[str] = (),
+        changing_outputs: Mapping[str, frozenset[str]] | None = None,
     ) -> ResolveContext:
         """What lookups see; without ``aws``, AWS-backed lookups resolve to Unknown."""
         config = self.loaded.config
@@ -121,6 +135,7 @@ class Project:
             stack_fqns={s.name: self.fqn(s.name) for s in config.stacks},
             stack_regions={s.name: s.region for s in config.stacks if s.region},
             pending_stacks=frozenset(pending),
+            changing_outputs=dict(changing_outputs or {}),
         )
 
     def render(self, name: str, resolve: ResolveContext) -> DesiredStack:
@@ -245,7 +260,7 @@ def _parameter_text(value: Any) -> Any:
     """List parameters are comma-joined text; a list holding a secret stays a secret."""
     if not isinstance(value, list):
         return value
-    joined = ",".join(map(str, value))
+    joined = parameter_text(value)
     return Secret(joined) if secrets_in(value) else joined
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["SUB_VARIABLE", "references", "sub_references"]
+__all__ = ["SUB_VARIABLE", "attribute_references", "references", "sub_references"]
 
 # `${Name}` or `${Name.Attribute}` in a Fn::Sub string; `${!Literal}` is not a reference.
 SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
@@ -42,6 +42,37 @@ def references(node: Any) -> set[str]:
                             if name not in local:
                                 found.add(name.split(".", 1)[0])
                     walk(mapping)
+                else:
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(node)
+    return found
+
+
+def attribute_references(node: Any) -> set[tuple[str, str]]:
+    """Every ``(logical id, attribute)`` ``node`` reads by Fn::GetAtt or ``${X.Attr}``."""
+    found: set[tuple[str, str]] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key == "Fn::GetAtt":
+                    if isinstance(item, list) and len(item) == 2 and isinstance(item[1], str):
+                        found.add((str(item[0]), item[1]))
+                    elif isinstance(item, str) and "." in item:
+                        target, attribute = item.split(".", 1)
+                        found.add((target, attribute))
+                elif key == "Fn::Sub":
+                    text = item[0] if isinstance(item, list) and item else item
+                    if isinstance(text, str):
+                        for name in sub_references(text):
+                            if "." in name:
+                                target, attribute = name.split(".", 1)
+                                found.add((target, attribute))
+                    walk(item[1] if isinstance(item, list) and len(item) > 1 else None)
                 else:
                     walk(item)
         elif isinstance(value, list):

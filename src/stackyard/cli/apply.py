@@ -1,21 +1,23 @@
 """``build``, ``destroy`` and ``info``: the commands that act on (or read) AWS.
 
-Wiring only: load the project, make the gateway (``--local`` points it at the
-local endpoint and changes nothing else), run the engine with a progress view,
-turn the result into an exit code: 0 ok, 1 failure, 2 usage or config, 130
-interrupted. Heavy imports stay inside the functions so ``--help`` is instant.
+Wiring only, over ``stackyard.workflow``: load the project, make the gateway (``--local``
+points it at the local endpoint and changes nothing else), run plan → approve → execute
+with a progress view, and turn the result into an exit code: 0 ok, 1 failure, 2 usage or
+config, 3 protected changes held or declined, 130 interrupted. Heavy imports stay inside
+the functions so ``--help`` is instant.
 """
 
 from __future__ import annotations
 
-import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from stackyard.cli import wiring
 from stackyard.cli.options import Invocation, config_arguments
-from stackyard.errors import UsageError
+
+if TYPE_CHECKING:
+    from stackyard.plan.planner import Planned
 
 __all__ = ["build", "destroy", "info"]
 
@@ -72,13 +74,16 @@ def build(
     force: tuple[str, ...],
     approve_protected: bool,
 ) -> None:
-    """Create or update stacks, each as soon as what it needs is done.
+    """Plan, approve, then create or update stacks, each as soon as what it needs is done.
 
-    Changes to protected stacks and resources are shown and asked about first on a
-    terminal; without one they are not run, and the build exits 3.
+    Every protected change is shown and asked about once, on a terminal, before anything
+    is submitted; without a terminal protected stacks are held (the rest still run).
+
+    Exit codes: 0 done, 1 a stack failed, 2 usage or config error, 3 protected changes
+    held or declined, 130 interrupted.
     """
+    from stackyard import workflow
     from stackyard.engine.run import RunOptions
-    from stackyard.engine.run import build as run_build
 
     project = wiring.load_project(inv)
     wiring.check_forced(project, force)
@@ -90,17 +95,22 @@ def build(
     )
     console = wiring.console()
     with wiring.gateway(inv, local, retry_mode) as gateway:
-        code = wiring.run_engine(
-            "build",
-            run_build,
-            project,
-            options,
-            gateway,
+        result = wiring.run_in_view(
             console,
+            lambda view, interrupt: workflow.build(
+                project,
+                gateway,
+                options,
+                listener=view,
+                interrupt=interrupt,
+                approvals=wiring.approval_policy(
+                    console, view, approve_protected=approve_protected
+                ),
+                review=wiring.review_in_view(console, view),
+            ),
             verbose=inv.verbose,
-            stats=stats,
-            approve_protected=approve_protected,
         )
+        code = wiring.finish_run(console, result, "build", gateway, stats)
     ctx.exit(code)
 
 
@@ -134,10 +144,17 @@ def destroy(
     disable_termination_protection: bool,
     approve_protected: bool,
 ) -> None:
-    """Delete stacks, dependents first. Asks first unless --yes; protected stacks need
-    approval on top (a prompt on a terminal, else --approve-protected)."""
-    from stackyard.engine.run import RunOptions, destroy_selection, stack_locations
-    from stackyard.engine.run import destroy as run_destroy
+    """Delete stacks, dependents first. Asks first unless --yes; protected and
+    terminate-protected stacks need approval on top (a prompt on a terminal,
+    --approve-protected, or a reviewed `plan --destroy` file), and nothing is deleted
+    unless every one has it.
+
+    Exit codes: 0 done, 1 a stack failed, 2 usage or config error, 3 approval missing,
+    130 interrupted.
+    """
+    from stackyard import workflow
+    from stackyard.engine.run import RunOptions
+    from stackyard.plan.protection import RULE_TERMINATION_PROTECTION
 
     project = wiring.load_project(inv)
     options = RunOptions(
@@ -146,41 +163,38 @@ def destroy(
         disable_termination_protection=disable_termination_protection,
     )
     console = wiring.console()
+    rules = (
+        frozenset({RULE_TERMINATION_PROTECTION}) if disable_termination_protection else frozenset()
+    )
+
+    def review(planned: Planned) -> bool:
+        from stackyard.ui.destroy import confirm_deletion
+
+        return confirm_deletion(console, planned.plan, ask=not (yes or force))
+
     with wiring.gateway(inv, local, retry_mode) as gateway:
-        graph = destroy_selection(project, inv.stacks)
-        names = [n for n in reversed(graph.order()) if n not in graph.targets]
-        locations = stack_locations(project, names)
-        existing = []
-        for name in names:
-            deployed = gateway.cached(project.fqn(name), locations[name])
-            if deployed is not None:
-                existing.append((name, deployed))
-        if not existing:
-            console.print("nothing to delete: none of the selected stacks exists")
-            ctx.exit(0)
-        if not (yes or force):
-            console.print("These stacks will be deleted, in this order:")
-            for _name, deployed in existing:
-                protected = " [termination protection]" if deployed.termination_protection else ""
-                console.print(f"  {deployed.name} ({deployed.status}){protected}", highlight=False)
-            if not sys.stdin.isatty():
-                raise UsageError(
-                    "refusing to delete stacks without confirmation",
-                    hint="pass --yes (or --force) to delete without asking",
-                )
-            click.confirm("Delete them?", abort=True)
-        code = wiring.run_engine(
-            "destroy",
-            run_destroy,
-            project,
-            options,
-            gateway,
+        result = wiring.run_in_view(
             console,
+            lambda view, interrupt: workflow.destroy(
+                project,
+                gateway,
+                options,
+                listener=view,
+                interrupt=interrupt,
+                approvals=wiring.approval_policy(
+                    console, view, approve_protected=approve_protected, approved_rules=rules
+                ),
+                review=lambda planned: _paused(view, lambda: review(planned)),
+            ),
             verbose=inv.verbose,
-            stats=stats,
-            approve_protected=approve_protected,
         )
+        code = wiring.finish_run(console, result, "destroy", gateway, stats)
     ctx.exit(code)
+
+
+def _paused(view: Any, call: Any) -> Any:
+    with view.paused():
+        return call()
 
 
 @click.command()
@@ -198,14 +212,13 @@ def info(
 
     from stackyard.aws.session import Location
     from stackyard.engine.access import EngineAWSAccess
-    from stackyard.engine.run import stack_locations
     from stackyard.plan.status import stack_info
 
     project = wiring.load_project(inv)
     graph = project.selected(inv.stacks)
     names = [n for n in graph.order() if n not in graph.targets]
     with wiring.gateway(inv, local, retry_mode) as gateway:
-        locations = stack_locations(project, names)
+        locations = {n: project.location(n) for n in names}
         access = EngineAWSAccess(
             gateway,
             default=Location(project.region, project.profile),

@@ -148,25 +148,25 @@ def release(
                 f"recorded in {escape(inv.environment_file)}: {key}: {was}{ami} "
                 "[dim](commit it: it is the release's record)[/]"
             )
-        from stackyard.cli.plan import report_not_approved
+        from stackyard.ui.approval import report_not_approved
 
         # Protected pools still need approval: --yes confirms the release, not them.
-        outcome, approvals = wiring.run_in_view(
+        outcome = wiring.run_in_view(
             console,
-            lambda view, interrupt, approvals: roll(
+            lambda view, interrupt: roll(
                 released,
                 plan,
                 gateway,
                 parallel=parallel,
                 listener=view,
                 interrupt=interrupt,
-                approvals=approvals,
+                approvals=wiring.approval_policy(console, view),
             ),
             verbose=inv.verbose,
         )
-        report_not_approved(console, approvals, "fleet release")
         for result in outcome.results:
             print_summary(console, result)
+            report_not_approved(console, result.approvals, "fleet release")
         if outcome.not_started:
             console.print(
                 "[yellow]not rolled:[/] "

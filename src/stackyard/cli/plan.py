@@ -1,18 +1,17 @@
-"""``diff``, ``plan`` and ``apply PLANFILE``; and the approval wiring ``build``/``destroy`` share.
+"""``diff``, ``plan`` and ``apply PLANFILE``: the reviewed path, over ``stackyard.workflow``.
 
 - ``diff`` renders the plan (``--json``: the plan as JSON). ``--detailed-exitcode``: 0 no
-  changes, 2 changes, 1 error.
-- ``plan -o PLANFILE`` saves the plan, with fingerprints of everything it saw.
-- ``apply PLANFILE`` plans again, refuses (naming what moved) if anything differs from the
-  saved plan, else builds exactly the saved plan's stacks; protected changes that were in
-  the reviewed plan count as approved. That is the reviewed path for CI.
+  changes, 2 changes, 1 an error or a stack that cannot be planned or applied (blocked).
+- ``plan -o PLANFILE`` saves the plan with its inputs (config, environment file, ``-e``,
+  stacks, region, profile, file digests) and fingerprints of what it saw.
+- ``apply PLANFILE`` needs nothing else: it plans again from the recorded inputs and
+  executes only if that gives exactly the saved plan; otherwise it names what moved.
 
 Every form of output is masked: the plan holds no secret, and rendering masks again.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,140 +22,23 @@ from stackyard.cli.options import Invocation, config_arguments
 from stackyard.errors import StackyardError, UsageError
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from stackyard.plan.model import Plan, PlanInputs
+    from stackyard.plan.planner import Planned
 
-    from stackyard.aws.cloudformation import CloudFormationGateway
-    from stackyard.engine.approval import Approvals
-    from stackyard.plan.model import Plan, StackPlan
-    from stackyard.plan.planner import Planner, PlanOptions
-    from stackyard.project import Project
-    from stackyard.ui.progress import ProgressView
-
-__all__ = ["apply", "approvals_for", "diff", "plan", "report_not_approved"]
-
-_PROMPT = "Apply these protected changes? [y]es / [n]o / [s]how full diff: "
-
-
-# --- approvals, shared with build and destroy ---------------------------------------------
-
-
-def _on_terminal(console: Console) -> bool:
-    return sys.stdin.isatty() and console.is_terminal
-
-
-def _ask(console: Console) -> Any:
-    from stackyard.engine.approval import Decision
-    from stackyard.ui.diff import render_approval, render_stack
-
-    def ask(stack: StackPlan) -> Decision:
-        console.print()
-        console.rule(f"approval needed: {stack.name}", align="left")
-        render_approval(stack, console)
-        while True:
-            try:
-                answer = console.input(_PROMPT).strip().lower()
-            except EOFError:
-                return Decision.DECLINED
-            if answer in ("y", "yes"):
-                return Decision.APPROVED
-            if answer in ("n", "no"):
-                return Decision.DECLINED
-            if answer in ("s", "show"):
-                render_stack(stack, console, details=True, summary=False)
-            else:
-                console.print("please answer y, n or s")
-
-    return ask
-
-
-def approvals_for(
-    console: Console,
-    view: ProgressView | None,
-    *,
-    approve_protected: bool = False,
-    reviewed: Plan | None = None,
-) -> Approvals:
-    """The gate for a run: break-glass, a reviewed plan, a prompt on a terminal, or hold."""
-    from contextlib import nullcontext
-
-    from stackyard.engine.approval import Approvals
-
-    if approve_protected:
-        click.echo(
-            "WARNING: --approve-protected: changes to protected stacks and resources will run "
-            "WITHOUT review. Use it only to break glass; the reviewed path is "
-            "`stackyard plan -o PLANFILE`, a review, then `stackyard apply PLANFILE`.",
-            err=True,
-        )
-    asks = reviewed is None and _on_terminal(console)
-    return Approvals(
-        ask=_ask(console) if asks else None,
-        approve_all=approve_protected,
-        reviewed=reviewed,
-        pause=view.paused if view is not None else nullcontext,
-    )
-
-
-def report_not_approved(console: Console, approvals: Approvals, command: str) -> None:
-    """After a run: what was approved by break-glass, what was declined or held, and how to
-    approve it."""
-    from stackyard.engine.approval import Decision
-    from stackyard.ui.diff import render_approval
-
-    forced = [o for o in approvals.approved.values() if o.by == "--approve-protected"]
-    for outcome in forced:
-        click.echo(
-            f"WARNING: {outcome.plan.name}: protected changes applied with --approve-protected",
-            err=True,
-        )
-    held = [o for o in approvals.not_approved.values() if o.decision is Decision.HELD]
-    declined = [o for o in approvals.not_approved.values() if o.decision is Decision.DECLINED]
-    for outcome in declined:
-        console.print(
-            f"{outcome.plan.name}: not changed (declined); its dependents were cancelled",
-            highlight=False,
-        )
-    if not held:
-        return
-    console.print()
-    console.print(f"{len(held)} stack(s) need approval and were not changed:", style="bold magenta")
-    for outcome in held:
-        render_approval(outcome.plan, console)
-    console.print()
-    if command == "destroy":
-        how = "rerun on a terminal to be asked, or pass --approve-protected."
-    else:
-        how = (
-            "save the plan with `stackyard plan -o plan.json [ENVIRONMENT_FILE] CONFIG`, "
-            "review it, then run `stackyard apply plan.json [ENVIRONMENT_FILE] CONFIG`"
-            + (" (or rerun on a terminal to be asked)." if command == "build" else ".")
-        )
-    console.print("To approve: " + how, highlight=False, soft_wrap=True)
-
-
-# --- planning -----------------------------------------------------------------------------
-
-
-def _planner(project: Project, gateway: CloudFormationGateway) -> Planner:
-    from stackyard.aws.session import Location
-    from stackyard.engine.access import EngineAWSAccess
-    from stackyard.engine.run import stack_locations
-    from stackyard.plan.planner import Planner
-
-    locations = stack_locations(project, project.graph.stacks)
-    access = EngineAWSAccess(
-        gateway,
-        default=Location(project.region, project.profile),
-        locations={project.fqn(n): loc for n, loc in locations.items()},
-    )
-    return Planner(project, gateway, access=access)
+__all__ = ["apply", "diff", "plan"]
 
 
 def _plan_options(func: Any) -> Any:
     func = click.option(
+        "--destroy",
+        is_flag=True,
+        help="Plan the deletion of the selected stacks (and their dependents) instead.",
+    )(func)
+    func = click.option(
         "--change-sets",
         is_flag=True,
-        help="Cross-check updates with CloudFormation change sets (always deleted again).",
+        help="Cross-check updates with CloudFormation change sets (writes: each is created "
+        "and deleted again).",
     )(func)
     func = click.option(
         "--force",
@@ -173,26 +55,54 @@ def _plan_options(func: Any) -> Any:
     return func
 
 
-def _make_plan(
+def _inputs(
     inv: Invocation,
-    local: bool,
-    retry_mode: str,
     recreate_failed: bool,
     force: tuple[str, ...],
     change_sets: bool,
-) -> Plan:
-    from stackyard.plan.planner import PlanOptions
+    destroy: bool,
+    disable_termination_protection: bool = False,
+) -> PlanInputs:
+    from stackyard.plan.model import PlanInputs
+
+    pairs = tuple(
+        (key.strip(), value) for key, _, value in (pair.partition("=") for pair in inv.overrides)
+    )
+    return PlanInputs(
+        config=inv.config_path,
+        environment_file=inv.environment_file,
+        overrides=pairs,
+        stacks=inv.stacks,
+        region=inv.region,
+        profile=inv.profile,
+        recreate_failed=recreate_failed,
+        force=tuple(sorted(force)),
+        change_sets=change_sets,
+        destroy=destroy,
+        disable_termination_protection=disable_termination_protection,
+    )
+
+
+def _make_plan(
+    inv: Invocation, local: bool, retry_mode: str, inputs: PlanInputs, *, record: bool
+) -> Planned:
+    from stackyard import workflow
 
     project = wiring.load_project(inv)
-    wiring.check_forced(project, force)
-    options = PlanOptions(
-        stacks=inv.stacks,
-        recreate_failed=recreate_failed,
-        force=frozenset(force),
-        change_sets=change_sets,
-    )
+    wiring.check_forced(project, inputs.force)
+    if inputs.change_sets and not inputs.destroy:
+        click.echo(
+            "--change-sets: each update is cross-checked with a change set, created and "
+            "deleted again (templates over the inline limit are stored in the bucket)",
+            err=True,
+        )
     with wiring.gateway(inv, local, retry_mode) as gateway:
-        return _planner(project, gateway).plan(options)
+        return workflow.plan(
+            project,
+            gateway,
+            workflow.options_of(inputs),
+            inputs=inputs if record else None,
+        )
 
 
 @click.command()
@@ -203,7 +113,8 @@ def _make_plan(
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
-    help="Exit 0 when nothing would change, 2 when something would, 1 on error.",
+    help="Exit 0 when nothing would change, 2 when something would, 1 on an error or when "
+    "some stack cannot be planned or applied (blocked).",
 )
 @click.pass_context
 def diff(
@@ -214,25 +125,35 @@ def diff(
     recreate_failed: bool,
     force: tuple[str, ...],
     change_sets: bool,
+    destroy: bool,
     as_json: bool,
     detailed_exitcode: bool,
 ) -> None:
-    """Show what a build would change, stack by stack and property by property."""
+    """Show what a build would change, stack by stack and property by property.
+
+    Exit codes: 0 done, 1 error, 2 usage or config error; with --detailed-exitcode 0 no
+    changes, 2 changes, 1 error or a stack that cannot be planned or applied.
+    """
+    inputs = _inputs(inv, recreate_failed, force, change_sets, destroy)
     try:
-        plan = _make_plan(inv, local, retry_mode, recreate_failed, force, change_sets)
+        made = _make_plan(inv, local, retry_mode, inputs, record=False).plan
     except StackyardError as exc:
         if not detailed_exitcode:
             raise
         click.echo(f"error: {exc}", err=True)
         ctx.exit(1)
     if as_json:
-        click.echo(plan.to_json())
+        click.echo(made.to_json())
     else:
         from stackyard.ui.diff import render_plan
 
-        render_plan(plan, wiring.console(), details=True)
+        render_plan(made, wiring.console(), details=True)
     if detailed_exitcode:
-        ctx.exit(2 if plan.has_changes else 0)
+        if made.cannot_proceed:
+            names = ", ".join(s.name for s in made.cannot_proceed)
+            click.echo(f"error: cannot be applied: {names}", err=True)
+            ctx.exit(1)
+        ctx.exit(2 if made.has_changes else 0)
 
 
 @click.command()
@@ -240,12 +161,17 @@ def diff(
 @wiring.aws_options
 @_plan_options
 @click.option(
+    "--disable-termination-protection",
+    is_flag=True,
+    help="With --destroy: turn termination protection off on the stacks that have it.",
+)
+@click.option(
     "-o",
     "--out",
     "out",
     required=True,
     metavar="PLANFILE",
-    help="Write the plan (JSON, with fingerprints) to this file.",
+    help="Write the plan (JSON, with its inputs and fingerprints) to this file.",
 )
 def plan(
     inv: Invocation,
@@ -254,16 +180,28 @@ def plan(
     recreate_failed: bool,
     force: tuple[str, ...],
     change_sets: bool,
+    destroy: bool,
+    disable_termination_protection: bool,
     out: str,
 ) -> None:
     """Save a plan to review; `stackyard apply PLANFILE` executes exactly it."""
+    from rich.markup import escape
+
     from stackyard.ui.diff import render_plan
 
-    made = _make_plan(inv, local, retry_mode, recreate_failed, force, change_sets)
+    if inv.config_path == "-":
+        raise UsageError(
+            "a saved plan records its config file, and the config came from stdin",
+            hint="name the config file, so `stackyard apply PLANFILE` can read it again",
+        )
+    inputs = _inputs(
+        inv, recreate_failed, force, change_sets, destroy, disable_termination_protection
+    )
+    made = _make_plan(inv, local, retry_mode, inputs, record=True).plan
     Path(out).write_text(made.to_json() + "\n", encoding="utf-8")
     console = wiring.console()
     render_plan(made, console, details=True)
-    console.print(f"plan saved to {out}; apply it with `stackyard apply {out} ...`")
+    console.print(f"plan saved to {escape(out)}; apply it with `stackyard apply {escape(out)}`")
 
 
 def _read_plan(path: str) -> Plan:
@@ -276,79 +214,102 @@ def _read_plan(path: str) -> Plan:
     return Plan.from_json(text)
 
 
-def _saved_options(saved: Plan, project: Project) -> PlanOptions:
-    """The choices the saved plan was made with, read back from its actions."""
-    from stackyard.plan.model import StackAction
-    from stackyard.plan.planner import PlanOptions
+def _same_file(a: str | None, b: str | None) -> bool:
+    if a is None or b is None:
+        return a == b
+    return Path(a).resolve() == Path(b).resolve()
 
-    known = {s.name for s in project.loaded.config.stacks}
-    forced = frozenset(
-        s.name
-        for s in saved.stacks
-        if s.name in known
-        and project.stack(s.name).locked
-        and s.action not in (StackAction.SKIP_LOCKED, StackAction.BLOCKED)
-    )
-    return PlanOptions(
-        stacks=tuple(s.name for s in saved.stacks if s.name in known),
-        recreate_failed=any(s.action is StackAction.RECREATE for s in saved.stacks),
-        force=forced,
-    )
+
+def _check_arguments(saved: Plan, files: tuple[str, ...], overrides: tuple[str, ...]) -> None:
+    """Arguments given to apply must agree with the plan's recorded inputs."""
+    inputs = saved.inputs
+    if inputs is None:
+        return
+    if len(files) > 2:
+        raise UsageError(f"expected PLANFILE [ENVIRONMENT_FILE] [CONFIG], got {len(files) + 1}")
+    if files:
+        config = files[-1]
+        environment = files[0] if len(files) == 2 else None
+        if not _same_file(config, inputs.config) or (
+            environment is not None and not _same_file(environment, inputs.environment_file)
+        ):
+            made_with = " ".join(filter(None, (inputs.environment_file, inputs.config)))
+            raise UsageError(
+                f"the plan was made from {made_with}, not {' '.join(files)}",
+                hint="`stackyard apply PLANFILE` needs no other arguments",
+            )
+    given = tuple((k.strip(), v) for k, _, v in (p.partition("=") for p in overrides))
+    if given and given != inputs.overrides:
+        made_with = inputs.overrides_text() or "no -e"
+        raise UsageError(
+            f"the plan was made with {made_with}; apply uses the plan's own inputs",
+            hint="leave out -e: `stackyard apply PLANFILE` applies exactly what was planned",
+        )
 
 
 @click.command()
-@config_arguments(leading="PLANFILE")
+@click.argument("planfile", metavar="PLANFILE")
+@click.argument("files", nargs=-1, metavar="[ENVIRONMENT_FILE] [CONFIG]")
+@click.option("-e", "--env", "overrides", multiple=True, metavar="KEY=VALUE", hidden=True)
 @wiring.aws_options
 @click.option("-j", "--max-parallel", type=click.IntRange(min=0), default=0, metavar="N")
+@click.option("-v", "--verbose", count=True, help="More output; repeat for more.")
+@click.option("--stats", is_flag=True, help="Print the CloudFormation calls made, by action.")
 @click.pass_context
 def apply(
     ctx: click.Context,
     planfile: str,
-    inv: Invocation,
+    files: tuple[str, ...],
+    overrides: tuple[str, ...],
     local: bool,
     retry_mode: str,
     max_parallel: int,
+    verbose: int,
+    stats: bool,
 ) -> None:
-    """Execute a saved plan: PLANFILE [ENVIRONMENT_FILE] CONFIG. Refuses if anything moved."""
-    from stackyard.engine.run import RunOptions
-    from stackyard.engine.run import build as run_build
-    from stackyard.plan.fingerprint import moved_in_plan
+    """Execute a saved plan, exactly: PLANFILE is all it needs.
 
-    if inv.stacks:
-        raise UsageError("apply takes its stacks from the plan; --stacks/--targets do not apply")
+    The plan is made again from its recorded inputs; if that differs from the file in any
+    way (an input file, the deployed stacks, or the file itself edited), nothing runs and
+    every difference is named. Protected changes in the reviewed plan count as approved.
+
+    Exit codes: 0 done, 1 a stack failed or the plan moved, 2 usage or plan-file error,
+    3 a protected change not in the reviewed plan, 130 interrupted.
+    """
+    from stackyard import workflow
+    from stackyard.cli.options import Invocation
+
     saved = _read_plan(planfile)
-    project = wiring.load_project(inv)
-    options = _saved_options(saved, project)
+    _check_arguments(saved, files, overrides)
+    if saved.inputs is None:
+        raise UsageError(
+            "this plan file does not record its inputs",
+            hint="make the plan again with this version: stackyard plan -o PLANFILE ...",
+        )
+    inputs = saved.inputs
+    inv = Invocation(
+        inputs.config,
+        inputs.environment_file,
+        tuple(f"{k}={v}" for k, v in inputs.overrides),
+        inputs.region,
+        inputs.profile,
+        inputs.stacks,
+        verbose,
+    )
     console = wiring.console()
     with wiring.gateway(inv, local, retry_mode) as gateway:
-        current = _planner(project, gateway).fingerprints(options)
-        moved = moved_in_plan(saved, current)
-        if moved:
-            raise StackyardError(
-                "refusing to apply: things moved since the plan was made:\n"
-                + "\n".join(f"  - {m}" for m in moved),
-                hint="make and review the plan again (stackyard plan -o PLANFILE ...)",
-            )
         changing = [s.name for s in saved.stacks if s.will_change]
         console.print(
-            f"plan of {saved.created_at} matches what is deployed; applying "
+            f"applying the plan of {saved.created_at}: "
             f"{len(changing)} changing stack(s) of {len(saved.stacks)}",
             highlight=False,
         )
-        run_options = RunOptions(
-            stacks=options.stacks,
-            max_parallel=max_parallel,
-            recreate_failed=options.recreate_failed,
-            force=options.force,
-        )
-        code = wiring.run_engine(
-            "apply",
-            run_build,
-            project,
-            run_options,
-            gateway,
+        result = wiring.run_in_view(
             console,
-            verbose=inv.verbose,
-            reviewed=saved,
+            lambda view, interrupt: workflow.apply(
+                saved, gateway, listener=view, interrupt=interrupt, max_parallel=max_parallel
+            ),
+            verbose=verbose,
         )
+        code = wiring.finish_run(console, result, "apply", gateway, stats)
     ctx.exit(code)

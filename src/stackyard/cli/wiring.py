@@ -19,21 +19,23 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from stackyard.aws.cloudformation import CloudFormationGateway
-    from stackyard.engine.approval import Approvals
-    from stackyard.engine.run import RunOptions, RunResult
+    from stackyard.engine.approval import ApprovalPolicy
+    from stackyard.engine.run import RunResult
     from stackyard.engine.scheduler import Interrupt
-    from stackyard.plan.model import Plan
+    from stackyard.plan.planner import Planned
     from stackyard.project import Project
     from stackyard.ui.progress import ProgressView
 
 __all__ = [
+    "approval_policy",
     "aws_options",
     "check_forced",
     "console",
+    "finish_run",
     "gateway",
     "interrupts",
     "load_project",
-    "run_engine",
+    "review_in_view",
     "run_in_view",
 ]
 
@@ -86,9 +88,7 @@ def check_forced(project: Project, force: Iterable[str]) -> None:
 @contextlib.contextmanager
 def gateway(inv: Invocation, local: bool, retry_mode: str) -> Iterator[CloudFormationGateway]:
     """The CloudFormation gateway; ``--local`` changes the endpoint and nothing else."""
-    from stackyard.aws.cloudformation import CloudFormationGateway
-    from stackyard.aws.session import ClientFactory
-    from stackyard.aws.template_cache import TemplateCache, default_cache_dir
+    from stackyard.workflow import connect
 
     with contextlib.ExitStack() as stack:
         endpoint: str | None = None
@@ -96,12 +96,7 @@ def gateway(inv: Invocation, local: bool, retry_mode: str) -> Iterator[CloudForm
             from stackyard.local.embedded import local_endpoint_url
 
             endpoint = stack.enter_context(local_endpoint_url(start_if_missing=True))
-        factory = ClientFactory(
-            endpoint_url=endpoint,
-            retry_mode="adaptive" if retry_mode == "adaptive" else "standard",
-            default_region=inv.region,
-        )
-        yield CloudFormationGateway(factory, templates=TemplateCache(default_cache_dir()))
+        yield connect(endpoint_url=endpoint, retry_mode=retry_mode, region=inv.region)
 
 
 @contextlib.contextmanager
@@ -128,59 +123,79 @@ def console() -> Console:
     return Console(highlight=False)
 
 
+def _on_terminal(console: Console) -> bool:
+    import sys
+
+    return sys.stdin.isatty() and console.is_terminal
+
+
+def approval_policy(
+    console: Console,
+    view: ProgressView | None,
+    *,
+    approve_protected: bool = False,
+    approved_rules: frozenset[str] = frozenset(),
+) -> ApprovalPolicy:
+    """Where a run's approvals come from: break-glass, a person on a terminal (asked once,
+    before anything runs), or nobody (held)."""
+    from contextlib import nullcontext
+
+    from stackyard.engine.approval import ApprovalPolicy
+    from stackyard.ui.approval import ask_once
+
+    if approve_protected:
+        click.echo(
+            "WARNING: --approve-protected: changes to protected stacks and resources will run "
+            "WITHOUT review. Use it only to break glass; the reviewed path is "
+            "`stackyard plan -o PLANFILE`, a review, then `stackyard apply PLANFILE`.",
+            err=True,
+        )
+    ask = None
+    if _on_terminal(console):
+        question = ask_once(console)
+        pause = view.paused if view is not None else nullcontext
+
+        def ask(stacks: Any) -> bool:
+            with pause():
+                return question(stacks)
+
+    return ApprovalPolicy(ask=ask, approve_all=approve_protected, approved_rules=approved_rules)
+
+
 def run_in_view(
     console: Console,
-    run: Callable[[ProgressView, Interrupt, Approvals], T],
+    run: Callable[[ProgressView, Interrupt], T],
     *,
     verbose: int,
-    approve_protected: bool = False,
-    reviewed: Plan | None = None,
-) -> tuple[T, Approvals]:
-    """Call ``run(view, interrupt, approvals)`` inside a progress view, counting Ctrl-C,
-    with the approval gate for the run; return what it returned and the gate."""
-    from stackyard.cli.plan import approvals_for
+) -> T:
+    """Call ``run(view, interrupt)`` inside a progress view, counting Ctrl-C."""
     from stackyard.ui.progress import ProgressView
 
     with interrupts() as interrupt, ProgressView(console, verbose=verbose) as view:
-        approvals = approvals_for(
-            console, view, approve_protected=approve_protected, reviewed=reviewed
-        )
-        return run(view, interrupt, approvals), approvals
+        return run(view, interrupt)
 
 
-def run_engine(
-    command: str,
-    entry: Callable[..., RunResult],
-    project: Project,
-    options: RunOptions,
-    gateway: CloudFormationGateway,
-    console: Console,
-    *,
-    verbose: int,
-    stats: bool = False,
-    approve_protected: bool = False,
-    reviewed: Plan | None = None,
-) -> int:
-    """Run an engine entry point (``engine.run.build`` or ``destroy``) with progress and
-    approvals, then print the summary, what was not approved and (``stats``) the calls
-    made. Return the exit code."""
-    from stackyard.cli.plan import report_not_approved
+def finish_run(console: Console, result: RunResult, command: str, gateway: Any, stats: bool) -> int:
+    """After a run: the summary, what was not approved, (``stats``) the calls; the exit code."""
+    from stackyard.ui.approval import report_not_approved
     from stackyard.ui.progress import print_summary
 
-    result, approvals = run_in_view(
-        console,
-        lambda view, interrupt, approvals: entry(
-            project, options, gateway, view, interrupt=interrupt, approvals=approvals
-        ),
-        verbose=verbose,
-        approve_protected=approve_protected,
-        reviewed=reviewed,
-    )
     print_summary(console, result)
-    report_not_approved(console, approvals, command)
+    report_not_approved(console, result.approvals, command)
     if stats:
         _print_stats(console, gateway, len(result.states))
     return result.exit_code
+
+
+def review_in_view(console: Console, view: ProgressView) -> Callable[[Planned], None]:
+    """Show the plan's short form before a build runs (the view paused while it prints)."""
+    from stackyard.ui.approval import render_review
+
+    def review(planned: Planned) -> None:
+        with view.paused():
+            render_review(planned.plan, console)
+
+    return review
 
 
 def _print_stats(console: Console, gateway: CloudFormationGateway, stacks: int) -> None:

@@ -1,30 +1,29 @@
-"""The approval gate: a stack whose plan touches a protected area runs only once approved.
+"""Approval policy: which stacks of a plan whose changes touch a protected area may run.
 
-``Approvals.decide`` is called from worker threads, once per stack that needs approval,
-just before the stack is submitted. Answers come, in order of precedence, from:
+Every approval is settled up front, before anything is submitted, by :func:`settle`. For
+each stack that needs approval, in order of precedence:
 
-1. a reviewed plan (``apply PLANFILE``): approved when every change needing approval was
-   in the reviewed plan of that stack;
-2. break-glass (``--approve-protected``): everything approved;
-3. a person (``ask``, on a terminal): one question at a time, the progress view paused
-   while it is asked, so prompts never interleave with other stacks' progress;
-4. nobody (CI): the stack is held, and the run reports it for review.
+1. flags that approve one kind of item (``--disable-termination-protection`` approves
+   deleting a terminate-protected stack): by rule id;
+2. a reviewed plan (``apply PLANFILE``): approved when every item's id was in the
+   reviewed plan of that stack;
+3. break-glass (``--approve-protected``): everything approved;
+4. a person (``ask``, on a terminal): one review of every remaining stack, one answer;
+5. nobody (CI): the stack is held, and the run reports it for review.
 
-The engine never branches on anything but the ``Decision``; asking is the UI's job.
+Code matches item ids and rule ids only; labels and reasons are for the UI, which also
+does the asking (``stackyard.ui.approval``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from stackyard.plan.model import Plan, StackPlan
 
-__all__ = ["Approvals", "Decision", "Outcome"]
+__all__ = ["ApprovalPolicy", "Approvals", "By", "Decision", "Outcome", "settle"]
 
 
 class Decision(StrEnum):
@@ -35,63 +34,45 @@ class Decision(StrEnum):
     HELD = "awaiting approval"  # nobody could be asked (no terminal)
 
 
+class By(StrEnum):
+    """Who or what settled an approval."""
+
+    FLAG = "flag"
+    REVIEWED_PLAN = "reviewed plan"
+    BREAK_GLASS = "--approve-protected"
+    PROMPT = "prompt"
+    NOBODY = "no terminal"
+
+
 @dataclass(frozen=True)
 class Outcome:
     """One decision and the plan it was made on."""
 
     decision: Decision
     plan: StackPlan
-    by: str  # "reviewed plan", "--approve-protected", "prompt", "no terminal"
+    by: By
 
 
-def _nothing() -> AbstractContextManager[None]:
-    return contextlib.nullcontext()
+@dataclass(frozen=True)
+class ApprovalPolicy:
+    """Where approvals come from for one run."""
+
+    ask: Callable[[Sequence[StackPlan]], bool] | None = None
+    approve_all: bool = False
+    reviewed: Plan | None = None
+    approved_rules: frozenset[str] = frozenset()  # rule ids a flag approves
 
 
+@dataclass
 class Approvals:
-    """Decides, thread-safely, whether stacks that need approval may run."""
+    """The settled approvals of a run: an outcome per stack that needed approval."""
 
-    def __init__(
-        self,
-        *,
-        ask: Callable[[StackPlan], Decision] | None = None,
-        approve_all: bool = False,
-        reviewed: Plan | None = None,
-        pause: Callable[[], AbstractContextManager[None]] = _nothing,
-    ) -> None:
-        self.ask = ask
-        self.approve_all = approve_all
-        self.reviewed = reviewed
-        self.pause = pause
-        self.outcomes: dict[str, Outcome] = {}
-        self._lock = threading.Lock()  # one question at a time
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
 
-    def decide(self, plan: StackPlan) -> Decision:
-        """Whether ``plan`` may run; stacks that need no approval are always approved."""
-        if not plan.needs_approval:
-            return Decision.APPROVED
-        with self._lock:
-            decision, by = self._decide(plan)
-            self.outcomes[plan.name] = Outcome(decision, plan, by)
-        return decision
-
-    def _decide(self, plan: StackPlan) -> tuple[Decision, str]:
-        if self.reviewed is not None and self._was_reviewed(plan):
-            return Decision.APPROVED, "reviewed plan"
-        if self.approve_all:
-            return Decision.APPROVED, "--approve-protected"
-        if self.ask is not None:
-            with self.pause():
-                return self.ask(plan), "prompt"
-        return Decision.HELD, "no terminal"
-
-    def _was_reviewed(self, plan: StackPlan) -> bool:
-        assert self.reviewed is not None
-        saved = self.reviewed.stack(plan.name)
-        if saved is None or saved.fqn != plan.fqn:
-            return False
-        approved = {(i.subject, i.rule, i.reason) for i in saved.protection.items}
-        return all((i.subject, i.rule, i.reason) in approved for i in plan.protection.items)
+    def allows(self, name: str) -> bool:
+        """True when ``name`` may run (stacks that needed no approval always may)."""
+        outcome = self.outcomes.get(name)
+        return outcome is None or outcome.decision is Decision.APPROVED
 
     @property
     def not_approved(self) -> dict[str, Outcome]:
@@ -102,3 +83,44 @@ class Approvals:
     def approved(self) -> dict[str, Outcome]:
         """Stacks that needed approval and got it, by name."""
         return {n: o for n, o in self.outcomes.items() if o.decision is Decision.APPROVED}
+
+
+def _reviewed(plan: StackPlan, reviewed: Plan | None) -> bool:
+    if reviewed is None:
+        return False
+    saved = reviewed.stack(plan.name)
+    if saved is None or saved.fqn != plan.fqn:
+        return False
+    approved = {i.id for i in saved.protection.items}
+    return all(i.id in approved for i in plan.protection.items)
+
+
+def settle(plan: Plan, policy: ApprovalPolicy | None) -> Approvals:
+    """Decide, before anything runs, which stacks of ``plan`` that need approval may run.
+
+    Without a policy (library use) everything is approved: the caller answers for it.
+    """
+    result = Approvals()
+    waiting: list[StackPlan] = []
+    for stack in plan.needing_approval:
+        if policy is None:
+            result.outcomes[stack.name] = Outcome(Decision.APPROVED, stack, By.BREAK_GLASS)
+        elif all(i.rule_id in policy.approved_rules for i in stack.protection.items):
+            result.outcomes[stack.name] = Outcome(Decision.APPROVED, stack, By.FLAG)
+        elif _reviewed(stack, policy.reviewed):
+            result.outcomes[stack.name] = Outcome(Decision.APPROVED, stack, By.REVIEWED_PLAN)
+        elif policy.approve_all:
+            result.outcomes[stack.name] = Outcome(Decision.APPROVED, stack, By.BREAK_GLASS)
+        else:
+            waiting.append(stack)
+    if not waiting:
+        return result
+    assert policy is not None
+    if policy.ask is not None:
+        decision = Decision.APPROVED if policy.ask(waiting) else Decision.DECLINED
+        for stack in waiting:
+            result.outcomes[stack.name] = Outcome(decision, stack, By.PROMPT)
+    else:
+        for stack in waiting:
+            result.outcomes[stack.name] = Outcome(Decision.HELD, stack, By.NOBODY)
+    return result

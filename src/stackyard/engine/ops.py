@@ -1,49 +1,33 @@
-"""What build and destroy do to one stack, and what a status change means for it.
+"""What executing a plan does to one stack, and what a status change means for it.
 
-``BuildOps`` decides with ``stackyard.plan.actions`` and submits: CreateStack
-for a new stack; a change set for an update (created, waited on, executed, and
-deleted whenever it is not executed); termination protection and the stack
-policy with calls of their own. ``DestroyOps`` deletes. Both run ``prepare`` on
-worker threads and check the interrupt before every write.
+``BuildOps`` executes a stack's planned action: CreateStack for a creation; for an update
+the settings' own calls (termination protection, stack policy) and a change set (created,
+waited on, executed, and deleted whenever it is not executed); for a recreation a delete
+and then a creation. It never decides again: the only stacks it renders are those whose
+plan has values known only after apply, through ``Planner.settle``, which refuses a
+result that departs from the plan. ``DestroyOps`` executes deletions. Both run
+``prepare`` on worker threads and check the interrupt before every write.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
 
-from stackyard.aws.cloudformation import (
-    CloudFormationGateway,
-    DeployedStack,
-    StackEvent,
-    StackSubmission,
-)
-from stackyard.aws.session import Location
+from stackyard.aws.cloudformation import CloudFormationGateway, DeployedStack, StackEvent
 from stackyard.aws.template_store import TemplateStore
-from stackyard.engine.approval import Approvals, Decision
+from stackyard.engine.approval import Approvals
 from stackyard.engine.scheduler import Again, Done, InFlight, Interrupt, Outcome
 from stackyard.engine.status import Failure, Phase
-from stackyard.plan.actions import (
-    ActionKind,
-    classify,
-    compare,
-    submitted_parameters,
-    submitted_tags,
-)
-from stackyard.plan.planner import plan_stack, with_protection_defaults
+from stackyard.plan.model import Setting, StackAction
+from stackyard.plan.planner import Planned, PlannedStack, Planner
+from stackyard.plan.protection import RULE_TERMINATION_PROTECTION, protection_tag
+from stackyard.submission import stack_submission
 
-if TYPE_CHECKING:
-    from stackyard.desired import DesiredStack
-    from stackyard.lookups.context import AWSAccess
-    from stackyard.plan.model import StackPlan
-    from stackyard.project import Project
+__all__ = ["BuildOps", "DestroyOps", "first_failure", "mask_failure", "secret_values"]
 
-__all__ = ["BuildOps", "DestroyOps", "first_failure"]
-
-_NO_CHANGES = ("didn't contain changes", "no updates are to be performed", "submitted information")
 _INTERRUPTED = Done(Phase.NOT_STARTED, "interrupted before it was submitted")
 
 
@@ -60,11 +44,14 @@ def first_failure(events: Sequence[StackEvent], stack: DeployedStack | None) -> 
     return Failure("the stack disappeared")
 
 
-def secret_values(desired: DesiredStack) -> tuple[str, ...]:
+def secret_values(planned: PlannedStack) -> tuple[str, ...]:
     """The values of a stack that must never be shown: NoEcho parameters and secrets."""
     from stackyard.lookups.secret import is_secret
     from stackyard.unknown import Unknown
 
+    desired = planned.desired
+    if desired is None:
+        return ()
     values = []
     for key, value in desired.parameters.items():
         shown = isinstance(value, str) and value and not isinstance(value, Unknown)
@@ -84,238 +71,160 @@ def mask_failure(failure: Failure, secrets: Sequence[str]) -> Failure:
     return Failure(reason, failure.resource, hint)
 
 
-def _gate(approvals: Approvals | None, plan: Callable[[], StackPlan]) -> Done | None:
-    """None when the stack may run; else why not (its dependents are cancelled with it).
-
-    Without ``approvals`` there is no gate (library use: the caller decides) and the plan
-    is not even computed.
-    """
-    if approvals is None:
-        return None
-    decision = approvals.decide(plan())
-    if decision is Decision.APPROVED:
-        return None
-    return Done(Phase.CANCELLED, f"not approved: {decision}")
-
-
 def _succeeded(status: str) -> bool:
     return status.endswith("_COMPLETE") and "ROLLBACK" not in status and "DELETE" not in status
 
 
+def _refused(approvals: Approvals, name: str) -> Done | None:
+    outcome = approvals.not_approved.get(name)
+    if outcome is None:
+        return None
+    return Done(Phase.CANCELLED, f"not approved: {outcome.decision}")
+
+
 @dataclass
 class BuildOps:
-    """Create or update one stack."""
+    """Execute one stack's planned creation, update or recreation."""
 
-    project: Project
+    planned: Planned
+    planner: Planner
     gateway: CloudFormationGateway
     store: TemplateStore
-    access: AWSAccess
-    locations: Mapping[str, Location]
     interrupt: Interrupt
-    recreate_failed: bool = False
-    force: frozenset[str] = frozenset()
+    approvals: Approvals
+    namespace: str
+    service_role: str | None = None
     sleep: Callable[[float], None] = time.sleep
     change_set_timeout: float = 600.0
-    approvals: Approvals | None = None
+    # The stacks as they run: the plan's, or rendered again once their unknowns are known.
+    _current: dict[str, PlannedStack] = field(default_factory=dict)
     _policies: dict[str, str] = field(default_factory=dict)
     # Templates submitted, recorded in the gateway's template cache once they succeed.
     _submitted: dict[str, str] = field(default_factory=dict)
-    # Each stack's NoEcho and secret values: CloudFormation may quote them in a failure
-    # reason (a bucket named by a NoEcho parameter "already exists"), so reasons are masked.
-    _secrets: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    _approved: set[str] = field(default_factory=set)  # recreated stacks, approved once
+    _waited: set[str] = field(default_factory=set)
+    _deleted: set[str] = field(default_factory=set)  # failed stacks deleted to be recreated
+
+    def stack(self, name: str) -> PlannedStack:
+        """The stack as it runs now."""
+        return self._current.get(name) or self.planned.stack(name)
 
     def prepare(self, name: str) -> Outcome:
-        """Decide what to do with ``name`` and submit it."""
-        config = self.project.stack(name)
-        fqn = self.project.fqn(name)
-        location = self.locations[name]
-        deployed = self.gateway.cached(fqn, location)
-        action = classify(
-            deployed,
-            locked=config.locked,
-            forced=name in self.force,
-            recreate_failed=self.recreate_failed,
-            wait_in_progress=config.in_progress_behavior == "wait",
-        )
-        if action is not None and deployed is not None:
-            if action.kind is ActionKind.SKIP_LOCKED:
-                return Done(Phase.SKIPPED, "locked")
-            if action.kind is ActionKind.BLOCKED:
-                return Done(Phase.FAILED, deployed.status, Failure(action.reason, hint=action.hint))
-            if action.kind is ActionKind.WAIT:
-                return InFlight("wait", fqn, location, deployed.status, deployed.stack_id)
-            if action.kind is ActionKind.RECREATE:
-                desired = self._render(name)
-                refused = _gate(
-                    self.approvals,
-                    lambda: plan_stack(self.project, desired, deployed, recreate_failed=True),
-                )
-                if refused is not None:
-                    return refused
-                self._approved.add(name)
-                if self.interrupt.stopping:
-                    return _INTERRUPTED
-                self.gateway.delete_stack(fqn, location, self.project.loaded.config.service_role)
-                return InFlight("recreate", fqn, location, "DELETE_IN_PROGRESS", deployed.stack_id)
-        if (
-            config.locked
-            and name not in self.force
-            and deployed is None
-            and not (config.class_path or config.template_path)
-        ):
-            return Done(
-                Phase.FAILED,
-                failure=Failure(
-                    f"locked stack {fqn} does not exist and has no template to create it from"
-                ),
-            )
-        desired = self._render(name)
-        if desired.has_unknowns:
-            return Done(Phase.FAILED, failure=Failure("some values are still unknown"))
-        if deployed is None:
-            if name not in self._approved:
-                refused = _gate(
-                    self.approvals,
-                    lambda: plan_stack(self.project, desired, None, forced=name in self.force),
-                )
-                if refused is not None:
-                    return refused
-            return self._create(desired, location)
-        read: dict[str, object] = {}
-
-        def fetch(what: str, call: Callable[[], object]) -> Callable[[], object]:
-            def once() -> object:
-                if what not in read:
-                    read[what] = call()
-                return read[what]
-
-            return once
-
-        template = fetch(
-            "template", lambda: self.gateway.get_template(fqn, location, stack=deployed)
-        )
-        policy = fetch("policy", lambda: self.gateway.get_stack_policy(fqn, location))
-        decision = compare(
-            desired,
-            deployed,
-            fetch_template=template,
-            fetch_stack_policy=policy,  # type: ignore[arg-type]
-        )
-        if decision.kind is ActionKind.NO_CHANGE:
-            return Done(Phase.NO_CHANGE)
-        refused = _gate(
-            self.approvals,
-            lambda: plan_stack(
-                self.project,
-                desired,
-                deployed,
-                template=template(),
-                stack_policy=policy() if desired.stack_policy else None,
-                forced=name in self.force,
-            ),
-        )
+        """Execute ``name``'s plan (after waiting on, or deleting, what is in the way)."""
+        refused = _refused(self.approvals, name)
         if refused is not None:
             return refused
+        item = self.stack(name)
+        plan = item.plan
+        action = plan.action
+        if action is StackAction.WAIT:
+            if name not in self._waited:
+                self._waited.add(name)
+                deployed = item.deployed
+                status = deployed.status if deployed else "UPDATE_IN_PROGRESS"
+                stack_id = deployed.stack_id if deployed else None
+                return InFlight("wait", plan.fqn, item.location, status, stack_id)
+            item = self._settle(item, refresh=True)
+            action = item.plan.action
+        elif plan.unknowns and action in (StackAction.CREATE, StackAction.UPDATE):
+            item = self._settle(item)
+            action = item.plan.action
+        if action is StackAction.NO_CHANGE:
+            return Done(Phase.NO_CHANGE)
+        if action is StackAction.SKIP_LOCKED:
+            return Done(Phase.SKIPPED, "locked")
+        if action is StackAction.BLOCKED:
+            return Done(Phase.FAILED, "blocked", Failure(plan.reason, hint=plan.hint))
         if self.interrupt.stopping:
             return _INTERRUPTED
-        if decision.set_termination_protection is not None:
-            self.gateway.update_termination_protection(
-                fqn, location, decision.set_termination_protection
+        if action is StackAction.RECREATE and name not in self._deleted:
+            assert item.deployed is not None
+            self._deleted.add(name)
+            self.gateway.delete_stack(plan.fqn, item.location, self.service_role)
+            return InFlight(
+                "recreate", plan.fqn, item.location, "DELETE_IN_PROGRESS", item.deployed.stack_id
             )
-        if not decision.needs_change_set:
-            if decision.set_stack_policy and desired.stack_policy:
-                self.gateway.set_stack_policy(fqn, location, desired.stack_policy)
-            return Done(Phase.COMPLETE, "settings updated: " + ", ".join(decision.changes))
-        return self._update(desired, deployed, location, decision.set_stack_policy)
+        if action in (StackAction.CREATE, StackAction.RECREATE):
+            return self._create(item)
+        return self._update(item)
+
+    def _settle(self, item: PlannedStack, *, refresh: bool = False) -> PlannedStack:
+        settled = self.planner.settle(item, refresh=refresh)
+        self._current[item.name] = settled
+        return settled
 
     def redact_events(self, name: str, events: Sequence[StackEvent]) -> list[StackEvent]:
         """``events`` with the stack's NoEcho and secret values masked in their reasons."""
-        secrets = self._secrets.get(name, ())
+        secrets = secret_values(self.stack(name))
         if not secrets:
             return list(events)
         return [replace(e, reason=mask_failure(Failure(e.reason), secrets).reason) for e in events]
 
-    def _render(self, name: str) -> DesiredStack:
-        desired = self.project.render(name, self.project.resolve_context(aws=self.access))
-        self._secrets[name] = secret_values(desired)
-        return with_protection_defaults(self.project, desired)
-
-    def _submission(
-        self, desired: DesiredStack, deployed: DeployedStack | None, location: Location
-    ) -> StackSubmission:
-        body, url = self.store.template_location(desired.fqn, desired.template_body)
-        return StackSubmission(
-            fqn=desired.fqn,
-            location=location,
-            template_body=body,
-            template_url=url,
-            parameters=submitted_parameters(desired, deployed),
-            tags=submitted_tags(desired, deployed, self.project.context.namespace),
-            capabilities=desired.capabilities,
-            notification_arns=desired.notification_arns,
-            role_arn=desired.service_role,
-            termination_protection=desired.termination_protection,
-            stack_policy=desired.stack_policy,
+    def _create(self, item: PlannedStack) -> Outcome:
+        desired = item.desired
+        assert desired is not None
+        submission = stack_submission(
+            desired,
+            None,
+            item.location,
+            self.store,
+            namespace=self.namespace,
+            protection=protection_tag(desired.protected),
         )
-
-    def _create(self, desired: DesiredStack, location: Location) -> Outcome:
-        submission = self._submission(desired, None, location)
         if self.interrupt.stopping:
             return _INTERRUPTED
         stack_id = self.gateway.create_stack(submission)
-        self._submitted[desired.name] = desired.template_body
-        return InFlight("create", desired.fqn, location, "CREATE_IN_PROGRESS", stack_id)
+        self._submitted[item.name] = desired.template_body
+        return InFlight("create", desired.fqn, item.location, "CREATE_IN_PROGRESS", stack_id)
 
-    def _update(
-        self,
-        desired: DesiredStack,
-        deployed: DeployedStack,
-        location: Location,
-        set_policy: bool,
-    ) -> Outcome:
-        submission = self._submission(desired, deployed, location)
+    def _update(self, item: PlannedStack) -> Outcome:
+        from stackyard.aws.change_sets import change_set
+
+        desired, deployed, plan = item.desired, item.deployed, item.plan
+        assert desired is not None and deployed is not None
+        fqn, location = desired.fqn, item.location
+        protection = plan.setting(Setting.TERMINATION_PROTECTION)
+        if protection is not None:
+            self.gateway.update_termination_protection(fqn, location, bool(protection.after))
+        policy = desired.stack_policy if plan.setting(Setting.STACK_POLICY) else None
+        if not plan.needs_update_call:
+            if policy:
+                self.gateway.set_stack_policy(fqn, location, policy)
+            changed = ", ".join(str(s.name) for s in plan.settings)
+            return Done(Phase.COMPLETE, f"settings updated: {changed}")
+        submission = stack_submission(
+            desired,
+            deployed.described(),
+            location,
+            self.store,
+            namespace=self.namespace,
+            protection=protection_tag(desired.protected),
+        )
         if self.interrupt.stopping:
             return _INTERRUPTED
         name = f"stackyard-{desired.template_hash}-{uuid.uuid4().hex[:8]}"
-        change_set = self.gateway.create_change_set(submission, name)
-        executed = False
-        try:
-            info = self._wait_for_change_set(change_set, location)
-            if info is None:
-                return _INTERRUPTED
-            if info.status == "FAILED":
-                if any(text in info.reason.lower() for text in _NO_CHANGES):
-                    if set_policy and desired.stack_policy:
-                        self.gateway.set_stack_policy(desired.fqn, location, desired.stack_policy)
-                    return Done(Phase.NO_CHANGE)
-                return Done(Phase.FAILED, "change set failed", Failure(info.reason))
+        with change_set(
+            self.gateway,
+            submission,
+            name,
+            timeout=self.change_set_timeout,
+            sleep=self.sleep,
+            stopping=lambda: self.interrupt.stopping,
+        ) as made:
+            if made.empty:
+                if policy:
+                    self.gateway.set_stack_policy(fqn, location, policy)
+                return Done(Phase.NO_CHANGE)
+            if not made.ready:
+                if self.interrupt.stopping:
+                    return _INTERRUPTED
+                return Done(Phase.FAILED, "change set failed", Failure(made.reason))
             if self.interrupt.stopping:
                 return _INTERRUPTED
-            self.gateway.execute_change_set(change_set, location, desired.fqn)
-            executed = True
-            self._submitted[desired.name] = desired.template_body
-        finally:
-            if not executed:
-                self.gateway.delete_change_set(change_set, location, desired.fqn)
-        if desired.stack_policy:
-            self._policies[desired.name] = desired.stack_policy
-        return InFlight("update", desired.fqn, location, "UPDATE_IN_PROGRESS", deployed.stack_id)
-
-    def _wait_for_change_set(self, change_set: str, location: Location) -> _ChangeSet | None:
-        waited = 0.0
-        delay = 0.1
-        while True:
-            info = self.gateway.describe_change_set(change_set, location)
-            if info.status in ("CREATE_COMPLETE", "FAILED"):
-                return _ChangeSet(info.status, info.reason)
-            if self.interrupt.stopping:
-                return None
-            if waited >= self.change_set_timeout:
-                return _ChangeSet("FAILED", f"change set still {info.status} after {waited:.0f}s")
-            self.sleep(delay)
-            waited += delay
-            delay = min(delay * 2, 2.0)
+            made.execute()
+        self._submitted[item.name] = desired.template_body
+        if policy:
+            self._policies[item.name] = policy
+        return InFlight("update", fqn, location, "UPDATE_IN_PROGRESS", deployed.stack_id)
 
     def settled(
         self,
@@ -326,6 +235,7 @@ class BuildOps:
     ) -> Outcome | None:
         """What a status change of a stack being built means."""
         status = stack.status if stack is not None else "DELETE_COMPLETE"
+        secrets = secret_values(self.stack(name))
         if flight.op == "wait":
             return None if status.endswith("_IN_PROGRESS") else Again(f"was {flight.status}")
         if flight.op == "recreate":
@@ -334,9 +244,7 @@ class BuildOps:
                 return Again("deleted; creating it again")
             if status == "DELETE_FAILED":
                 return Done(
-                    Phase.FAILED,
-                    status,
-                    mask_failure(first_failure(events, stack), self._secrets.get(name, ())),
+                    Phase.FAILED, status, mask_failure(first_failure(events, stack), secrets)
                 )
             return None
         if status.endswith("_IN_PROGRESS"):
@@ -349,86 +257,54 @@ class BuildOps:
             if flight.op == "update" and policy:
                 self.gateway.set_stack_policy(flight.fqn, flight.location, policy)
             return Done(Phase.COMPLETE, "created" if flight.op == "create" else "updated")
-        return Done(
-            Phase.FAILED,
-            status,
-            mask_failure(first_failure(events, stack), self._secrets.get(name, ())),
-        )
-
-
-@dataclass(frozen=True)
-class _ChangeSet:
-    status: str
-    reason: str
+        return Done(Phase.FAILED, status, mask_failure(first_failure(events, stack), secrets))
 
 
 @dataclass
 class DestroyOps:
-    """Delete one stack."""
+    """Execute one stack's planned deletion (every approval was settled before the run)."""
 
-    project: Project
+    planned: Planned
     gateway: CloudFormationGateway
-    locations: Mapping[str, Location]
     interrupt: Interrupt
+    approvals: Approvals
+    service_role: str | None = None
     disable_termination_protection: bool = False
-    approvals: Approvals | None = None
 
     def redact_events(self, name: str, events: Sequence[StackEvent]) -> list[StackEvent]:
         """Deleting renders nothing, so there are no values of this run to mask."""
         return list(events)
 
     def prepare(self, name: str) -> Outcome:
-        """Delete ``name`` (after turning off termination protection if told to, and after
-        approval when the stack is protected)."""
-        fqn = self.project.fqn(name)
-        location = self.locations[name]
-        deployed = self.gateway.cached(fqn, location)
-        if deployed is None:
-            return Done(Phase.NO_CHANGE, "does not exist")
-        if deployed.status == "DELETE_IN_PROGRESS":
-            return InFlight("delete", fqn, location, deployed.status, deployed.stack_id)
-        if deployed.termination_protection and not self.disable_termination_protection:
-            return Done(
-                Phase.FAILED,
-                "protected",
-                Failure(
-                    "termination protection is on",
-                    hint="rerun with --disable-termination-protection to delete it anyway",
-                ),
-            )
-        refused = self._gate(name, deployed, location)
+        """Delete ``name``: termination protection off first where the plan approved it."""
+        refused = _refused(self.approvals, name)
         if refused is not None:
             return refused
-        if deployed.termination_protection:
-            if self.interrupt.stopping:
-                return _INTERRUPTED
-            self.gateway.update_termination_protection(fqn, location, False)
+        item = self.planned.stack(name)
+        deployed = item.deployed
+        if item.plan.action is not StackAction.DELETE or deployed is None:
+            return Done(Phase.NO_CHANGE, item.plan.reason)
+        fqn, location = item.plan.fqn, item.location
+        if deployed.status == "DELETE_IN_PROGRESS":
+            return InFlight("delete", fqn, location, deployed.status, deployed.stack_id)
         if self.interrupt.stopping:
             return _INTERRUPTED
-        self.gateway.delete_stack(fqn, location, self.project.loaded.config.service_role)
-        return InFlight("delete", fqn, location, "DELETE_IN_PROGRESS", deployed.stack_id)
-
-    def _gate(self, name: str, deployed: DeployedStack, location: Location) -> Done | None:
-        """Ask before deleting a protected stack (one GetTemplate, only for those)."""
-        from dataclasses import replace
-
-        protected = self.project.stack(name).protected
-        if not protected:
-            return None
-
-        def plan() -> StackPlan:
-            made = plan_stack(
-                self.project,
-                None,
-                deployed,
-                template=self.gateway.get_template(deployed.name, location),
-                protected=protected if isinstance(protected, bool) else tuple(protected),
+        if deployed.termination_protection:
+            approved = self.disable_termination_protection or any(
+                i.rule_id == RULE_TERMINATION_PROTECTION for i in item.plan.protection.items
             )
-            # --disable-termination-protection is the explicit approval of that part.
-            items = tuple(i for i in made.protection.items if i.rule != "termination protection")
-            return replace(made, name=name, protection=replace(made.protection, items=items))
-
-        return _gate(self.approvals, plan)
+            if not approved:
+                return Done(
+                    Phase.FAILED,
+                    "protected",
+                    Failure(
+                        "termination protection is on",
+                        hint="rerun with --disable-termination-protection to delete it anyway",
+                    ),
+                )
+            self.gateway.update_termination_protection(fqn, location, False)
+        self.gateway.delete_stack(fqn, location, self.service_role)
+        return InFlight("delete", fqn, location, "DELETE_IN_PROGRESS", deployed.stack_id)
 
     def settled(
         self,

@@ -1,9 +1,10 @@
 """The engine's entry points: ``build`` and ``destroy`` a project's stacks.
 
-Both list the deployed stacks once per location (one paginated DescribeStacks
-each), run the pre hooks, schedule every selected stack as soon as what it
-waits for is done, and run the post hooks when everything went well. Time,
-sleeping, the interrupt and the listener are passed in.
+Both are plan → approve → execute: the planner reads what is deployed (one paginated
+DescribeStacks per location, plus templates), every approval is settled before anything
+is submitted, and the engine then executes that plan over the graph, each stack as soon
+as what it waits for is done, with the pre and post hooks around it. Time, sleeping, the
+interrupt and the listener are passed in.
 """
 
 from __future__ import annotations
@@ -18,15 +19,15 @@ from stackyard.aws.limiter import CallStats
 from stackyard.aws.poller import PollPolicy, StatusPoller
 from stackyard.aws.session import Location
 from stackyard.aws.template_store import TemplateStore
-from stackyard.engine.approval import Approvals
+from stackyard.engine.approval import ApprovalPolicy, Approvals
 from stackyard.engine.ops import BuildOps, DestroyOps
 from stackyard.engine.scheduler import Interrupt, Scheduler, StackOps
 from stackyard.engine.status import Listener, NullListener, Phase, StackState
 from stackyard.errors import StackyardError
 
 if TYPE_CHECKING:
-    from stackyard.graph import Graph
     from stackyard.lookups.context import AWSAccess
+    from stackyard.plan.planner import Planned, Planner
     from stackyard.project import Project
 
 __all__ = [
@@ -34,9 +35,8 @@ __all__ = [
     "RunOptions",
     "RunResult",
     "build",
+    "default_store",
     "destroy",
-    "destroy_selection",
-    "stack_locations",
 ]
 
 # Exit code of a run that left protected changes unapplied for want of approval.
@@ -68,6 +68,9 @@ class RunResult:
     finished: float = 0.0
     # Stacks that needed approval and did not get it: name -> "declined" / "awaiting approval".
     not_approved: dict[str, str] = field(default_factory=dict)
+    approvals: Approvals | None = None  # every approval outcome of the run
+    planned: Planned | None = None  # the plan the run executed
+    declined: bool = False  # a person said no to the whole run before it started
 
     def count(self, *phases: Phase) -> int:
         """How many stacks ended in one of ``phases``."""
@@ -85,6 +88,8 @@ class RunResult:
     @property
     def exit_code(self) -> int:
         """0 ok, 130 interrupted, 3 protected changes not approved, 1 anything else."""
+        if self.declined:
+            return NOT_APPROVED_EXIT
         if self.ok:
             return 0
         if self.interrupted and self.count(Phase.FAILED) == 0 and self.error is None:
@@ -106,36 +111,6 @@ class RunResult:
         return text
 
 
-def stack_locations(project: Project, names: Iterable[str]) -> dict[str, Location]:
-    """Where each stack lives: its own region/profile, else the run's."""
-    out: dict[str, Location] = {}
-    for name in names:
-        stack = project.stack(name)
-        out[name] = Location(stack.region or project.region, stack.profile or project.profile)
-    return out
-
-
-def destroy_selection(project: Project, names: Iterable[str]) -> Graph:
-    """The named stacks and every stack that depends on them (all, when none are named)."""
-    from stackyard.graph import Graph
-
-    graph = project.graph
-    wanted = list(names)
-    if not wanted:
-        return graph
-    graph.select(wanted)  # unknown names are errors with suggestions
-    dependents = graph.dependents()
-    keep: set[str] = set()
-    pending = list(wanted)
-    while pending:
-        node = pending.pop()
-        if node not in keep:
-            keep.add(node)
-            pending.extend(dependents[node])
-    needs = {n: frozenset(d for d in graph.needs[n] if d in keep) for n in keep}
-    return Graph(needs, frozenset(graph.targets & keep), graph.notices)
-
-
 @dataclass
 class _Run:
     project: Project
@@ -147,75 +122,83 @@ class _Run:
     inline: bool
     access: AWSAccess | None
 
-    def aws_access(self, locations: dict[str, Location]) -> AWSAccess:
+    def aws_access(self, names: Iterable[str]) -> AWSAccess:
         if self.access is not None:
             return self.access
         from stackyard.engine.access import EngineAWSAccess
 
+        project = self.project
         return EngineAWSAccess(
             self.gateway,
-            default=Location(self.project.region, self.project.profile),
-            locations={self.project.fqn(n): loc for n, loc in locations.items()},
+            default=Location(project.region, project.profile),
+            locations={project.fqn(n): project.location(n) for n in names},
         )
 
-    def hooks(self, stage: str, access: AWSAccess) -> None:
+    def hooks(self, stage: str, access: AWSAccess) -> StackyardError | None:
+        """Run one stage's hooks; the error of a required hook that failed, if one did."""
         from stackyard.hooks.runner import HookProvider, run_hooks
         from stackyard.lookups.resolve import resolve_value
 
         hooks = getattr(self.project.loaded.config, stage)
         if not hooks:
-            return
+            return None
         ctx = self.project.resolve_context(aws=access)
 
         def resolve(args: Any) -> Any:
             return resolve_value(args, self.project.registry, ctx)
 
-        run_hooks(
-            stage,
-            hooks,
-            self.project.context,
-            HookProvider(self.project.region, self.gateway.clients),
-            resolve_args=resolve,
-            note=self.listener.note,
-        )
+        try:
+            run_hooks(
+                stage,
+                hooks,
+                self.project.context,
+                HookProvider(self.project.region, self.gateway.clients),
+                resolve_args=resolve,
+                note=self.listener.note,
+            )
+        except StackyardError as exc:
+            return exc
+        return None
+
+    def not_started(
+        self, command: str, names: Iterable[str], error: StackyardError, started: float
+    ) -> RunResult:
+        states = {
+            n: StackState(n, self.project.fqn(n), Phase.NOT_STARTED, "a pre hook failed")
+            for n in names
+        }
+        result = RunResult(command, states, self.gateway.stats, started=started, error=error)
+        result.finished = self.clock()
+        return result
 
     def execute(
         self,
         command: str,
-        graph: Graph,
+        planned: Planned,
         options: RunOptions,
-        make_ops: Callable[[dict[str, Location], AWSAccess], StackOps],
-        waits_for: dict[str, frozenset[str]],
-        order: list[str],
+        make_ops: Callable[[], StackOps],
+        access: AWSAccess,
+        started: float,
     ) -> RunResult:
-        started = self.clock()
-        names = [n for n in order if n not in graph.targets]
-        locations = stack_locations(self.project, names)
-        states = {n: StackState(n, self.project.fqn(n), region=locations[n].region) for n in names}
+        """Run the plan over its graph; the post hooks when everything went well."""
+        project = self.project
+        names = [n for n in planned.order if n not in planned.targets]
+        states = {
+            n: StackState(n, project.fqn(n), region=planned.stack(n).location.region) for n in names
+        }
         result = RunResult(command, states, self.gateway.stats, started=started)
-        access = self.aws_access(locations)
-        for location in sorted(set(locations.values()), key=lambda x: x.sort_key):
-            self.gateway.list_stacks(location)
-        try:
-            self.hooks(f"pre_{command}", access)
-        except StackyardError as exc:
-            result.error = exc
-            for name in names:
-                states[name] = states[name].moved(Phase.NOT_STARTED, "a pre hook failed")
-            result.finished = self.clock()
-            return result
+        result.planned = planned
         for state in states.values():
             self.listener.stack_changed(state)
         poller = StatusPoller(self.gateway, policy=options.poll, clock=self.clock)
-        ops = make_ops(locations, access)
         scheduler = Scheduler(
-            waits_for,
+            planned.waits_for,
             states,
-            ops,
+            make_ops(),
             poller,
             self.listener,
-            order=order,
-            passthrough=frozenset(graph.targets),
+            order=list(planned.order),
+            passthrough=planned.targets,
             max_parallel=options.max_parallel,
             interrupt=self.interrupt,
             clock=self.clock,
@@ -225,12 +208,28 @@ class _Run:
         result.states = scheduler.run()
         result.interrupted = self.interrupt.count
         if result.ok:
-            try:
-                self.hooks(f"post_{command}", access)
-            except StackyardError as exc:
-                result.error = exc
+            result.error = self.hooks(f"post_{command}", access)
         result.finished = self.clock()
         return result
+
+
+def _planner(
+    project: Project, gateway: CloudFormationGateway, access: AWSAccess, store: TemplateStore
+) -> Planner:
+    from stackyard.plan.planner import Planner
+
+    return Planner(project, gateway, access=access, store=store)
+
+
+def default_store(project: Project, gateway: CloudFormationGateway) -> TemplateStore:
+    """The template bucket of ``project``, for templates over CloudFormation's inline limit."""
+    return TemplateStore(
+        gateway.clients,
+        bucket=project.context.bucket_name,
+        namespace=project.context.namespace,
+        bucket_region=project.context.bucket_region or project.region,
+        profile=project.profile,
+    )
 
 
 def build(
@@ -245,46 +244,63 @@ def build(
     inline: bool = False,
     store: TemplateStore | None = None,
     access: AWSAccess | None = None,
-    approvals: Approvals | None = None,
+    approvals: ApprovalPolicy | None = None,
+    planned: Planned | None = None,
+    review: Callable[[Planned], None] | None = None,
 ) -> RunResult:
-    """Create or update the selected stacks, each as soon as what it needs is done.
+    """Plan, settle approvals, then execute that plan: create or update the selected stacks,
+    each as soon as what it needs is done.
 
-    With ``approvals``, a stack whose changes touch a protected area runs only when it
-    approves (held or declined stacks make the run exit 3); without, nothing is gated and
-    the caller answers for it (the CLI always passes one).
+    ``planned`` executes a plan made already (``apply PLANFILE``); else the pre hooks run and
+    the plan is made here. ``review(planned)`` sees the plan before approvals are asked for
+    (the CLI shows it). With an ``approvals`` policy, stacks whose changes touch a protected
+    area run only when approved (held or declined ones make the run exit 3); without one,
+    nothing is gated and the caller answers for it.
     """
-    gate = approvals
+    from stackyard.engine.approval import settle
+    from stackyard.plan.planner import PlanOptions
+
     interrupt = interrupt or Interrupt()
     listener = listener or NullListener()
     run = _Run(project, gateway, listener, interrupt, clock, sleep, inline, access)
-    graph = project.selected(options.stacks)
-    if store is None:
-        store = TemplateStore(
-            gateway.clients,
-            bucket=project.context.bucket_name,
-            namespace=project.context.namespace,
-            bucket_region=project.context.bucket_region or project.region,
-            profile=project.profile,
+    store = store or default_store(project, gateway)
+    started = clock()
+    selected = project.selected(options.stacks)
+    names = [n for n in selected.order() if n not in selected.targets]
+    aws = run.aws_access(names)
+    error = run.hooks("pre_build", aws) if planned is None else None
+    if error is not None:
+        return run.not_started("build", names, error, started)
+    planner = _planner(project, gateway, aws, store)
+    if planned is None:
+        planned = planner.prepare(
+            PlanOptions(
+                stacks=options.stacks,
+                recreate_failed=options.recreate_failed,
+                force=options.force,
+                locked_delta=False,
+            )
         )
-    template_store = store
+    if review is not None:
+        review(planned)
+    settled = settle(planned.plan, approvals)
 
-    def make_ops(locations: dict[str, Location], aws: AWSAccess) -> StackOps:
+    def make_ops() -> StackOps:
         return BuildOps(
-            project,
+            planned,
+            planner,
             gateway,
-            template_store,
-            aws,
-            locations,
+            store,
             interrupt,
-            recreate_failed=options.recreate_failed,
-            force=options.force,
+            settled,
+            namespace=project.context.namespace,
+            service_role=project.loaded.config.service_role,
             sleep=sleep,
-            approvals=gate,
         )
 
-    result = run.execute("build", graph, options, make_ops, dict(graph.needs), graph.order())
-    if gate is not None:
-        result.not_approved = {n: str(o.decision) for n, o in gate.not_approved.items()}
+    result = run.execute("build", planned, options, make_ops, aws, started)
+    result.approvals = settled
+    result.not_approved = {n: str(o.decision) for n, o in settled.not_approved.items()}
     for stack in project.loaded.config.stacks:
         if not stack.enabled and (not options.stacks or stack.name in options.stacks):
             state = StackState(stack.name, project.fqn(stack.name), Phase.SKIPPED, "disabled")
@@ -304,30 +320,70 @@ def destroy(
     sleep: Callable[[float], None] = time.sleep,
     inline: bool = False,
     access: AWSAccess | None = None,
-    approvals: Approvals | None = None,
+    approvals: ApprovalPolicy | None = None,
+    planned: Planned | None = None,
+    review: Callable[[Planned], bool] | None = None,
 ) -> RunResult:
-    """Delete the selected stacks (and their dependents), dependents first; with
-    ``approvals``, a protected stack only when it approves."""
-    gate = approvals
+    """Plan the deletion of the selected stacks (and their dependents), settle every
+    approval, and only then delete, dependents first. Without a policy nothing that needs
+    approval is approved (``disable_termination_protection`` approves that rule only).
+
+    When any stack that needs approval lacks it, nothing is deleted (exit 3).
+    ``review(planned)`` sees the plan first and may return False to stop (a person said no).
+    """
+    from stackyard.engine.approval import settle
+    from stackyard.plan.planner import PlanOptions
+    from stackyard.plan.protection import RULE_TERMINATION_PROTECTION
+
     interrupt = interrupt or Interrupt()
     listener = listener or NullListener()
     run = _Run(project, gateway, listener, interrupt, clock, sleep, inline, access)
-    graph = destroy_selection(project, options.stacks)
-    dependents = graph.dependents()
-    waits_for = {n: frozenset(dependents[n]) for n in graph.needs}
+    started = clock()
+    if planned is None:
+        names = list(options.stacks)
+        aws = run.aws_access([n for n in project.graph.stacks])
+        planner = _planner(project, gateway, aws, default_store(project, gateway))
+        planned = planner.prepare(PlanOptions(stacks=tuple(names), destroy=True))
+    stack_names = [n for n in planned.order if n not in planned.targets]
+    aws = run.aws_access(stack_names)
+    result = RunResult("destroy", {}, gateway.stats, started=started)
+    result.planned = planned
+    if review is not None and not review(planned):
+        result.declined = True
+        result.finished = clock()
+        return result
+    if approvals is None:
+        # Deleting is never approved by default: only the flag approves its own rule.
+        approvals = ApprovalPolicy(
+            approved_rules=frozenset({RULE_TERMINATION_PROTECTION})
+            if options.disable_termination_protection
+            else frozenset()
+        )
+    settled = settle(planned.plan, approvals)
+    result.approvals = settled
+    result.not_approved = {n: str(o.decision) for n, o in settled.not_approved.items()}
+    if settled.not_approved:
+        # Nothing is deleted unless everything that needs approval has it.
+        result.states = {
+            n: StackState(n, project.fqn(n), Phase.NOT_STARTED, "nothing deleted: approval missing")
+            for n in stack_names
+        }
+        result.finished = clock()
+        return result
+    error = run.hooks("pre_destroy", aws)
+    if error is not None:
+        return run.not_started("destroy", stack_names, error, started)
 
-    def make_ops(locations: dict[str, Location], aws: AWSAccess) -> StackOps:
+    def make_ops() -> StackOps:
         return DestroyOps(
-            project,
+            planned,
             gateway,
-            locations,
             interrupt,
+            settled,
+            service_role=project.loaded.config.service_role,
             disable_termination_protection=options.disable_termination_protection,
-            approvals=gate,
         )
 
-    order = list(reversed(graph.order()))
-    result = run.execute("destroy", graph, options, make_ops, waits_for, order)
-    if gate is not None:
-        result.not_approved = {n: str(o.decision) for n, o in gate.not_approved.items()}
+    result = run.execute("destroy", planned, options, make_ops, aws, started)
+    result.approvals = settled
     return result

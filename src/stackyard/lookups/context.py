@@ -58,8 +58,10 @@ class ResolveContext:
     stack's ``stack_name`` may differ from its config name); names missing from
     it get the namespace applied. ``stack_regions`` gives the region of stacks
     that are not in the run's region. ``pending_stacks`` lists config stacks
-    whose outputs are not known yet because they change in this run: ``output``
-    lookups of them resolve to ``Unknown``.
+    whose outputs are not known yet because they are created in this run: ``output``
+    lookups of them resolve to ``Unknown``. ``changing_outputs`` names, for stacks
+    updated in this run, the outputs whose values may change; their other outputs keep
+    the deployed values.
     """
 
     context: Context
@@ -69,7 +71,12 @@ class ResolveContext:
     stack_fqns: Mapping[str, str] = field(default_factory=dict)
     stack_regions: Mapping[str, str] = field(default_factory=dict)
     pending_stacks: frozenset[str] = frozenset()
+    changing_outputs: Mapping[str, frozenset[str]] = field(default_factory=dict)
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+
+    def output_pending(self, stack: str, output: str) -> bool:
+        """True when ``stack``'s output ``output`` is known only after this run applies it."""
+        return stack in self.pending_stacks or output in self.changing_outputs.get(stack, ())
 
     def stack_fqn(self, name: str) -> str:
         """The stack name on AWS of the config stack ``name``."""

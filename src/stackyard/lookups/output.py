@@ -48,7 +48,7 @@ class OutputLookup(Lookup):
 
     def resolve(self, arg: str, ctx: ResolveContext) -> object:
         stack, output = parse_stack_output(self, arg)
-        if stack in ctx.pending_stacks or ctx.aws is None:
+        if ctx.output_pending(stack, output) or ctx.aws is None:
             return Unknown(f"{self.name} {arg.strip()}")
         fqn = ctx.stack_fqn(stack)
         outputs = ctx.aws.stack_outputs(fqn, ctx.stack_regions.get(stack, ctx.region))

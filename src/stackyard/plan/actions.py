@@ -8,8 +8,8 @@ protection come from the shared listing; the template costs one GetTemplate,
 fetched only when everything else is equal; the stack policy costs one
 GetStackPolicy, only for stacks that have one in the config.
 
-An ``Action`` carries an ``ActionKind`` for the engine and a ``reason`` for
-people; the engine never branches on the reason.
+An ``Action`` carries a ``StackAction`` (the project's one action enum) and a
+``reason`` for people; no code branches on the reason.
 """
 
 from __future__ import annotations
@@ -17,27 +17,22 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from stackyard.aws.cloudformation import DeployedStack
-from stackyard.desired import DesiredStack
+from stackyard.desired import DesiredStack, parameter_text
+from stackyard.plan.model import StackAction
+from stackyard.submission import OWN_TAG_PREFIX, OWNER_TAG
 
 __all__ = [
     "OWNER_TAG",
     "Action",
-    "ActionKind",
     "classify",
     "compare",
     "is_owned",
     "normalise_template",
-    "submitted_parameters",
-    "submitted_tags",
 ]
 
-# Tags stackyard puts on stacks it creates; never compared with the config's tags.
-OWNER_TAG = "stackyard:namespace"
-OWN_TAG_PREFIX = "stackyard:"
 
 UPDATABLE = frozenset(
     {
@@ -55,23 +50,11 @@ BLOCKED = frozenset(
 MASKED = "****"
 
 
-class ActionKind(StrEnum):
-    """What the engine does with a stack."""
-
-    CREATE = "create"
-    UPDATE = "update"
-    NO_CHANGE = "no change"
-    SKIP_LOCKED = "skipped: locked"
-    RECREATE = "recreate failed"
-    WAIT = "wait"
-    BLOCKED = "blocked"
-
-
 @dataclass(frozen=True)
 class Action:
     """One stack's action; ``changes`` and ``reason`` are for display only."""
 
-    kind: ActionKind
+    kind: StackAction
     reason: str = ""
     # What differs ("template", "parameters: A, B", "tags"...), for display.
     changes: tuple[str, ...] = ()
@@ -83,7 +66,7 @@ class Action:
     @property
     def needs_change_set(self) -> bool:
         """True when template, parameters, tags or stack-level settings differ."""
-        return self.kind is ActionKind.UPDATE and any(
+        return self.kind is StackAction.UPDATE and any(
             c not in ("termination protection", "stack policy") for c in self.changes
         )
 
@@ -103,36 +86,36 @@ def classify(
 ) -> Action | None:
     """The action the status alone decides, or None when the stack must be compared."""
     if deployed is None:
-        return Action(ActionKind.CREATE, "does not exist")
+        return Action(StackAction.CREATE, "does not exist")
     status = deployed.status
     if status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
         if wait_in_progress:
-            return Action(ActionKind.WAIT, f"waiting for {status} to finish")
+            return Action(StackAction.WAIT, f"waiting for {status} to finish")
         return Action(
-            ActionKind.BLOCKED,
+            StackAction.BLOCKED,
             f"stack is busy ({status})",
             hint="set in_progress_behavior: wait on the stack, or retry later",
         )
     if locked and not forced and status in UPDATABLE:
-        return Action(ActionKind.SKIP_LOCKED, "locked")
+        return Action(StackAction.SKIP_LOCKED, "locked")
     if status in FAILED_CREATE or status == "REVIEW_IN_PROGRESS":
         if recreate_failed and is_owned(deployed):
-            return Action(ActionKind.RECREATE, f"recreate ({status})")
+            return Action(StackAction.RECREATE, f"recreate ({status})")
         hint = (
             "rerun with --recreate-failed to delete and create it again"
             if is_owned(deployed)
             else "stackyard did not create this stack; delete it yourself, then rerun"
         )
-        return Action(ActionKind.BLOCKED, f"stack is {status}", hint=hint)
+        return Action(StackAction.BLOCKED, f"stack is {status}", hint=hint)
     if status in BLOCKED:
         hint = (
             "continue the rollback (aws cloudformation continue-update-rollback), then rerun"
             if status == "UPDATE_ROLLBACK_FAILED"
             else "fix the stack in the console, then rerun"
         )
-        return Action(ActionKind.BLOCKED, f"stack is {status}", hint=hint)
+        return Action(StackAction.BLOCKED, f"stack is {status}", hint=hint)
     if locked and not forced:
-        return Action(ActionKind.SKIP_LOCKED, "locked")
+        return Action(StackAction.SKIP_LOCKED, "locked")
     return None
 
 
@@ -154,42 +137,6 @@ def normalise_template(template: Any) -> Any:
     return template
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return ",".join(str(v) for v in value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def submitted_parameters(
-    desired: DesiredStack, deployed: DeployedStack | None
-) -> tuple[tuple[str, str | None], ...]:
-    """Parameters to send: config values, else ``UsePreviousValue`` (None) where the stack has
-    the parameter, else nothing (the template's default applies)."""
-    out: list[tuple[str, str | None]] = []
-    for key in sorted(desired.declared_parameters | set(desired.parameters)):
-        if key not in desired.declared_parameters:
-            continue
-        if key in desired.parameters:
-            out.append((key, _text(desired.parameters[key])))
-        elif deployed is not None and key in deployed.parameters:
-            out.append((key, None))
-    return tuple(out)
-
-
-def submitted_tags(
-    desired: DesiredStack, deployed: DeployedStack | None, namespace: str
-) -> dict[str, str]:
-    """The config's tags, plus stackyard's own: added on create, kept on update."""
-    tags = dict(desired.tags)
-    if deployed is None:
-        tags[OWNER_TAG] = namespace or "-"
-    else:
-        tags.update({k: v for k, v in deployed.tags.items() if k.startswith(OWN_TAG_PREFIX)})
-    return tags
-
-
 def _parameter_changes(desired: DesiredStack, deployed: DeployedStack) -> list[str]:
     changed: list[str] = []
     for key, value in sorted(desired.parameters.items()):
@@ -201,7 +148,7 @@ def _parameter_changes(desired: DesiredStack, deployed: DeployedStack) -> list[s
         current = deployed.parameters[key]
         if key in desired.no_echo and current == MASKED:
             continue  # CloudFormation never shows it; it cannot be compared
-        if current != _text(value):
+        if current != parameter_text(value):
             changed.append(key)
     for key in sorted(set(deployed.parameters) - desired.declared_parameters):
         changed.append(key)
@@ -245,9 +192,9 @@ def compare(
         else:
             set_policy = False
     if not changes:
-        return Action(ActionKind.NO_CHANGE, "in sync")
+        return Action(StackAction.NO_CHANGE, "in sync")
     return Action(
-        ActionKind.UPDATE,
+        StackAction.UPDATE,
         "changed: " + "; ".join(changes),
         tuple(changes),
         set_termination_protection=protection,

@@ -25,9 +25,10 @@ from typing import Any
 
 from stackyard import schemas
 from stackyard.aws.cloudformation import DeployedStack as DescribedStack
-from stackyard.desired import DesiredStack
+from stackyard.desired import DesiredStack, parameter_text
 from stackyard.lookups.secret import MASK, Secret, is_secret
-from stackyard.plan.actions import OWN_TAG_PREFIX, classify, normalise_template
+from stackyard.plan.actions import classify, normalise_template
+from stackyard.plan.conditions import active_template
 from stackyard.plan.model import (
     ChangeAction,
     Disagreement,
@@ -39,6 +40,7 @@ from stackyard.plan.model import (
     ResourceChange,
     Risk,
     RiskKind,
+    Setting,
     SettingChange,
     StackAction,
     StackPlan,
@@ -46,7 +48,8 @@ from stackyard.plan.model import (
 )
 from stackyard.plan.protection import DEFAULT_PROJECT_PROTECTION, ProjectProtection, assess
 from stackyard.plan.risk import destructive_risks, grade, policies_equal
-from stackyard.template_refs import SUB_VARIABLE, references
+from stackyard.submission import OWN_TAG_PREFIX
+from stackyard.template_refs import SUB_VARIABLE, attribute_references, references
 from stackyard.template_secrets import recorded_digest
 from stackyard.unknown import Unknown
 
@@ -133,14 +136,6 @@ class DeployedStack:
 # --- values -------------------------------------------------------------------------------
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return ",".join(str(v) for v in value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 def _unknown(value: Any) -> bool:
     if isinstance(value, str):
         return isinstance(value, Unknown) or _UNKNOWN_MARK in value
@@ -225,7 +220,7 @@ def _substitute(node: Any, values: Mapping[str, Any]) -> Any:
                 local_names = set(local) if isinstance(local, Mapping) else set()
                 text = SUB_VARIABLE.sub(
                     lambda m: (
-                        _text(values[m.group(1)])
+                        parameter_text(values[m.group(1)])
                         if m.group(1) in values and m.group(1) not in local_names
                         else m.group(0)
                     ),
@@ -507,13 +502,13 @@ def _parameters(
         for key in sorted(declared):
             if key in desired.parameters:
                 value = desired.parameters[key]
-                new[key] = value if isinstance(value, Unknown) else _text(value)
+                new[key] = value if isinstance(value, Unknown) else parameter_text(value)
                 if isinstance(value, Secret):
                     new[key] = value
             elif key in old:
                 new[key] = old[key]  # UsePreviousValue
             elif key in defaults:
-                new[key] = _text(defaults[key])
+                new[key] = parameter_text(defaults[key])
     changes: list[ParameterChange] = []
     changed: set[str] = set()
     for key in sorted(set(old) | set(new)):
@@ -612,18 +607,22 @@ def _settings(
     out: list[SettingChange] = []
     old_tp = deployed.termination_protection if deployed else False
     if old_tp != desired.termination_protection:
-        out.append(SettingChange("termination protection", old_tp, desired.termination_protection))
+        out.append(
+            SettingChange(Setting.TERMINATION_PROTECTION, old_tp, desired.termination_protection)
+        )
     if desired.stack_policy:
         new_policy = normalise_template(desired.stack_policy)
         old_policy = deployed.stack_policy if deployed else None
         if old_policy is None or not policies_equal(old_policy, new_policy):
-            out.append(SettingChange("stack policy", _plain(old_policy), _plain(new_policy)))
+            out.append(SettingChange(Setting.STACK_POLICY, _plain(old_policy), _plain(new_policy)))
     old_arns = sorted(deployed.notification_arns) if deployed else []
     if old_arns != sorted(desired.notification_arns):
-        out.append(SettingChange("notification ARNs", old_arns, sorted(desired.notification_arns)))
+        out.append(
+            SettingChange(Setting.NOTIFICATION_ARNS, old_arns, sorted(desired.notification_arns))
+        )
     old_role = (deployed.role_arn if deployed else None) or None
     if old_role != (desired.service_role or None):
-        out.append(SettingChange("service role", old_role, desired.service_role or None))
+        out.append(SettingChange(Setting.SERVICE_ROLE, old_role, desired.service_role or None))
     return tuple(out)
 
 
@@ -639,6 +638,7 @@ def _outputs(
     new = new_template.get("Outputs") or {}
     current = dict(deployed.outputs) if deployed else {}
     changed_resources = {r.logical_id for r in resources if r.action is not ChangeAction.REMOVE}
+    modified = {r.logical_id: r for r in resources if r.action is ChangeAction.MODIFY}
     out: list[OutputChange] = []
     for key in sorted(set(old) | set(new)):
         a, b = old.get(key), new.get(key)
@@ -662,21 +662,53 @@ def _outputs(
             continue
         params = sorted(names & ctx.changed)
         replaced = sorted(names & ctx.replaced)
-        if a == b and not params and not replaced:
+        read = _changed_attributes(value, modified)
+        if a == b and not params and not replaced and not read:
             continue
         causes = [f"parameter {p} changed" for p in params]
         causes += [f"resource {r} replaced" for r in replaced]
+        causes += [f"{r} changes" for r in read]
+        unknown = bool(replaced or read)
         out.append(
             OutputChange(
                 key,
                 ChangeAction.MODIFY,
                 before=mask(before)[0],
-                after=KNOWN_AFTER_APPLY if replaced else mask(_plain(after))[0],
-                known_after_apply=bool(replaced) or _unknown(after),
+                after=KNOWN_AFTER_APPLY if unknown else mask(_plain(after))[0],
+                known_after_apply=unknown or _unknown(after),
                 cause="; ".join(causes) or None,
             )
         )
     return tuple(out)
+
+
+def _changed_attributes(value: Any, modified: Mapping[str, ResourceChange]) -> list[str]:
+    """``X.Attr`` read by ``value`` whose value changes with an in-place update of ``X``.
+
+    An attribute that is a read-only property in the resource schema (an ARN, an id, a
+    generated name) keeps its value through an in-place update; one that names a writable
+    property changes when that property's diff does.
+    """
+    out: list[str] = []
+    for target, attribute in sorted(attribute_references(value)):
+        change = modified.get(target)
+        if change is None:
+            continue
+        top = attribute.split(".", 1)[0]
+        read_only = {
+            p.strip("/").split("/")[1]
+            for p in schemas.read_only_properties(change.resource_type)
+            if p.count("/") >= 2
+        }
+        if top in read_only:
+            continue
+        prefix = f"Properties.{top}"
+        if any(
+            d.path == prefix or d.path.startswith((prefix + ".", prefix + "["))
+            for d in change.diffs
+        ):
+            out.append(f"{target}.{attribute}")
+    return out
 
 
 def _locked_delta(plan: StackPlan, deployed: DeployedStack | None) -> LockedDelta:
@@ -746,6 +778,26 @@ def _summary(plan: StackPlan) -> str:
     return "; ".join(parts)
 
 
+def _condition_values(desired: DesiredStack | None) -> dict[str, str | None]:
+    if desired is None:
+        return {}
+    return {k: None if _unknown(v) else parameter_text(v) for k, v in desired.parameters.items()}
+
+
+def _active(
+    template: Mapping[str, Any],
+    parameters: Mapping[str, str | None],
+    fqn: str,
+    region: str | None = None,
+) -> Mapping[str, Any]:
+    if not template.get("Conditions"):
+        return template
+    pseudo = {"AWS::StackName": fqn} if fqn else {}
+    if region:
+        pseudo["AWS::Region"] = region
+    return active_template(template, parameters, pseudo)
+
+
 def diff_stack(
     desired: DesiredStack | None,
     deployed: DeployedStack | None,
@@ -787,13 +839,22 @@ def diff_stack(
         if decided is None:
             action, reason = StackAction.UPDATE, ""
         else:
-            action, reason, hint = StackAction(decided.kind.value), decided.reason, decided.hint
+            action, reason, hint = decided.kind, decided.reason, decided.hint
     # A stack whose creation failed has no resources left: compare with nothing.
     gone = deployed is None or action is StackAction.RECREATE
     old_template: Mapping[str, Any] = {} if gone or deployed is None else deployed.template
     base = None if gone else deployed
     params = _parameters(desired, base, new_template, secret_keys)
-    resources, ctx = _resource_changes(old_template, new_template, params.ctx, mask)
+    # Resources and outputs a condition leaves out do not exist: with the parameters
+    # resolved, a condition that flips plans a creation or a deletion.
+    old_active = _active(old_template, base.parameters if base else {}, base.fqn if base else "")
+    new_active = _active(
+        new_template,
+        _condition_values(desired),
+        desired.fqn if desired else "",
+        desired.region if desired else None,
+    )
+    resources, ctx = _resource_changes(old_active, new_active, params.ctx, mask)
     plan = StackPlan(
         name=desired.name if desired else (deployed.fqn if deployed else ""),
         fqn=desired.fqn if desired else (deployed.fqn if deployed else ""),
@@ -803,7 +864,7 @@ def diff_stack(
         tags=_tags(desired, base),
         settings=_settings(desired, base),
         resources=resources,
-        outputs=_outputs(old_template, new_template, base, ctx, resources, mask),
+        outputs=_outputs(old_active, new_active, base, ctx, resources, mask),
         hint=hint,
     )
     if action is StackAction.UPDATE:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from stackyard.desired import DesiredStack
+from stackyard.desired import DesiredStack, parameter_text
 from stackyard.lookups.secret import is_secret
 from stackyard.plan.actions import normalise_template
 from stackyard.plan.diff import DeployedStack
@@ -44,19 +44,11 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return ",".join(str.__str__(v) if isinstance(v, str) else str(v) for v in value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str.__str__(value) if isinstance(value, str) else str(value)
-
-
 def desired_fingerprint(desired: DesiredStack) -> DesiredFingerprint:
     """Hashes of the rendered template and the parameter values the config sets."""
     values: dict[str, str] = {}
     for key, value in sorted(desired.parameters.items()):
-        text = _text(value)
+        text = parameter_text(value)
         if key in desired.no_echo or is_secret(value):
             text = "secret:" + parameter_digest(desired.fqn, key, text)
         values[key] = text

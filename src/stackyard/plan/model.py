@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -39,6 +39,7 @@ __all__ = [
     "OutputChange",
     "ParameterChange",
     "Plan",
+    "PlanInputs",
     "PropertyDiff",
     "ProtectionVerdict",
     "Replacement",
@@ -46,6 +47,7 @@ __all__ = [
     "Risk",
     "RiskKind",
     "SecurityChange",
+    "Setting",
     "SettingChange",
     "StackAction",
     "StackFingerprint",
@@ -54,15 +56,12 @@ __all__ = [
 ]
 
 FORMAT = "stackyard-plan"
-VERSION = 1
+VERSION = 2  # 2: approval ids, plan inputs, unknowns, setting ids
 
 
 class StackAction(StrEnum):
-    """What happens to a whole stack.
-
-    The values equal those of ``stackyard.plan.actions.ActionKind`` (so
-    ``StackAction(kind.value)`` converts), plus ``delete``, which that enum lacks.
-    """
+    """What happens to a whole stack: the one action enum of the project (the planner
+    decides it, the engine executes it, the UI shows it)."""
 
     CREATE = "create"
     UPDATE = "update"
@@ -204,12 +203,26 @@ class TagChange:
     after: str | None = None
 
 
+class Setting(StrEnum):
+    """A stack setting; termination protection and the stack policy take calls of their own,
+    the others go with the update."""
+
+    TERMINATION_PROTECTION = "termination protection"
+    STACK_POLICY = "stack policy"
+    NOTIFICATION_ARNS = "notification ARNs"
+    SERVICE_ROLE = "service role"
+
+    @property
+    def own_call(self) -> bool:
+        """True when the setting is applied by a call of its own, not by an update."""
+        return self in (Setting.TERMINATION_PROTECTION, Setting.STACK_POLICY)
+
+
 @dataclass(frozen=True)
 class SettingChange:
-    """A stack setting that changes: ``termination protection``, ``stack policy``,
-    ``notification ARNs`` or ``service role``."""
+    """A stack setting that changes."""
 
-    name: str
+    name: Setting
     before: Any = None
     after: Any = None
 
@@ -228,11 +241,18 @@ class OutputChange:
 
 @dataclass(frozen=True)
 class ApprovalItem:
-    """One change that needs approval: what (``subject``), which rule, and why."""
+    """One change that needs approval.
+
+    ``id`` is what code matches on (a reviewed plan approves the ids it shows): the stack,
+    the subject (a logical id or ``stack``), ``rule_id``, the kind of change and the
+    property paths forcing a replacement. ``rule`` and ``reason`` are words for people.
+    """
 
     subject: str
     rule: str
     reason: str
+    rule_id: str = ""
+    id: str = ""
 
 
 @dataclass(frozen=True)
@@ -285,6 +305,9 @@ class StackPlan:
     locked_delta: LockedDelta | None = None
     disagreements: tuple[Disagreement, ...] = ()
     hint: str | None = None
+    # Lookups whose values are known only once an upstream stack is applied: the engine
+    # resolves them, renders the stack again and checks the result against this plan.
+    unknowns: tuple[str, ...] = ()
 
     @property
     def has_changes(self) -> bool:
@@ -307,6 +330,29 @@ class StackPlan:
     def needs_approval(self) -> bool:
         """True when executing this stack's plan runs a change in a protected area."""
         return self.will_change and self.protection.needs_approval
+
+    @property
+    def cannot_proceed(self) -> bool:
+        """True when the stack differs from the config but cannot be changed (blocked)."""
+        return self.action is StackAction.BLOCKED
+
+    @property
+    def needs_update_call(self) -> bool:
+        """True when an update must go through CloudFormation (a change set), not only
+        through the settings' own calls."""
+        if self.action is not StackAction.UPDATE:
+            return False
+        if self.parameters or self.tags or self.resources or self.outputs:
+            return True
+        if any(not s.name.own_call for s in self.settings):
+            return True
+        # A template that differs only in what no resource, output or setting shows
+        # (a description, metadata) still needs an update.
+        return not self.settings
+
+    def setting(self, name: Setting) -> SettingChange | None:
+        """The change of one setting, if it changes."""
+        return next((s for s in self.settings if s.name is name), None)
 
     def resource(self, logical_id: str) -> ResourceChange | None:
         """The change to ``logical_id``, if any."""
@@ -341,12 +387,40 @@ class StackFingerprint:
 
 
 @dataclass(frozen=True)
+class PlanInputs:
+    """What a plan was made from, so ``apply PLANFILE`` needs no other argument.
+
+    Paths are as the user gave them; ``digests`` maps each input file (the config, the
+    environment file, every blueprint module and template) to its SHA-256.
+    """
+
+    config: str
+    environment_file: str | None = None
+    overrides: tuple[tuple[str, str], ...] = ()
+    stacks: tuple[str, ...] = ()
+    region: str | None = None
+    profile: str | None = None
+    recreate_failed: bool = False
+    force: tuple[str, ...] = ()
+    change_sets: bool = False
+    destroy: bool = False
+    disable_termination_protection: bool = False
+    digests: tuple[tuple[str, str], ...] = ()
+
+    def overrides_text(self) -> str:
+        """The ``-e`` options, as typed (``-e a=1 -e b=2``), or an empty string."""
+        return " ".join(f"-e {k}={v}" for k, v in self.overrides)
+
+
+@dataclass(frozen=True)
 class Plan:
-    """The plan for one run: stack plans in order, when it was made, and what it saw."""
+    """The plan for one run: stack plans in order, when it was made, what it saw, and
+    (for a saved plan) what it was made from."""
 
     stacks: tuple[StackPlan, ...]
     created_at: str
     fingerprints: tuple[tuple[str, StackFingerprint], ...] = ()
+    inputs: PlanInputs | None = None
 
     @classmethod
     def create(
@@ -355,13 +429,25 @@ class Plan:
         *,
         now: datetime,
         fingerprints: Mapping[str, StackFingerprint] | None = None,
+        inputs: PlanInputs | None = None,
     ) -> Plan:
         """A plan made at ``now`` (pass the clock in; plans are otherwise deterministic)."""
         return cls(
             stacks=tuple(stacks),
             created_at=now.isoformat(),
             fingerprints=tuple(sorted((fingerprints or {}).items())),
+            inputs=inputs,
         )
+
+    @property
+    def cannot_proceed(self) -> tuple[StackPlan, ...]:
+        """Stacks that differ from the config but cannot be changed (``diff -e`` exits 1)."""
+        return tuple(s for s in self.stacks if s.cannot_proceed)
+
+    @property
+    def needing_approval(self) -> tuple[StackPlan, ...]:
+        """Stacks whose changes touch a protected area, in plan order."""
+        return tuple(s for s in self.stacks if s.needs_approval)
 
     @property
     def has_changes(self) -> bool:
@@ -379,13 +465,15 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as JSON-ready data, every secret masked."""
-        data = {
+        data: dict[str, Any] = {
             "format": FORMAT,
             "version": VERSION,
             "created_at": self.created_at,
             "stacks": [_encode(s) for s in self.stacks],
             "fingerprints": {name: _encode(fp) for name, fp in self.fingerprints},
         }
+        if self.inputs is not None:
+            data["inputs"] = _encode(self.inputs)
         masked: dict[str, Any] = mask_secrets(data)
         return masked
 
@@ -415,6 +503,7 @@ class Plan:
                         for name, fp in data.get("fingerprints", {}).items()
                     )
                 ),
+                inputs=_decode_inputs(data.get("inputs")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise StackyardError(f"malformed plan: {exc}", exit_code=2) from exc
@@ -456,6 +545,7 @@ def _register() -> None:
     }
     enums: dict[tuple[type[Any], str], type[StrEnum]] = {
         (StackPlan, "action"): StackAction,
+        (SettingChange, "name"): Setting,
         (ResourceChange, "action"): ChangeAction,
         (ResourceChange, "replacement"): Replacement,
         (PropertyDiff, "action"): ChangeAction,
@@ -470,6 +560,18 @@ def _register() -> None:
 
 
 _register()
+
+
+def _decode_inputs(data: Any) -> PlanInputs | None:
+    if data is None:
+        return None
+    inputs: PlanInputs = _decode(PlanInputs, data)
+    # Pairs come back as tuples of two-item tuples.
+    return replace(
+        inputs,
+        overrides=tuple((str(k), str(v)) for k, v in inputs.overrides),
+        digests=tuple((str(k), str(v)) for k, v in inputs.digests),
+    )
 
 
 def _encode(obj: Any) -> Any:

@@ -1,22 +1,30 @@
 """The planner: the selected stacks' desired state against what is deployed, as a ``Plan``.
 
 Reads are few and shared: one listing per location (one paginated DescribeStacks), then
-per existing stack one GetTemplate, plus one GetStackPolicy where the config sets a policy.
-Stacks are rendered in build order; an upstream stack that changes in this plan is
-*pending*, so lookups of its outputs are "known after apply". Each stack gets its diff,
-its protection verdict and its fingerprint (what ``apply PLANFILE`` checks).
+per existing stack one GetTemplate (none when the local template cache knows it), plus one
+GetStackPolicy where the config sets a policy. Stacks are planned in build order.
 
-With ``change_sets``, each update is cross-checked with a CloudFormation change set, which
-is always deleted again: the planner never leaves one behind, and never writes anything
-else.
+Values known only after apply are as few as they really are: an upstream stack that is
+created makes all its outputs unknown; one that is updated makes unknown only the outputs
+whose value can change (the definition changed, or something it reads is replaced, or a
+property it reads changes). Every other lookup reads the deployed value.
+
+:meth:`Planner.prepare` returns a :class:`Planned`: the plan (plain data, for people,
+files and approvals) and, per stack, what executing it needs (the rendered desired state
+and the deployed snapshot). The engine executes that; :meth:`Planner.settle` renders a
+stack again once its unknowns are known and checks the result against the plan.
+
+The planner never writes. Only with ``change_sets`` (asked for by ``diff --change-sets``)
+is each update cross-checked with a CloudFormation change set, which is always deleted.
 """
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -26,43 +34,97 @@ from stackyard.aws.errors import AWSCallError
 from stackyard.aws.session import Location
 from stackyard.aws.template_store import TemplateStore
 from stackyard.desired import DesiredStack
-from stackyard.plan.actions import (
-    ActionKind,
-    classify,
-    submitted_parameters,
-    submitted_tags,
-)
+from stackyard.errors import StackyardError
+from stackyard.plan.actions import classify
 from stackyard.plan.diff import DeployedStack, diff_stack, merge_change_set
 from stackyard.plan.fingerprint import stack_fingerprint
-from stackyard.plan.model import Plan, StackAction, StackFingerprint, StackPlan
-from stackyard.plan.protection import ProjectProtection, assess
+from stackyard.plan.kept import broken_promises
+from stackyard.plan.model import (
+    ChangeAction,
+    Plan,
+    PlanInputs,
+    StackAction,
+    StackFingerprint,
+    StackPlan,
+)
+from stackyard.plan.protection import (
+    ProjectProtection,
+    assess,
+    merge_protection,
+    protection_from_tag,
+)
+from stackyard.submission import PROTECTION_TAG
+from stackyard.unknown import Unknown
 
 if TYPE_CHECKING:
+    from stackyard.graph import Graph
     from stackyard.lookups.context import AWSAccess
     from stackyard.project import Project
 
 __all__ = [
+    "PlanBroken",
     "PlanOptions",
+    "Planned",
+    "PlannedStack",
     "Planner",
+    "destroy_selection",
     "plan_stack",
     "project_protection",
     "with_protection_defaults",
 ]
 
-_NO_CHANGES = ("didn't contain changes", "no updates are to be performed", "submitted information")
 # Statuses whose template cannot be read (or means nothing yet).
 _NO_TEMPLATE = frozenset({"DELETE_IN_PROGRESS", "REVIEW_IN_PROGRESS"})
+_UNKNOWN_TEXT = re.compile(r"\(known after apply: ([^()]*(?:\([^()]*\)[^()]*)*)\)")
+
+
+class PlanBroken(StackyardError):
+    """A stack, rendered again once its unknowns were known, is not what the plan showed."""
 
 
 @dataclass(frozen=True)
 class PlanOptions:
-    """What the user asked of a plan (the same choices ``build`` takes)."""
+    """What the user asked of a plan (the same choices ``build`` and ``destroy`` take)."""
 
     stacks: tuple[str, ...] = ()
     recreate_failed: bool = False
     force: frozenset[str] = frozenset()  # locked stacks planned as if unlocked
     change_sets: bool = False
     change_set_timeout: float = 120.0
+    destroy: bool = False
+    locked_delta: bool = True  # read locked stacks' templates to show what they hold back
+
+
+@dataclass(frozen=True)
+class PlannedStack:
+    """One stack's plan and what executing it needs."""
+
+    plan: StackPlan
+    location: Location
+    desired: DesiredStack | None = None
+    deployed: DeployedStack | None = None  # with its template, as the plan saw it
+    protected: bool | tuple[str, ...] = False  # in force: the config's and the deployed one
+
+    @property
+    def name(self) -> str:
+        """The stack's name in the config."""
+        return self.plan.name
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A plan and the working data to execute it, in the order and graph to run it."""
+
+    plan: Plan
+    stacks: Mapping[str, PlannedStack]
+    order: tuple[str, ...]  # the run order (reversed for a destroy)
+    waits_for: Mapping[str, frozenset[str]]  # what each node starts after
+    targets: frozenset[str] = frozenset()  # graph nodes with no stack
+    destroy: bool = False
+
+    def stack(self, name: str) -> PlannedStack:
+        """The planned stack called ``name``."""
+        return self.stacks[name]
 
 
 def project_protection(project: Project) -> ProjectProtection:
@@ -78,6 +140,13 @@ def with_protection_defaults(project: Project, desired: DesiredStack) -> Desired
     if desired.protected and setting is None and not desired.termination_protection:
         return replace(desired, termination_protection=True)
     return desired
+
+
+def deployed_protection(described: DescribedStack | None) -> bool | tuple[str, ...]:
+    """The protection a deployed stack was last deployed under (its stack tag)."""
+    if described is None:
+        return False
+    return protection_from_tag(described.tags.get(PROTECTION_TAG))
 
 
 def plan_stack(
@@ -97,8 +166,23 @@ def plan_stack(
         if described is not None
         else None
     )
+    return _diff(project, desired, deployed, forced, recreate_failed, protected)
+
+
+def _diff(
+    project: Project,
+    desired: DesiredStack | None,
+    deployed: DeployedStack | None,
+    forced: bool,
+    recreate_failed: bool,
+    protected: bool | tuple[str, ...] | None,
+) -> StackPlan:
     wait = desired is not None and desired.in_progress_behavior == "wait"
-    return diff_stack(
+    if protected is None:
+        configured = desired.protected if desired is not None else False
+        recorded = deployed_protection(deployed.described()) if deployed is not None else False
+        protected = merge_protection(configured, recorded)
+    plan = diff_stack(
         desired,
         deployed,
         secrets=_secret_texts(desired),
@@ -108,6 +192,16 @@ def plan_stack(
         protected=protected,
         project_protection=project_protection(project),
     )
+    return replace(plan, unknowns=unknowns_of(desired))
+
+
+def unknowns_of(desired: DesiredStack | None) -> tuple[str, ...]:
+    """What in ``desired`` is known only after apply (the lookups, as written)."""
+    if desired is None:
+        return ()
+    found = [v.reason for v in desired.parameters.values() if isinstance(v, Unknown)]
+    found += _UNKNOWN_TEXT.findall(desired.template_body)
+    return tuple(sorted(set(found)))
 
 
 def _secret_texts(desired: DesiredStack | None) -> list[str]:
@@ -118,12 +212,41 @@ def _secret_texts(desired: DesiredStack | None) -> list[str]:
     return [str.__str__(s) for s in secrets_in(desired.parameters)]
 
 
-@dataclass(frozen=True)
-class _Seen:
-    """One stack as the planner saw it, for the plan and the fingerprint."""
+def destroy_selection(project: Project, names: Iterable[str]) -> Graph:
+    """The named stacks and every stack that depends on them (all, when none are named)."""
+    from stackyard.graph import Graph
 
-    plan: StackPlan
-    fingerprint: StackFingerprint
+    graph = project.graph
+    wanted = list(names)
+    if not wanted:
+        return graph
+    graph.select(wanted)  # unknown names are errors with suggestions
+    dependents = graph.dependents()
+    keep: set[str] = set()
+    pending = list(wanted)
+    while pending:
+        node = pending.pop()
+        if node not in keep:
+            keep.add(node)
+            pending.extend(dependents[node])
+    needs = {n: frozenset(d for d in graph.needs[n] if d in keep) for n in keep}
+    return Graph(needs, frozenset(graph.targets & keep), graph.notices)
+
+
+@dataclass
+class _Pending:
+    """What upstream stacks of this plan leave unknown."""
+
+    created: set[str] = field(default_factory=set)  # every output unknown
+    outputs: dict[str, frozenset[str]] = field(default_factory=dict)  # these outputs unknown
+
+    def note(self, name: str, plan: StackPlan) -> None:
+        if plan.action in (StackAction.CREATE, StackAction.RECREATE, StackAction.WAIT):
+            self.created.add(name)
+        elif plan.action is StackAction.UPDATE:
+            changing = frozenset(o.key for o in plan.outputs)
+            if changing:
+                self.outputs[name] = changing
 
 
 class Planner:
@@ -138,6 +261,7 @@ class Planner:
         store: TemplateStore | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
+        inputs: PlanInputs | None = None,
     ) -> None:
         self.project = project
         self.gateway = gateway
@@ -145,22 +269,29 @@ class Planner:
         self.store = store
         self.now = now
         self.sleep = sleep
+        self.inputs = inputs
 
     def plan(self, options: PlanOptions) -> Plan:
-        """The plan of the selected stacks (all when none are named) and what they need."""
+        """The plan of the selected stacks (all when none are named)."""
+        return self.prepare(options).plan
+
+    def prepare(self, options: PlanOptions) -> Planned:
+        """The plan and what executing it needs."""
+        if options.destroy:
+            return self._prepare_destroy(options)
         project = self.project
         graph = project.selected(options.stacks)
-        names = graph.stacks
-        locations = {name: self.location(name) for name in names}
-        for location in sorted(set(locations.values()), key=lambda x: x.sort_key):
-            self.gateway.list_stacks(location)
-        pending: set[str] = set()
+        names = [n for n in graph.order() if n not in graph.targets]
+        self._list(names)
+        pending = _Pending()
         blocked: set[str] = set()
-        seen: dict[str, _Seen] = {}
+        planned: dict[str, PlannedStack] = {}
+        fingerprints: dict[str, StackFingerprint] = {}
         for name in names:
-            upstream = _upstream(graph.needs, graph.targets, name)
-            stuck = sorted(upstream & blocked)
-            item = self._stack(name, locations[name], options, pending | set(stuck))
+            stuck = sorted(_upstream(graph.needs, graph.targets, name) & blocked)
+            # A blocked upstream stack may have no outputs at all: read them as unknown.
+            pending.created.update(stuck)
+            item, fingerprint = self._stack(name, options, pending)
             plan = item.plan
             if stuck and plan.will_change:
                 plan = replace(
@@ -168,39 +299,105 @@ class Planner:
                     action=StackAction.BLOCKED,
                     reason=f"waits for {', '.join(stuck)}, which cannot change",
                 )
+                item = replace(item, plan=plan)
             if plan.will_change:
-                pending.add(name)
+                pending.note(name, plan)
             elif plan.action is StackAction.BLOCKED:
                 blocked.add(name)
-            seen[name] = _Seen(plan, item.fingerprint)
-        return Plan.create(
-            [s.plan for s in seen.values()],
+            planned[name] = item
+            fingerprints[name] = fingerprint
+        made = Plan.create(
+            [planned[n].plan for n in names],
             now=self.now(),
-            fingerprints={n: s.fingerprint for n, s in seen.items()},
+            fingerprints=fingerprints,
+            inputs=self.inputs,
+        )
+        return Planned(
+            made,
+            planned,
+            order=tuple(graph.order()),
+            waits_for=dict(graph.needs),
+            targets=frozenset(graph.targets),
         )
 
-    def fingerprints(self, options: PlanOptions) -> dict[str, StackFingerprint]:
-        """Fresh fingerprints of the selected stacks (what ``apply`` compares)."""
-        plan = self.plan(replace(options, change_sets=False))
-        return dict(plan.fingerprints)
+    def settle(self, planned: PlannedStack, *, refresh: bool = False) -> PlannedStack:
+        """``planned`` rendered again now that the stacks it reads are applied, checked
+        against its plan; ``PlanBroken`` names what would now differ from the reviewed plan.
+
+        With ``refresh`` (the stack was busy when planned) the deployed stack is read again.
+        """
+        name = planned.name
+        deployed = planned.deployed
+        if refresh:
+            described = self.gateway.describe_stack(self.project.fqn(name), planned.location)
+            deployed = self._snapshot(name, described, planned.desired, refresh=True)
+        desired = self._render(name, _Pending())
+        forced = (
+            planned.plan.action is not StackAction.SKIP_LOCKED and self.project.stack(name).locked
+        )
+        resolved = _diff(
+            self.project,
+            desired,
+            deployed,
+            forced,
+            planned.plan.action is StackAction.RECREATE,
+            planned.protected,
+        )
+        broken = broken_promises(planned.plan, resolved)
+        if broken:
+            raise PlanBroken(
+                f"{name}: " + "; ".join(broken) + ": review again",
+                stack=name,
+                hint="make the plan again (stackyard diff / plan -o PLANFILE) and review it",
+            )
+        # What runs is the resolved stack, under the reviewed plan's approvals.
+        return replace(planned, desired=desired, deployed=deployed, plan=resolved)
 
     # -- one stack ------------------------------------------------------------------------
 
-    def location(self, name: str) -> Location:
-        """Where a stack lives: its own region/profile, else the run's."""
-        stack = self.project.stack(name)
-        return Location(stack.region or self.project.region, stack.profile or self.project.profile)
+    def _list(self, names: Iterable[str]) -> None:
+        locations = {self.project.location(n) for n in names}
+        for location in sorted(locations, key=lambda x: x.sort_key):
+            self.gateway.list_stacks(location)
 
-    def _stack(
+    def _render(self, name: str, pending: _Pending) -> DesiredStack:
+        project = self.project
+        context = project.resolve_context(
+            aws=self.access, pending=pending.created, changing_outputs=pending.outputs
+        )
+        return with_protection_defaults(project, project.render(name, context))
+
+    def _snapshot(
         self,
         name: str,
-        location: Location,
-        options: PlanOptions,
-        pending: Iterable[str],
-    ) -> _Seen:
+        described: DescribedStack | None,
+        desired: DesiredStack | None,
+        *,
+        refresh: bool = False,
+    ) -> DeployedStack | None:
+        """The deployed stack with its template (and policy, where the config sets one)."""
+        if described is None:
+            return None
+        location = self.project.location(name)
+        template: Any = {}
+        policy: Any = None
+        if described.status not in _NO_TEMPLATE:
+            template = self._read(
+                lambda: self.gateway.get_template(described.name, location, stack=described), {}
+            )
+            if desired is not None and desired.stack_policy:
+                policy = self._read(
+                    lambda: self.gateway.get_stack_policy(described.name, location), None
+                )
+        return DeployedStack.from_described(described, template, policy)
+
+    def _stack(
+        self, name: str, options: PlanOptions, pending: _Pending
+    ) -> tuple[PlannedStack, StackFingerprint]:
         project = self.project
         config = project.stack(name)
         fqn = project.fqn(name)
+        location = project.location(name)
         described = self.gateway.cached(fqn, location)
         forced = name in options.force
         if config.locked and not forced and not (config.class_path or config.template_path):
@@ -214,9 +411,8 @@ class Planner:
                 )
             else:
                 plan = StackPlan(name, fqn, StackAction.SKIP_LOCKED, "locked (no template)")
-            return _Seen(plan, stack_fingerprint(None, None))
-        desired = project.render(name, project.resolve_context(aws=self.access, pending=pending))
-        desired = with_protection_defaults(project, desired)
+            return PlannedStack(plan, location), stack_fingerprint(None, None)
+        desired = self._render(name, pending)
         decided = classify(
             described,
             locked=desired.locked,
@@ -224,33 +420,25 @@ class Planner:
             recreate_failed=options.recreate_failed,
             wait_in_progress=desired.in_progress_behavior == "wait",
         )
-        template: Any = {}
-        policy: Any = None
-        recreate = decided is not None and decided.kind is ActionKind.RECREATE
-        if described is not None and not recreate and described.status not in _NO_TEMPLATE:
-            template = self._read(
-                lambda: self.gateway.get_template(fqn, location, stack=described), {}
-            )
-            if desired.stack_policy:
-                policy = self._read(lambda: self.gateway.get_stack_policy(fqn, location), None)
-        plan = plan_stack(
-            project,
-            desired,
-            described,
-            template=template,
-            stack_policy=policy,
-            forced=forced,
-            recreate_failed=options.recreate_failed,
-        )
-        deployed = DeployedStack.from_described(described, template, policy) if described else None
+        recreate = decided is not None and decided.kind is StackAction.RECREATE
+        if decided is not None and decided.kind is StackAction.SKIP_LOCKED:
+            if not options.locked_delta:  # a build does not even read a locked stack
+                plan = StackPlan(name, fqn, StackAction.SKIP_LOCKED, decided.reason)
+                return PlannedStack(plan, location, desired), stack_fingerprint(None, None)
+        deployed = None if recreate else self._snapshot(name, described, desired)
+        if recreate and described is not None:
+            deployed = DeployedStack.from_described(described, {}, None)
+        protected = merge_protection(desired.protected, deployed_protection(described))
+        plan = _diff(project, desired, deployed, forced, options.recreate_failed, protected)
         if (
             options.change_sets
-            and described is not None
+            and deployed is not None
             and plan.action is StackAction.UPDATE
-            and not desired.has_unknowns
+            and not plan.unknowns
         ):
-            plan = self._cross_check(plan, desired, described, location, deployed, options)
-        return _Seen(plan, stack_fingerprint(desired, deployed))
+            plan = self._cross_check(plan, desired, deployed, location, options, protected)
+        item = PlannedStack(plan, location, desired, deployed, protected)
+        return item, stack_fingerprint(desired, deployed)
 
     @staticmethod
     def _read(call: Callable[[], Any], default: Any) -> Any:
@@ -258,6 +446,61 @@ class Planner:
             return call()
         except AWSCallError:
             return default
+
+    # -- destroy --------------------------------------------------------------------------
+
+    def _prepare_destroy(self, options: PlanOptions) -> Planned:
+        """Deletion plans, dependents first; protection from the config and the deployed tag."""
+        project = self.project
+        graph = destroy_selection(project, options.stacks)
+        order = tuple(reversed(graph.order()))
+        names = [n for n in order if n not in graph.targets]
+        self._list(names)
+        dependents = graph.dependents()
+        planned: dict[str, PlannedStack] = {}
+        fingerprints: dict[str, StackFingerprint] = {}
+        rules = project_protection(project)
+        for name in names:
+            fqn = project.fqn(name)
+            location = project.location(name)
+            described = self.gateway.cached(fqn, location)
+            if described is None:
+                plan = StackPlan(name, fqn, StackAction.NO_CHANGE, "does not exist")
+                planned[name] = PlannedStack(plan, location)
+                fingerprints[name] = stack_fingerprint(None, None)
+                continue
+            configured = project.stack(name).protected
+            protected = merge_protection(
+                configured if isinstance(configured, bool) else tuple(configured),
+                deployed_protection(described),
+            )
+            deployed = DeployedStack.from_described(described, {}, None)
+            plan = StackPlan(name, fqn, StackAction.DELETE, f"delete ({described.status})")
+            if described.status == "DELETE_IN_PROGRESS":
+                plan = replace(plan, reason="already being deleted")
+            verdict = assess(
+                plan,
+                protected,
+                project=rules,
+                termination_protection=described.termination_protection,
+            )
+            plan = replace(plan, protection=verdict)
+            planned[name] = PlannedStack(plan, location, None, deployed, protected)
+            fingerprints[name] = stack_fingerprint(None, deployed)
+        made = Plan.create(
+            [planned[n].plan for n in names],
+            now=self.now(),
+            fingerprints=fingerprints,
+            inputs=self.inputs,
+        )
+        return Planned(
+            made,
+            planned,
+            order=order,
+            waits_for={n: frozenset(dependents[n]) for n in graph.needs},
+            targets=frozenset(graph.targets),
+            destroy=True,
+        )
 
     # -- change sets ----------------------------------------------------------------------
 
@@ -277,71 +520,52 @@ class Planner:
         self,
         plan: StackPlan,
         desired: DesiredStack,
-        described: DescribedStack,
+        deployed: DeployedStack,
         location: Location,
-        deployed: DeployedStack | None,
         options: PlanOptions,
+        protected: bool | tuple[str, ...],
     ) -> StackPlan:
         """``plan`` merged with what a change set says; the change set is always deleted."""
-        from stackyard.aws.cloudformation import StackSubmission
+        from stackyard.aws.change_sets import change_set
+        from stackyard.submission import stack_submission
 
-        body, url = self._template_store().template_location(desired.fqn, desired.template_body)
-        submission = StackSubmission(
-            fqn=desired.fqn,
-            location=location,
-            template_body=body,
-            template_url=url,
-            parameters=submitted_parameters(desired, described),
-            tags=submitted_tags(desired, described, self.project.context.namespace),
-            capabilities=desired.capabilities,
-            notification_arns=desired.notification_arns,
-            role_arn=desired.service_role,
+        submission = stack_submission(
+            desired,
+            deployed.described(),
+            location,
+            self._template_store(),
+            namespace=self.project.context.namespace,
         )
         name = f"stackyard-plan-{uuid.uuid4().hex[:12]}"
-        change_set = self.gateway.create_change_set(submission, name)
-        try:
-            status, reason = self._wait(change_set, location, options.change_set_timeout)
-            if status == "CREATE_COMPLETE":
-                changes = self.gateway.change_set_changes(change_set, location)
-            elif any(text in reason.lower() for text in _NO_CHANGES):
+        with change_set(
+            self.gateway,
+            submission,
+            name,
+            timeout=options.change_set_timeout,
+            sleep=self.sleep,
+            first_delay=0.05,
+            max_delay=1.0,
+        ) as made:
+            if made.ready:
+                changes = made.changes()
+            elif made.empty:
                 changes = []
             else:
-                return replace(plan, hint=f"the change set failed: {reason}")
-        finally:
-            self.gateway.delete_change_set(change_set, location, desired.fqn)
+                return replace(plan, hint=f"the change set failed: {made.reason}")
         merged = merge_change_set(plan, changes)
-        resources = set((deployed.template if deployed else {}).get("Resources") or {})
-        resources |= set(_template(desired).get("Resources") or {})
+        resources = set(deployed.template.get("Resources") or {})
+        resources |= {r.logical_id for r in plan.resources if r.action is ChangeAction.ADD}
         verdict = assess(
             merged,
-            desired.protected,
+            protected,
             project=project_protection(self.project),
-            termination_protection=described.termination_protection,
+            termination_protection=deployed.termination_protection,
             logical_ids=resources,
         )
         return replace(merged, protection=verdict)
 
-    def _wait(self, change_set: str, location: Location, timeout: float) -> tuple[str, str]:
-        waited, delay = 0.0, 0.05
-        while True:
-            info = self.gateway.describe_change_set(change_set, location)
-            if info.status in ("CREATE_COMPLETE", "FAILED"):
-                return info.status, info.reason
-            if waited >= timeout:
-                return "FAILED", f"change set still {info.status} after {waited:.0f}s"
-            self.sleep(delay)
-            waited += delay
-            delay = min(delay * 2, 1.0)
 
-
-def _template(desired: DesiredStack) -> dict[str, Any]:
-    from stackyard.plan.actions import normalise_template
-
-    body = normalise_template(desired.template_body)
-    return body if isinstance(body, dict) else {}
-
-
-def _upstream(needs: dict[str, frozenset[str]], targets: frozenset[str], name: str) -> set[str]:
+def _upstream(needs: Mapping[str, frozenset[str]], targets: frozenset[str], name: str) -> set[str]:
     """Every stack ``name`` needs, directly or through targets and other stacks."""
     out: set[str] = set()
     stack = list(needs.get(name, ()))

@@ -21,7 +21,9 @@ stack that is protected, or has termination protection, always does.
 
 from __future__ import annotations
 
+import base64
 import fnmatch
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -36,15 +38,26 @@ from stackyard.plan.model import (
     StackPlan,
 )
 from stackyard.plan.risk import is_stateful
+from stackyard.submission import PROTECTION_TAG
 
 __all__ = [
     "DEFAULT_PROJECT_PROTECTION",
     "KEYWORDS",
+    "PROTECTION_TAG",
+    "RULE_PROTECTED",
+    "RULE_TERMINATION_PROTECTION",
     "ProjectProtection",
     "assess",
     "matches",
+    "merge_protection",
     "parse_rule",
+    "protection_from_tag",
+    "protection_tag",
 ]
+
+# Rule ids (``ApprovalItem.rule_id``) that code matches on.
+RULE_PROTECTED = "protected"
+RULE_TERMINATION_PROTECTION = "termination-protection"
 
 
 def _kinds(change: ResourceChange) -> frozenset[RiskKind]:
@@ -142,6 +155,29 @@ def _warnings(rules: Iterable[str], logical_ids: Iterable[str] | None) -> tuple[
     return tuple(out)
 
 
+def _item(
+    plan: StackPlan,
+    subject: str,
+    rule_id: str,
+    label: str,
+    reason: str,
+    change: ResourceChange | None = None,
+) -> ApprovalItem:
+    """An approval item with its stable id (stack, subject, rule, change kind, paths)."""
+    if change is not None:
+        kind = f"{change.action}:{change.replacement}"
+        paths = ",".join(change.replaced_by)
+    else:
+        kind, paths = str(plan.action), reason
+    return ApprovalItem(
+        subject,
+        label,
+        reason,
+        rule_id=rule_id,
+        id="|".join((plan.name, subject, rule_id, kind, paths)),
+    )
+
+
 def assess(
     plan: StackPlan,
     protected: bool | Sequence[str],
@@ -158,36 +194,50 @@ def assess(
     project = project or ProjectProtection(rules=(), deletion=False)
     items: list[ApprovalItem] = []
     if protected is True:
+        label = "protected: true"
         if plan.action in (StackAction.CREATE, StackAction.RECREATE, StackAction.DELETE):
-            items.append(ApprovalItem("stack", "protected: true", f"{plan.action} stack"))
+            items.append(_item(plan, "stack", RULE_PROTECTED, label, f"{plan.action} stack"))
         elif plan.has_changes:
             for change in plan.resources:
-                items.append(ApprovalItem(change.logical_id, "protected: true", _describe(change)))
+                items.append(
+                    _item(plan, change.logical_id, RULE_PROTECTED, label, _describe(change), change)
+                )
             for part in _stack_level(plan):
-                items.append(ApprovalItem("stack", "protected: true", f"changes {part}"))
+                items.append(_item(plan, "stack", RULE_PROTECTED, label, f"changes {part}"))
         own_rules: tuple[str, ...] = ()
     else:
         own_rules = tuple(protected) if protected else ()
         if plan.action is StackAction.DELETE and own_rules:
-            items.append(
-                ApprovalItem("stack", "protected: " + ", ".join(own_rules), "delete stack")
-            )
+            label = "protected: " + ", ".join(own_rules)
+            items.append(_item(plan, "stack", RULE_PROTECTED, label, "delete stack"))
         if plan.action in (StackAction.CREATE, StackAction.RECREATE) and any(
             "create" in {t.lower() for t in parse_rule(r)} and len(parse_rule(r)) == 1
             for r in own_rules
         ):
-            items.append(ApprovalItem("stack", "protected: create", f"{plan.action} stack"))
+            items.append(
+                _item(
+                    plan, "stack", "protected:create", "protected: create", f"{plan.action} stack"
+                )
+            )
     if plan.action is StackAction.DELETE and termination_protection and project.deletion:
         items.append(
-            ApprovalItem("stack", "termination protection", "delete a terminate-protected stack")
+            _item(
+                plan,
+                "stack",
+                RULE_TERMINATION_PROTECTION,
+                "termination protection",
+                "delete a terminate-protected stack",
+            )
         )
-    rule_sources = [(r, f"protected: {r}") for r in own_rules]
-    rule_sources += [(r, f"project: {r}") for r in project.rules]
+    rule_sources = [(r, f"protected:{r}", f"protected: {r}") for r in own_rules]
+    rule_sources += [(r, f"project:{r}", f"project: {r}") for r in project.rules]
     if rule_sources and protected is not True:
         for change in plan.resources:
-            hit = next((label for rule, label in rule_sources if matches(rule, change)), None)
+            hit = next(((i, lbl) for rule, i, lbl in rule_sources if matches(rule, change)), None)
             if hit is not None:
-                items.append(ApprovalItem(change.logical_id, hit, _describe(change)))
+                items.append(
+                    _item(plan, change.logical_id, hit[0], hit[1], _describe(change), change)
+                )
     all_rules = (("true",) if protected is True else own_rules) + tuple(
         f"project: {r}" for r in project.rules
     )
@@ -196,3 +246,50 @@ def assess(
         rules=all_rules,
         warnings=_warnings(own_rules, logical_ids),
     )
+
+
+def merge_protection(
+    configured: bool | Sequence[str], deployed: bool | Sequence[str]
+) -> bool | tuple[str, ...]:
+    """The protection in force: the config's and the one recorded on the deployed stack.
+
+    Removing ``protected`` from the config does not lift it for the run that removes it: the
+    deployed stack's record still holds until a reviewed change has landed.
+    """
+    if configured is True or deployed is True:
+        return True
+    rules = tuple(configured or ()) + tuple(
+        r for r in deployed or () if r not in (configured or ())
+    )
+    return rules or False
+
+
+def protection_tag(protected: bool | Sequence[str]) -> str | None:
+    """The value of the ``stackyard:protected`` stack tag for a setting (None: no tag).
+
+    Tag values propagate to resources, and IAM allows few characters in them, so rules are
+    written as URL-safe base64 of their JSON.
+    """
+    if protected is True:
+        return "true"
+    if not protected:
+        return None
+    text = json.dumps(list(protected), separators=(",", ":"))
+    return "rules:" + base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def protection_from_tag(value: str | None) -> bool | tuple[str, ...]:
+    """Read back what :func:`protection_tag` wrote; anything unreadable counts as protected."""
+    if not value:
+        return False
+    if value == "true":
+        return True
+    if value.startswith("rules:"):
+        data = value[len("rules:") :]
+        try:
+            rules = json.loads(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)))
+        except ValueError:
+            return True
+        if isinstance(rules, list) and all(isinstance(r, str) for r in rules):
+            return tuple(rules)
+    return True

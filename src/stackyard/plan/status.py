@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from stackyard.aws.cloudformation import CloudFormationGateway
 from stackyard.aws.session import Location
 from stackyard.errors import StackyardError
-from stackyard.plan.actions import UPDATABLE, ActionKind, compare
-from stackyard.plan.model import LockedDelta
+from stackyard.plan.actions import UPDATABLE, compare
+from stackyard.plan.model import LockedDelta, StackAction
 
 if TYPE_CHECKING:
     from stackyard.lookups.context import AWSAccess
@@ -90,12 +90,12 @@ def stack_info(
                     fetch_template=partial(gateway.get_template, fqn, location),
                     fetch_stack_policy=partial(gateway.get_stack_policy, fqn, location),
                 )
-                if desired.locked and action.kind is not ActionKind.NO_CHANGE:
+                if desired.locked and action.kind is not StackAction.NO_CHANGE:
                     delta = _locked_delta(project, gateway, desired, deployed, location)
             except StackyardError as exc:
                 drift, detail = "unknown", exc.message
             else:
-                if action.kind is ActionKind.NO_CHANGE:
+                if action.kind is StackAction.NO_CHANGE:
                     drift = "in sync"
                 elif delta is not None:
                     detail = _delta_text(delta)

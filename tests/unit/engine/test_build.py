@@ -215,9 +215,13 @@ def test_destroy_goes_in_reverse_order(world: World) -> None:
 def test_destroy_of_one_stack_takes_its_dependents_and_refuses_protected(world: World) -> None:
     assert world.build(world.project(DIAMOND)).ok
     world.cloud.stacks["t-d"].protection = True
+    world.cloud.calls.clear()
     result = world.destroy(world.project(DIAMOND), stacks=("b",))
-    assert phases(result) == {"b": "cancelled", "d": "failed"}
-    assert "termination protection" in str(result.states["d"].failure)
+    # d is terminate-protected and not approved: nothing at all is deleted, not even b.
+    assert phases(result) == {"b": "not started", "d": "not started"}
+    assert result.exit_code == 3 and result.not_approved == {"d": "awaiting approval"}
+    assert world.cloud.count("DeleteStack") == 0
+    assert world.cloud.count("UpdateTerminationProtection") == 0
     result = world.destroy(
         world.project(DIAMOND), stacks=("b",), disable_termination_protection=True
     )

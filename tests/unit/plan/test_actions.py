@@ -8,14 +8,9 @@ import pytest
 
 from stackyard.aws.cloudformation import DeployedStack
 from stackyard.desired import DesiredStack
-from stackyard.plan.actions import (
-    OWNER_TAG,
-    ActionKind,
-    classify,
-    compare,
-    submitted_parameters,
-    submitted_tags,
-)
+from stackyard.plan.actions import classify, compare
+from stackyard.plan.model import StackAction as ActionKind
+from stackyard.submission import OWNER_TAG, submitted_parameters, submitted_tags
 
 TEMPLATE = {
     "Parameters": {"A": {"Type": "String"}, "S": {"Type": "String", "NoEcho": True}},

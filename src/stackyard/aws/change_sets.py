@@ -1,0 +1,89 @@
+"""The one change-set flow: create, wait, then execute or read, and always clean up.
+
+The engine executes change sets and the planner's ``--change-sets`` cross-check only
+reads them; both go through :func:`change_set`, which deletes the change set again
+unless it was executed, whatever happens in between (errors, Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from stackyard.aws.cloudformation import CloudFormationGateway, StackSubmission
+
+__all__ = ["ChangeSet", "change_set"]
+
+# CloudFormation's texts for a change set that holds nothing (FAILED with this reason).
+_NO_CHANGES = ("didn't contain changes", "no updates are to be performed", "submitted information")
+
+
+@dataclass
+class ChangeSet:
+    """A created change set and what DescribeChangeSet said when it settled."""
+
+    gateway: CloudFormationGateway
+    submission: StackSubmission
+    change_set_id: str
+    status: str = ""
+    reason: str = ""
+    executed: bool = False
+
+    @property
+    def ready(self) -> bool:
+        """True when it can be executed."""
+        return self.status == "CREATE_COMPLETE"
+
+    @property
+    def empty(self) -> bool:
+        """True when CloudFormation found nothing to change."""
+        return self.status == "FAILED" and any(t in self.reason.lower() for t in _NO_CHANGES)
+
+    def changes(self) -> list[dict[str, Any]]:
+        """Its ``Changes`` (paginated)."""
+        return self.gateway.change_set_changes(self.change_set_id, self.submission.location)
+
+    def execute(self) -> None:
+        """ExecuteChangeSet; afterwards it is CloudFormation's to clean up."""
+        self.gateway.execute_change_set(
+            self.change_set_id, self.submission.location, self.submission.fqn
+        )
+        self.executed = True
+
+
+@contextlib.contextmanager
+def change_set(
+    gateway: CloudFormationGateway,
+    submission: StackSubmission,
+    name: str,
+    *,
+    timeout: float,
+    sleep: Callable[[float], None] = time.sleep,
+    stopping: Callable[[], bool] = lambda: False,
+    first_delay: float = 0.1,
+    max_delay: float = 2.0,
+) -> Iterator[ChangeSet]:
+    """Create an UPDATE change set, wait until it settles (or ``stopping()``, or ``timeout``),
+    and yield it; on the way out it is deleted unless it was executed."""
+    made = ChangeSet(gateway, submission, gateway.create_change_set(submission, name))
+    try:
+        waited, delay = 0.0, first_delay
+        while True:
+            info = gateway.describe_change_set(made.change_set_id, submission.location)
+            made.status, made.reason = info.status, info.reason
+            if info.status in ("CREATE_COMPLETE", "FAILED") or stopping():
+                break
+            if waited >= timeout:
+                made.status = "FAILED"
+                made.reason = f"change set still {info.status} after {waited:.0f}s"
+                break
+            sleep(delay)
+            waited += delay
+            delay = min(delay * 2, max_delay)
+        yield made
+    finally:
+        if not made.executed:
+            gateway.delete_change_set(made.change_set_id, submission.location, submission.fqn)

@@ -1,0 +1,93 @@
+"""What CloudFormation is sent for one stack: parameters, tags, template and settings.
+
+Shared by the engine (CreateStack and update change sets) and the planner's
+``--change-sets`` cross-check, so both send exactly the same thing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from stackyard.desired import DesiredStack, parameter_text
+
+if TYPE_CHECKING:
+    from stackyard.aws.cloudformation import DeployedStack, StackSubmission
+    from stackyard.aws.session import Location
+    from stackyard.aws.template_store import TemplateStore
+
+__all__ = [
+    "OWNER_TAG",
+    "OWN_TAG_PREFIX",
+    "PROTECTION_TAG",
+    "stack_submission",
+    "submitted_parameters",
+    "submitted_tags",
+]
+
+# Tags stackyard puts on stacks; never compared with the config's tags.
+OWN_TAG_PREFIX = "stackyard:"
+OWNER_TAG = "stackyard:namespace"
+# The protection a stack was deployed under (see ``plan.protection.protection_tag``).
+PROTECTION_TAG = "stackyard:protected"
+
+
+def submitted_parameters(
+    desired: DesiredStack, deployed: DeployedStack | None
+) -> tuple[tuple[str, str | None], ...]:
+    """Parameters to send: config values, else ``UsePreviousValue`` (None) where the stack has
+    the parameter, else nothing (the template's default applies)."""
+    out: list[tuple[str, str | None]] = []
+    for key in sorted(desired.declared_parameters):
+        if key in desired.parameters:
+            out.append((key, parameter_text(desired.parameters[key])))
+        elif deployed is not None and key in deployed.parameters:
+            out.append((key, None))
+    return tuple(out)
+
+
+def submitted_tags(
+    desired: DesiredStack,
+    deployed: DeployedStack | None,
+    namespace: str,
+    protection: str | None = None,
+) -> dict[str, str]:
+    """The config's tags plus stackyard's own: the owner tag (added on create, kept on update)
+    and the protection the stack is deployed under (``protection``; None removes it)."""
+    tags = dict(desired.tags)
+    if deployed is None:
+        tags[OWNER_TAG] = namespace or "-"
+    else:
+        tags.update({k: v for k, v in deployed.tags.items() if k.startswith(OWN_TAG_PREFIX)})
+    tags.pop(PROTECTION_TAG, None)
+    if protection is not None:
+        tags[PROTECTION_TAG] = protection
+    return tags
+
+
+def stack_submission(
+    desired: DesiredStack,
+    deployed: DeployedStack | None,
+    location: Location,
+    store: TemplateStore,
+    *,
+    namespace: str,
+    protection: str | None = None,
+) -> StackSubmission:
+    """Everything CreateStack or CreateChangeSet takes for ``desired``; a template over the
+    inline limit is stored in the template bucket first (a write, said by the caller)."""
+    from stackyard.aws.cloudformation import StackSubmission
+
+    body, url = store.template_location(desired.fqn, desired.template_body)
+    return StackSubmission(
+        fqn=desired.fqn,
+        location=location,
+        template_body=body,
+        template_url=url,
+        parameters=submitted_parameters(desired, deployed),
+        tags=submitted_tags(desired, deployed, namespace, protection),
+        capabilities=desired.capabilities,
+        notification_arns=desired.notification_arns,
+        role_arn=desired.service_role,
+        termination_protection=desired.termination_protection,
+        stack_policy=desired.stack_policy,
+    )

@@ -1,0 +1,116 @@
+"""Asking for approval, and saying afterwards what was not approved.
+
+The prompt is one review of every protected change in the run, asked once before anything
+is submitted (like ``terraform apply``): ``y`` approves them all, ``n`` declines them all,
+``s`` shows the full diff of those stacks first. The policy of who may approve what lives
+in ``stackyard.engine.approval``; this module only talks to the person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.text import Text
+
+from stackyard.engine.approval import Approvals, By, Decision
+from stackyard.plan.model import StackPlan
+from stackyard.ui.diff import render_approval, render_stack
+
+if TYPE_CHECKING:
+    from stackyard.plan.model import Plan
+
+__all__ = ["PROMPT", "ask_once", "render_review", "report_not_approved"]
+
+PROMPT = "Apply these protected changes? [y]es / [n]o / [s]how full diff: "
+
+
+def ask_once(console: Console) -> Callable[[Sequence[StackPlan]], bool]:
+    """A question for ``ApprovalPolicy.ask``: every stack shown, one answer for all."""
+
+    def ask(stacks: Sequence[StackPlan]) -> bool:
+        console.print()
+        items = sum(len(s.protection.items) for s in stacks)
+        console.rule(
+            Text(f"approval needed: {items} protected change(s) in {len(stacks)} stack(s)"),
+            align="left",
+        )
+        for stack in stacks:
+            render_approval(stack, console)
+        while True:
+            try:
+                # markup off: rich would read "[y]" as a style tag and eat it.
+                answer = console.input(Text(PROMPT)).strip().lower()
+            except EOFError:
+                return False
+            if answer in ("y", "yes"):
+                return True
+            if answer in ("n", "no"):
+                return False
+            if answer in ("s", "show"):
+                for stack in stacks:
+                    render_stack(stack, console, details=True, summary=False)
+            else:
+                console.print("please answer y, n or s")
+
+    return ask
+
+
+def render_review(plan: Plan, console: Console) -> None:
+    """The short form of a plan shown before a run: what changes, what needs approval."""
+    from stackyard.ui.diff import summary_line
+
+    changing = [s for s in plan.stacks if s.will_change or s.cannot_proceed]
+    if not changing:
+        return
+    for stack in changing:
+        console.print(summary_line(stack))
+    held = plan.needing_approval
+    if held:
+        console.print(
+            Text(f"{len(held)} stack(s) need approval before they run", style="bold magenta")
+        )
+
+
+def report_not_approved(console: Console, approvals: Approvals | None, command: str) -> None:
+    """After a run: what break-glass approved, what was declined or held, how to approve."""
+    if approvals is None:
+        return
+    for outcome in approvals.approved.values():
+        if outcome.by is By.BREAK_GLASS:
+            console.print(
+                f"WARNING: {outcome.plan.name}: protected changes applied with --approve-protected",
+                style="yellow",
+                highlight=False,
+                markup=False,
+            )
+    not_approved = approvals.not_approved.values()
+    declined = [o for o in not_approved if o.decision is Decision.DECLINED]
+    held = [o for o in not_approved if o.decision is Decision.HELD]
+    for outcome in declined:
+        console.print(
+            f"{outcome.plan.name}: not changed (declined); its dependents were cancelled",
+            highlight=False,
+            markup=False,
+        )
+    if not held:
+        return
+    console.print()
+    console.print(f"{len(held)} stack(s) need approval and were not changed:", style="bold magenta")
+    for outcome in held:
+        render_approval(outcome.plan, console)
+    console.print()
+    if command == "destroy":
+        how = (
+            "rerun on a terminal to be asked, save the plan with "
+            "`stackyard plan --destroy -o plan.json ...` and apply it after review, "
+            "or pass --approve-protected."
+        )
+    else:
+        how = (
+            "save the plan with `stackyard plan -o plan.json [ENVIRONMENT_FILE] CONFIG`, "
+            "review it, then run `stackyard apply plan.json`"
+            + (" (or rerun on a terminal to be asked)." if command == "build" else ".")
+        )
+    console.print("To approve: " + how, highlight=False, soft_wrap=True, markup=False)

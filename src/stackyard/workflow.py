@@ -1,0 +1,237 @@
+"""plan → review → apply, as a library: what ``stackyard.api`` exports and the CLI calls.
+
+- :func:`connect` makes the CloudFormation gateway (sessions, retries, the rate limiter);
+- :func:`load` loads a project from :class:`~stackyard.plan.model.PlanInputs`;
+- :func:`plan` makes a :class:`~stackyard.plan.planner.Planned` (read calls only);
+- :func:`build` and :func:`destroy` plan, settle approvals, then execute;
+- :func:`apply` executes a saved plan: it loads the project from the plan's recorded
+  inputs, plans again, and refuses, naming what moved, unless the result equals the saved
+  plan exactly (so an edited plan file is refused too); then it executes it, the reviewed
+  plan's approval ids counting as approvals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from stackyard.errors import StackyardError
+
+if TYPE_CHECKING:
+    from stackyard.aws.cloudformation import CloudFormationGateway
+    from stackyard.engine.approval import ApprovalPolicy
+    from stackyard.engine.run import RunOptions, RunResult
+    from stackyard.engine.status import Listener
+    from stackyard.plan.model import Plan, PlanInputs
+    from stackyard.plan.planner import Planned, PlanOptions
+    from stackyard.project import Project
+
+__all__ = ["PlanMoved", "apply", "build", "connect", "destroy", "input_digests", "load", "plan"]
+
+
+class PlanMoved(StackyardError):
+    """A saved plan no longer matches what its inputs and the deployed stacks give."""
+
+
+def connect(
+    *,
+    endpoint_url: str | None = None,
+    retry_mode: str = "standard",
+    region: str | None = None,
+) -> CloudFormationGateway:
+    """The CloudFormation gateway for a run (``endpoint_url``: a local endpoint)."""
+    from stackyard.aws.cloudformation import CloudFormationGateway
+    from stackyard.aws.session import ClientFactory
+    from stackyard.aws.template_cache import TemplateCache, default_cache_dir
+
+    factory = ClientFactory(
+        endpoint_url=endpoint_url,
+        retry_mode="adaptive" if retry_mode == "adaptive" else "standard",
+        default_region=region,
+    )
+    return CloudFormationGateway(factory, templates=TemplateCache(default_cache_dir()))
+
+
+def load(inputs: PlanInputs) -> Project:
+    """The project the inputs name, loaded as they say."""
+    from stackyard.project import Project
+
+    return Project.load(
+        inputs.config,
+        environment_file=inputs.environment_file,
+        overrides=dict(inputs.overrides),
+        region=inputs.region,
+        profile=inputs.profile,
+    )
+
+
+def _sha256(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return "missing"
+
+
+def input_digests(project: Project, inputs: PlanInputs) -> tuple[tuple[str, str], ...]:
+    """SHA-256 of every file the plan was made from: config, environment file, each raw
+    template and each blueprint module (once imported)."""
+    files: dict[str, Path] = {inputs.config: Path(inputs.config)}
+    if inputs.environment_file:
+        files[inputs.environment_file] = Path(inputs.environment_file)
+    base = project.loaded.base_dir
+    for stack in project.loaded.config.stacks:
+        if stack.template_path:
+            files[stack.template_path] = base / stack.template_path
+        elif stack.class_path:
+            module = sys.modules.get(stack.class_path.rsplit(".", 1)[0])
+            source = getattr(module, "__file__", None)
+            if source and not source.startswith(str(Path(__file__).parent)):
+                files[stack.class_path.rsplit(".", 1)[0]] = Path(source)
+    return tuple(sorted((name, _sha256(path)) for name, path in files.items()))
+
+
+def plan(
+    project: Project,
+    gateway: CloudFormationGateway,
+    options: PlanOptions,
+    *,
+    inputs: PlanInputs | None = None,
+) -> Planned:
+    """The plan of ``options`` (read calls only, unless ``options.change_sets``).
+
+    With ``inputs`` the plan records them (with file digests), for ``apply PLANFILE``.
+    """
+    from dataclasses import replace
+
+    from stackyard.engine.access import EngineAWSAccess
+    from stackyard.plan.planner import Planner
+
+    access = EngineAWSAccess(
+        gateway,
+        default=_default_location(project),
+        locations={project.fqn(n): project.location(n) for n in project.graph.stacks},
+    )
+    planner = Planner(project, gateway, access=access)
+    planned = planner.prepare(options)
+    if inputs is not None:
+        recorded = replace(inputs, digests=input_digests(project, inputs))
+        planned = replace(planned, plan=replace(planned.plan, inputs=recorded))
+    return planned
+
+
+def _default_location(project: Project) -> Any:
+    from stackyard.aws.session import Location
+
+    return Location(project.region, project.profile)
+
+
+def build(
+    project: Project,
+    gateway: CloudFormationGateway,
+    options: RunOptions,
+    *,
+    listener: Listener | None = None,
+    approvals: ApprovalPolicy | None = None,
+    review: Callable[[Planned], None] | None = None,
+    **engine: Any,
+) -> RunResult:
+    """Plan, settle approvals (all up front), execute. See ``engine.run.build``."""
+    from stackyard.engine.run import build as run_build
+
+    return run_build(
+        project, options, gateway, listener, approvals=approvals, review=review, **engine
+    )
+
+
+def destroy(
+    project: Project,
+    gateway: CloudFormationGateway,
+    options: RunOptions,
+    *,
+    listener: Listener | None = None,
+    approvals: ApprovalPolicy | None = None,
+    review: Callable[[Planned], bool] | None = None,
+    **engine: Any,
+) -> RunResult:
+    """Plan the deletion, settle approvals (nothing is deleted unless all are), execute."""
+    from stackyard.engine.run import destroy as run_destroy
+
+    return run_destroy(
+        project, options, gateway, listener, approvals=approvals, review=review, **engine
+    )
+
+
+def options_of(inputs: PlanInputs) -> PlanOptions:
+    """The plan options a saved plan was made with."""
+    from stackyard.plan.planner import PlanOptions
+
+    return PlanOptions(
+        stacks=inputs.stacks,
+        recreate_failed=inputs.recreate_failed,
+        force=frozenset(inputs.force),
+        change_sets=inputs.change_sets,
+        destroy=inputs.destroy,
+    )
+
+
+def replan(saved: Plan, gateway: CloudFormationGateway) -> tuple[Project, Planned]:
+    """The project and a fresh plan from ``saved``'s recorded inputs; ``PlanMoved`` naming
+    every difference unless the fresh plan equals the saved one exactly."""
+    from stackyard.plan.moved import what_moved
+
+    if saved.inputs is None:
+        raise StackyardError(
+            "this plan file does not record its inputs",
+            hint="make the plan again with this version: stackyard plan -o PLANFILE ...",
+            exit_code=2,
+        )
+    project = load(saved.inputs)
+    fresh = plan(project, gateway, options_of(saved.inputs), inputs=saved.inputs)
+    moved = what_moved(saved, fresh.plan)
+    if moved:
+        raise PlanMoved(
+            "refusing to apply: the plan no longer matches what would run:\n"
+            + "\n".join(f"  - {m}" for m in moved),
+            hint="make and review the plan again (stackyard plan -o PLANFILE ...)",
+        )
+    return project, fresh
+
+
+def apply(
+    saved: Plan,
+    gateway: CloudFormationGateway,
+    *,
+    listener: Listener | None = None,
+    max_parallel: int = 0,
+    approve_protected: bool = False,
+    **engine: Any,
+) -> RunResult:
+    """Execute a saved plan, exactly (see the module docstring)."""
+    from stackyard.engine.approval import ApprovalPolicy
+    from stackyard.engine.run import RunOptions
+    from stackyard.engine.run import build as run_build
+    from stackyard.engine.run import destroy as run_destroy
+    from stackyard.plan.protection import RULE_TERMINATION_PROTECTION
+
+    project, fresh = replan(saved, gateway)
+    assert saved.inputs is not None
+    inputs = saved.inputs
+    options = RunOptions(
+        stacks=inputs.stacks,
+        max_parallel=max_parallel,
+        recreate_failed=inputs.recreate_failed,
+        force=frozenset(inputs.force),
+        disable_termination_protection=inputs.disable_termination_protection,
+    )
+    policy = ApprovalPolicy(
+        reviewed=saved,
+        approve_all=approve_protected,
+        approved_rules=frozenset({RULE_TERMINATION_PROTECTION})
+        if inputs.disable_termination_protection
+        else frozenset(),
+    )
+    entry = run_destroy if inputs.destroy else run_build
+    return entry(project, options, gateway, listener, approvals=policy, planned=fresh, **engine)
