@@ -15,6 +15,8 @@ Everything not listed in ``__all__`` may change without notice.
 from stackyard.config import Config, LoadedConfig, Stack, load_config
 from stackyard.context import Context
 from stackyard.desired import DesiredStack
+from stackyard.engine.approval import ApprovalPolicy
+from stackyard.engine.run import RunOptions, RunResult
 from stackyard.errors import (
     AWSError,
     BlueprintError,
@@ -27,8 +29,6 @@ from stackyard.errors import (
     UsageError,
     VariableError,
 )
-from stackyard.engine.approval import ApprovalPolicy
-from stackyard.engine.run import RunOptions, RunResult
 from stackyard.graph import Graph, build_graph
 from stackyard.plan.model import Plan, PlanInputs, StackAction, StackPlan
 from stackyard.plan.planner import Planned, PlanOptions

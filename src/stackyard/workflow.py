@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,19 @@ if TYPE_CHECKING:
     from stackyard.plan.planner import Planned, PlanOptions
     from stackyard.project import Project
 
-__all__ = ["PlanMoved", "apply", "build", "connect", "destroy", "input_digests", "load", "plan"]
+__all__ = [
+    "PlanMoved",
+    "apply",
+    "build",
+    "check_secret_overrides",
+    "connect",
+    "destroy",
+    "input_digests",
+    "load",
+    "options_of",
+    "plan",
+    "replan",
+]
 
 
 class PlanMoved(StackyardError):
@@ -55,17 +67,70 @@ def connect(
     return CloudFormationGateway(factory, templates=TemplateCache(default_cache_dir()))
 
 
-def load(inputs: PlanInputs) -> Project:
-    """The project the inputs name, loaded as they say."""
+def load(inputs: PlanInputs, secrets: Mapping[str, str] | None = None) -> Project:
+    """The project the inputs name, loaded as they say; ``secrets`` gives the values of the
+    secret ``-e`` overrides, which a plan records only as digests."""
     from stackyard.project import Project
 
     return Project.load(
         inputs.config,
         environment_file=inputs.environment_file,
-        overrides=dict(inputs.overrides),
+        overrides={**dict(inputs.overrides), **dict(secrets or {})},
         region=inputs.region,
         profile=inputs.profile,
     )
+
+
+def _override_digest(key: str, value: str) -> str:
+    from stackyard.template_secrets import parameter_digest
+
+    return parameter_digest("stackyard:override", key, value)
+
+
+def check_secret_overrides(inputs: PlanInputs, given: Mapping[str, str]) -> dict[str, str]:
+    """The secret ``-e`` values for ``inputs``, checked against the digests the plan holds."""
+    from stackyard.errors import UsageError
+
+    out: dict[str, str] = {}
+    for key, digest in inputs.secret_overrides:
+        value = given.get(key)
+        if value is None:
+            raise UsageError(
+                f"the plan was made with a secret -e {key}=...; it is not stored in the plan",
+                hint=f"pass it again: stackyard apply PLANFILE -e {key}=VALUE",
+            )
+        if _override_digest(key, value) != digest:
+            raise UsageError(
+                f"-e {key}: not the value the plan was made with",
+                hint="pass the same value, or make and review the plan again",
+            )
+        out[key] = value
+    return out
+
+
+def _without_secrets(inputs: PlanInputs, planned: Planned) -> PlanInputs:
+    """``inputs`` with every ``-e`` value that reached a NoEcho parameter or a secret kept
+    only as a salted digest (plan files are shared for review)."""
+    from dataclasses import replace
+
+    from stackyard.lookups.secret import is_secret
+
+    secrets: set[str] = set()
+    for item in planned.stacks.values():
+        desired = item.desired
+        if desired is None:
+            continue
+        for key, value in desired.parameters.items():
+            if isinstance(value, str) and (key in desired.no_echo or is_secret(value)):
+                secrets.add(str.__str__(value))
+    kept: list[tuple[str, str]] = []
+    hidden: list[tuple[str, str]] = list(inputs.secret_overrides)
+    for key, value in inputs.overrides:
+        if value and any(value == s or (len(value) >= 4 and value in s) for s in secrets):
+            hidden.append((key, _override_digest(key, value)))
+        else:
+            kept.append((key, value))
+    return replace(inputs, overrides=tuple(kept), secret_overrides=tuple(sorted(hidden)))
 
 
 def _sha256(path: Path) -> str:
@@ -117,7 +182,8 @@ def plan(
     planner = Planner(project, gateway, access=access)
     planned = planner.prepare(options)
     if inputs is not None:
-        recorded = replace(inputs, digests=input_digests(project, inputs))
+        recorded = _without_secrets(inputs, planned)
+        recorded = replace(recorded, digests=input_digests(project, recorded))
         planned = replace(planned, plan=replace(planned.plan, inputs=recorded))
     return planned
 
@@ -177,9 +243,13 @@ def options_of(inputs: PlanInputs) -> PlanOptions:
     )
 
 
-def replan(saved: Plan, gateway: CloudFormationGateway) -> tuple[Project, Planned]:
+def replan(
+    saved: Plan, gateway: CloudFormationGateway, secrets: Mapping[str, str] | None = None
+) -> tuple[Project, Planned]:
     """The project and a fresh plan from ``saved``'s recorded inputs; ``PlanMoved`` naming
     every difference unless the fresh plan equals the saved one exactly."""
+    from dataclasses import replace
+
     from stackyard.plan.moved import what_moved
 
     if saved.inputs is None:
@@ -188,8 +258,12 @@ def replan(saved: Plan, gateway: CloudFormationGateway) -> tuple[Project, Planne
             hint="make the plan again with this version: stackyard plan -o PLANFILE ...",
             exit_code=2,
         )
-    project = load(saved.inputs)
-    fresh = plan(project, gateway, options_of(saved.inputs), inputs=saved.inputs)
+    given = check_secret_overrides(saved.inputs, secrets or {})
+    project = load(saved.inputs, given)
+    with_secrets = replace(
+        saved.inputs, overrides=saved.inputs.overrides + tuple(sorted(given.items()))
+    )
+    fresh = plan(project, gateway, options_of(saved.inputs), inputs=with_secrets)
     moved = what_moved(saved, fresh.plan)
     if moved:
         raise PlanMoved(
@@ -207,16 +281,18 @@ def apply(
     listener: Listener | None = None,
     max_parallel: int = 0,
     approve_protected: bool = False,
+    secrets: Mapping[str, str] | None = None,
     **engine: Any,
 ) -> RunResult:
-    """Execute a saved plan, exactly (see the module docstring)."""
+    """Execute a saved plan, exactly (see the module docstring); ``secrets``: the values of
+    the plan's secret ``-e`` overrides."""
     from stackyard.engine.approval import ApprovalPolicy
     from stackyard.engine.run import RunOptions
     from stackyard.engine.run import build as run_build
     from stackyard.engine.run import destroy as run_destroy
     from stackyard.plan.protection import RULE_TERMINATION_PROTECTION
 
-    project, fresh = replan(saved, gateway)
+    project, fresh = replan(saved, gateway, secrets)
     assert saved.inputs is not None
     inputs = saved.inputs
     options = RunOptions(

@@ -261,8 +261,11 @@ def _no_leaks(scenario: Scenario, *, faulted: bool = False) -> None:
 
     # Errors: a parameter refused by its pattern, a ciphertext KMS cannot decrypt.
     broken = ["drill.env", "broken.yaml"]
-    s.cli("build", *local, *broken, code=1)
-    s.cli("build", *local, "-vv", *broken, code=1)
+    # A lookup that fails stops the build while planning (exit 2), before any write;
+    # the refused parameter fails on CloudFormation (exit 1).
+    s.cli("build", *local, *broken, code=2)
+    s.cli("build", *local, "--stacks", "pattern", *broken, code=1)
+    s.cli("build", *local, "-vv", "--stacks", "pattern", *broken, code=1)
     s.cli("diff", *local, *broken, code=None)
     s.cli("render", *broken, code=None)
     s.cli("--debug", "build", *local, *broken, code=None)

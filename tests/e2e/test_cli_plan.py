@@ -224,8 +224,11 @@ def test_ci_path_holds_protected_stacks_then_plan_and_apply_approve_them(env: En
         "destroy", "--local", "--yes", "--disable-termination-protection", *values, config
     )
     assert gone.returncode == 3, gone.stdout + gone.stderr
-    assert "guarded: cancelled: not approved" in gone.stdout
-    assert "free: complete" in gone.stdout
+    print(gone.stdout)
+    assert "[protected]" in gone.stdout
+    # Nothing at all is deleted while one stack lacks approval: no half-destroyed environment.
+    assert "nothing deleted: approval missing" in gone.stdout
+    assert "free: complete" not in gone.stdout
 
 
 # --- a terminal --------------------------------------------------------------------------

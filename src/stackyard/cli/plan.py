@@ -238,7 +238,12 @@ def _check_arguments(saved: Plan, files: tuple[str, ...], overrides: tuple[str, 
                 f"the plan was made from {made_with}, not {' '.join(files)}",
                 hint="`stackyard apply PLANFILE` needs no other arguments",
             )
-    given = tuple((k.strip(), v) for k, _, v in (p.partition("=") for p in overrides))
+    secret = {k for k, _ in inputs.secret_overrides}
+    given = tuple(
+        (k.strip(), v)
+        for k, _, v in (p.partition("=") for p in overrides)
+        if k.strip() not in secret
+    )
     if given and given != inputs.overrides:
         made_with = inputs.overrides_text() or "no -e"
         raise UsageError(
@@ -250,7 +255,14 @@ def _check_arguments(saved: Plan, files: tuple[str, ...], overrides: tuple[str, 
 @click.command()
 @click.argument("planfile", metavar="PLANFILE")
 @click.argument("files", nargs=-1, metavar="[ENVIRONMENT_FILE] [CONFIG]")
-@click.option("-e", "--env", "overrides", multiple=True, metavar="KEY=VALUE", hidden=True)
+@click.option(
+    "-e",
+    "--env",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Only for a secret value the plan was made with (plans store only its digest).",
+)
 @wiring.aws_options
 @click.option("-j", "--max-parallel", type=click.IntRange(min=0), default=0, metavar="N")
 @click.option("-v", "--verbose", count=True, help="More output; repeat for more.")
@@ -287,6 +299,8 @@ def apply(
             hint="make the plan again with this version: stackyard plan -o PLANFILE ...",
         )
     inputs = saved.inputs
+    pairs = dict(p.partition("=")[::2] for p in overrides)
+    secrets = workflow.check_secret_overrides(inputs, {k.strip(): v for k, v in pairs.items()})
     inv = Invocation(
         inputs.config,
         inputs.environment_file,
@@ -307,7 +321,12 @@ def apply(
         result = wiring.run_in_view(
             console,
             lambda view, interrupt: workflow.apply(
-                saved, gateway, listener=view, interrupt=interrupt, max_parallel=max_parallel
+                saved,
+                gateway,
+                listener=view,
+                interrupt=interrupt,
+                max_parallel=max_parallel,
+                secrets=secrets,
             ),
             verbose=verbose,
         )

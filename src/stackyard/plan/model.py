@@ -406,10 +406,15 @@ class PlanInputs:
     destroy: bool = False
     disable_termination_protection: bool = False
     digests: tuple[tuple[str, str], ...] = ()
+    # ``-e`` values that reached a NoEcho parameter or a secret: never stored, only a salted
+    # digest, so ``apply`` asks for them again and checks them.
+    secret_overrides: tuple[tuple[str, str], ...] = ()
 
     def overrides_text(self) -> str:
-        """The ``-e`` options, as typed (``-e a=1 -e b=2``), or an empty string."""
-        return " ".join(f"-e {k}={v}" for k, v in self.overrides)
+        """The ``-e`` options, as typed (``-e a=1 -e b=2``; secret ones masked), or ``""``."""
+        shown = [f"-e {k}={v}" for k, v in self.overrides]
+        shown += [f"-e {k}={MASK}" for k, _ in self.secret_overrides]
+        return " ".join(shown)
 
 
 @dataclass(frozen=True)
@@ -571,6 +576,7 @@ def _decode_inputs(data: Any) -> PlanInputs | None:
         inputs,
         overrides=tuple((str(k), str(v)) for k, v in inputs.overrides),
         digests=tuple((str(k), str(v)) for k, v in inputs.digests),
+        secret_overrides=tuple((str(k), str(v)) for k, v in inputs.secret_overrides),
     )
 
 

@@ -475,7 +475,7 @@ class Planner:
                 deployed_protection(described),
             )
             deployed = DeployedStack.from_described(described, {}, None)
-            plan = StackPlan(name, fqn, StackAction.DELETE, f"delete ({described.status})")
+            plan = StackPlan(name, fqn, StackAction.DELETE, f"is {described.status}")
             if described.status == "DELETE_IN_PROGRESS":
                 plan = replace(plan, reason="already being deleted")
             verdict = assess(

@@ -228,7 +228,6 @@ def test_hooks_with_data_key(apply: Apply) -> None:
 
 def test_info_reports_status_outputs_and_drift(apply: Apply) -> None:
     from stackyard.engine.access import EngineAWSAccess
-    from stackyard.engine.run import stack_locations
     from stackyard.plan.status import stack_info
 
     config = _write(
@@ -244,7 +243,7 @@ def test_info_reports_status_outputs_and_drift(apply: Apply) -> None:
     assert apply.build(apply.project(config, v="1"), stacks=("one",)).ok
     project = apply.project(config, v="2")
     gateway = apply.gateway()
-    locations = stack_locations(project, ["one", "two"])
+    locations = {n: project.location(n) for n in ("one", "two")}
     access = EngineAWSAccess(gateway, default=Location("us-east-1"))
     infos = {i.name: i for i in stack_info(project, gateway, access, ["one", "two"], locations)}
     assert infos["one"].drift == "changes pending"

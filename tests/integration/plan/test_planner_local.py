@@ -8,7 +8,7 @@ from typing import Any
 
 from plan_helpers import Lab
 
-from stackyard.engine.approval import Approvals
+from stackyard.engine.approval import ApprovalPolicy
 from stackyard.plan.fingerprint import moved_in_plan
 from stackyard.plan.model import ChangeAction, Plan, Replacement, StackAction
 from stackyard.plan.planner import PlanOptions
@@ -116,18 +116,17 @@ def test_plan_then_apply_then_refused_after_the_deployed_stack_moved(lab: Lab, a
     assert [i.rule for i in data.protection.items] == ["project: destructive & stateful"]
 
     # Without anyone to ask, the replacement is held and its dependent cancelled.
-    held = lab.build(second, approvals=Approvals())
+    held = lab.build(second, approvals=ApprovalPolicy())
     assert held.exit_code == 3
     assert held.not_approved == {"data": "awaiting approval"}
     assert str(held.states["user"].phase) == "cancelled"
 
     # What apply does: fresh fingerprints match, then the reviewed plan approves exactly it.
-    current = lab.planner(second).fingerprints(PlanOptions())
+    current = dict(lab.planner(second).plan(PlanOptions()).fingerprints)
     assert moved_in_plan(saved, current) == ()
-    approvals = Approvals(reviewed=saved)
-    result = lab.build(second, approvals=approvals)
+    result = lab.build(second, approvals=ApprovalPolicy(reviewed=saved))
     assert result.ok, result.summary()
-    assert set(approvals.approved) == {"data"}
+    assert result.approvals is not None and set(result.approvals.approved) == {"data"}
     names = [b["Name"] for b in aws("s3").list_buckets()["Buckets"]]
     assert f"{lab.namespace}-b2" in names
 
@@ -135,7 +134,7 @@ def test_plan_then_apply_then_refused_after_the_deployed_stack_moved(lab: Lab, a
     third = lab.config(stacks, bucket=f"{lab.namespace}-b2", value="three")
     saved = Plan.from_json(lab.plan(third).to_json())
     assert lab.build(lab.config(stacks, bucket=f"{lab.namespace}-b2", value="other")).ok
-    moved = moved_in_plan(saved, lab.planner(third).fingerprints(PlanOptions()))
+    moved = moved_in_plan(saved, dict(lab.planner(third).plan(PlanOptions()).fingerprints))
     assert {(m.stack, m.what) for m in moved} >= {
         ("user", "deployed parameters"),
         ("user", "deployed last update"),
@@ -150,5 +149,5 @@ def test_a_reviewed_plan_approves_only_what_it_showed(lab: Lab) -> None:
     vault = saved.stack("vault")
     assert vault is not None and vault.needs_approval
     other = Plan.create([], now=datetime.now(UTC))
-    assert lab.build(project, approvals=Approvals(reviewed=other)).exit_code == 3
-    assert lab.build(project, approvals=Approvals(reviewed=saved)).ok
+    assert lab.build(project, approvals=ApprovalPolicy(reviewed=other)).exit_code == 3
+    assert lab.build(project, approvals=ApprovalPolicy(reviewed=saved)).ok
