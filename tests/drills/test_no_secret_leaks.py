@@ -268,7 +268,7 @@ def _no_leaks(scenario: Scenario, *, faulted: bool = False) -> None:
     s.cli("build", *local, "-vv", "--stacks", "pattern", *broken, code=1)
     s.cli("diff", *local, *broken, code=None)
     s.cli("render", *broken, code=None)
-    s.cli("--debug", "build", *local, *broken, code=None)
+    s.cli("--debug", "build", *local, "--stacks", "pattern", *broken, code=None)
     s.cli("destroy", *local, "--force", *broken, code=None)
     if faulted:  # the drill's own checks below run without faults
         s.injected.update(injected_by_kind(_set_faults(s.daemon, "")))
