@@ -224,7 +224,6 @@ def test_ci_path_holds_protected_stacks_then_plan_and_apply_approve_them(env: En
         "destroy", "--local", "--yes", "--disable-termination-protection", *values, config
     )
     assert gone.returncode == 3, gone.stdout + gone.stderr
-    print(gone.stdout)
     assert "[protected]" in gone.stdout
     # Nothing at all is deleted while one stack lacks approval: no half-destroyed environment.
     assert "nothing deleted: approval missing" in gone.stdout
@@ -314,6 +313,139 @@ def test_interactive_approval_show_yes_and_no(env: Env) -> None:
     assert "declined" in term.seen
     assert "dependency guarded cancelled" in term.seen
     assert term.seen.count(PROMPT) == 1
+
+
+def test_one_review_of_every_protected_change_before_any_write(env: Env) -> None:
+    ns = _ns()
+    config = env.config(
+        f"""\
+        namespace: {ns}
+        stacks:
+          - {{name: free, template_path: param.json, variables: {{Value: f}}}}
+          - {{name: g1, template_path: param.json, protected: true, variables: {{Value: a}}}}
+          - {{name: g2, template_path: param.json, protected: true, variables: {{Value: b}}}}
+        """
+    )
+    term = Terminal(env, "build", "--local", config)
+    term.expect(PROMPT)
+    assert "2 stack(s)" in term.seen and "g1" in term.seen and "g2" in term.seen
+    # While the question is open nothing has been submitted, the unrelated stack included.
+    cfn = env.client("cloudformation")
+    names = [s["StackName"] for s in cfn.describe_stacks()["Stacks"]]
+    assert not [n for n in names if n.startswith(ns)]
+    term.type("y")
+    code = term.finish()
+    assert code == 0, term.seen
+    assert term.seen.count(PROMPT) == 1
+    assert "build: 3 complete" in term.seen
+    # After the answer, every stack starts at once: none waited on another's approval.
+    created = {
+        e["StackName"]: e["Timestamp"]
+        for n in ("free", "g1", "g2")
+        for e in cfn.describe_stack_events(StackName=f"{ns}-{n}")["StackEvents"]
+        if e["ResourceStatus"] == "CREATE_IN_PROGRESS" and e["LogicalResourceId"] == e["StackName"]
+    }
+    assert len(created) == 3
+
+
+def test_apply_takes_only_the_plan_file_and_names_what_moved(env: Env) -> None:
+    ns = _ns()
+    config = env.config(
+        f"""\
+        namespace: {ns}
+        stacks:
+          - {{name: one, template_path: param.json, variables: {{Value: "${{v}}"}}}}
+        """
+    )
+    planned = env.run("plan", "--local", "-o", f"{ns}.json", "-e", "v=90", config)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    applied = env.run("apply", "--local", f"{ns}.json")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    ssm = env.client("cloudformation").describe_stacks(StackName=f"{ns}-one")["Stacks"][0]
+    assert ssm["Parameters"][0]["ParameterValue"] == "90"
+    # Other -e values than the plan's are refused, naming the plan's.
+    planned = env.run("plan", "--local", "-o", f"{ns}-2.json", "-e", "v=91", config)
+    assert planned.returncode == 0
+    other = env.run("apply", "--local", f"{ns}-2.json", "-e", "v=30")
+    assert other.returncode == 2 and "the plan was made with -e v=91" in other.stderr
+    # An input that moved after the plan: the file and the parameter are named.
+    (env.folder / f"{ns}.env").write_text("v: 30\n")
+    planned = env.run("plan", "--local", "-o", f"{ns}-3.json", f"{ns}.env", config)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    (env.folder / f"{ns}.env").write_text("v: 31\n")
+    moved = env.run("apply", "--local", f"{ns}-3.json")
+    assert moved.returncode == 1, moved.stdout + moved.stderr
+    assert f"{ns}.env changed since the plan was made" in moved.stderr
+    assert "stack one, parameter Value: planned 30, now 31" in moved.stderr
+
+
+def _edited(env: Env, name: str, edit: Callable[[dict[str, Any]], None]) -> str:
+    data = json.loads((env.folder / "risky.json").read_text())
+    edit(data)
+    (env.folder / name).write_text(json.dumps(data))
+    return name
+
+
+def test_an_edited_plan_file_is_refused(env: Env) -> None:
+    ns = _ns()
+    config = _guarded(env, ns)
+    first = ["-e", "v=1", "-e", f"q={ns}-q1"]
+    assert env.run("build", "--local", "--approve-protected", *first, config).returncode == 0
+    risky = ["-e", "v=1", "-e", f"q={ns}-q2"]  # renames the protected queue: a replacement
+    assert env.run("plan", "--local", "-o", "risky.json", *risky, config).returncode == 0
+    assert env.run("plan", "--local", "-o", "harmless.json", *first, config).returncode == 0
+    harmless = json.loads((env.folder / "harmless.json").read_text())
+
+    def emptied(data: dict[str, Any]) -> None:
+        for stack in data["stacks"]:
+            stack["resources"] = []
+
+    def softened(data: dict[str, Any]) -> None:
+        for stack in data["stacks"]:
+            for resource in stack["resources"]:
+                if resource["action"] == "replace":
+                    resource["action"], resource["replacement"] = "modify", "False"
+
+    def swapped(data: dict[str, Any]) -> None:
+        data["stacks"] = harmless["stacks"]  # a harmless text, the risky plan's fingerprints
+
+    for edit in (emptied, softened, swapped):
+        refused = env.run("apply", "--local", _edited(env, f"{edit.__name__}.json", edit))
+        assert refused.returncode == 1, (edit.__name__, refused.stdout + refused.stderr)
+        assert "refusing to apply" in refused.stderr
+        assert "it was edited" in refused.stderr, refused.stderr
+    queues = env.client("sqs").list_queues(QueueNamePrefix=ns).get("QueueUrls", [])
+    assert [q.rsplit("/", 1)[-1] for q in queues] == [f"{ns}-q1"]  # nothing was replaced
+
+
+def test_detailed_exitcode_is_1_when_a_stack_cannot_be_applied(env: Env) -> None:
+    ns = _ns()
+    (env.folder / "bucket.json").write_text(
+        json.dumps(
+            {
+                "Parameters": {"Name": {"Type": "String"}},
+                "Resources": {
+                    "Bucket": {
+                        "Type": "AWS::S3::Bucket",
+                        "Properties": {"BucketName": {"Ref": "Name"}},
+                    }
+                },
+            }
+        )
+    )
+    env.client("s3").create_bucket(Bucket=f"{ns}-taken")
+    config = env.config(
+        f"""\
+        namespace: {ns}
+        stacks:
+          - {{name: broken, template_path: bucket.json, variables: {{Name: {ns}-taken}}}}
+        """
+    )
+    failed = env.run("build", "--local", config)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    diff = env.run("diff", "--local", "--detailed-exitcode", config)
+    assert diff.returncode == 1, diff.stdout + diff.stderr
+    assert "cannot be applied: broken" in diff.stderr
 
 
 # --- secrets -----------------------------------------------------------------------------

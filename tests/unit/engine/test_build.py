@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from engine_fakes import World
 
 from stackyard.engine.status import Phase
@@ -239,3 +241,74 @@ def test_failure_reasons_and_events_mask_no_echo_values() -> None:
     )
     assert failure.reason == "Bucket: **** already exists"
     assert failure.hint == "rename ****"
+
+
+def test_the_engine_executes_the_plan_without_deciding_again(world: World) -> None:
+    from stackyard.engine.run import RunOptions, build
+
+    from engine_fakes import InlineStore, OutputsAccess
+
+    assert world.build(world.project(DIAMOND)).ok
+    changed = world.project(DIAMOND.replace("Value: a}", "Value: a2}"))
+    world.cloud.calls.clear()
+    marks: list[int] = []
+    result = build(
+        changed,
+        RunOptions(),
+        world.gateway,
+        interrupt=world.interrupt,
+        clock=world.clock,
+        sleep=world.clock.sleep,
+        inline=True,
+        store=InlineStore(),  # type: ignore[arg-type]
+        access=OutputsAccess(world.gateway),
+        review=lambda planned: marks.append(len(world.cloud.calls)),
+    )
+    assert result.ok and phases(result) == dict.fromkeys("abcd", "complete")
+    planning, executing = world.cloud.calls[: marks[0]], world.cloud.calls[marks[0] :]
+    # The plan read everything once: one listing, one template per stack.
+    assert [a for _, a, _ in planning].count("DescribeStacks") == 1
+    assert sorted(s for _, a, s in planning if a == "GetTemplate") == ["t-a", "t-b", "t-c", "t-d"]
+    # Executing it reads no template and describes no single stack: batched polls only.
+    assert not [c for c in executing if c[1] in ("GetTemplate", "GetStackPolicy")]
+    assert not [c for c in executing if c[1] == "DescribeStacks" and c[2]]
+    assert world.cloud.stacks["t-d"].params == {"Value": "a2-ba2-c"}
+
+
+def test_every_approval_is_settled_before_the_first_write(world: World) -> None:
+    from stackyard.engine.approval import ApprovalPolicy
+    from stackyard.engine.run import RunOptions, build
+
+    from engine_fakes import InlineStore, OutputsAccess
+
+    project = world.project(
+        """\
+        - {name: free, template_path: t.json, variables: {Value: f}}
+        - {name: p1, template_path: t.json, protected: true, variables: {Value: one}}
+        - {name: p2, template_path: t.json, protected: true, variables: {Value: two}}
+        """
+    )
+    asked: list[tuple[list[str], int]] = []
+
+    def ask(stacks: Any) -> bool:
+        asked.append(([s.name for s in stacks], len(world.cloud.calls)))
+        return True
+
+    result = build(
+        project,
+        RunOptions(),
+        world.gateway,
+        interrupt=world.interrupt,
+        clock=world.clock,
+        sleep=world.clock.sleep,
+        inline=True,
+        store=InlineStore(),  # type: ignore[arg-type]
+        access=OutputsAccess(world.gateway),
+        approvals=ApprovalPolicy(ask=ask),
+    )
+    assert result.ok
+    assert [names for names, _ in asked] == [["p1", "p2"]]  # one question for both
+    writes = [i for i, (_, a, _) in enumerate(world.cloud.calls) if a == "CreateStack"]
+    assert writes and min(writes) >= asked[0][1]  # asked before any stack was submitted
+    started = world.started()
+    assert started["t-free"] == started["t-p1"] == started["t-p2"]  # nobody waited on a prompt
