@@ -421,10 +421,11 @@ class Planner:
             wait_in_progress=desired.in_progress_behavior == "wait",
         )
         recreate = decided is not None and decided.kind is StackAction.RECREATE
-        if decided is not None and decided.kind is StackAction.SKIP_LOCKED:
-            if not options.locked_delta:  # a build does not even read a locked stack
-                plan = StackPlan(name, fqn, StackAction.SKIP_LOCKED, decided.reason)
-                return PlannedStack(plan, location, desired), stack_fingerprint(None, None)
+        skipped = decided is not None and decided.kind is StackAction.SKIP_LOCKED
+        if skipped and decided is not None and not options.locked_delta:
+            # A build does not even read a locked stack.
+            plan = StackPlan(name, fqn, StackAction.SKIP_LOCKED, decided.reason)
+            return PlannedStack(plan, location, desired), stack_fingerprint(None, None)
         deployed = None if recreate else self._snapshot(name, described, desired)
         if recreate and described is not None:
             deployed = DeployedStack.from_described(described, {}, None)

@@ -244,9 +244,9 @@ def test_failure_reasons_and_events_mask_no_echo_values() -> None:
 
 
 def test_the_engine_executes_the_plan_without_deciding_again(world: World) -> None:
-    from stackyard.engine.run import RunOptions, build
-
     from engine_fakes import InlineStore, OutputsAccess
+
+    from stackyard.engine.run import RunOptions, build
 
     assert world.build(world.project(DIAMOND)).ok
     changed = world.project(DIAMOND.replace("Value: a}", "Value: a2}"))
@@ -276,10 +276,10 @@ def test_the_engine_executes_the_plan_without_deciding_again(world: World) -> No
 
 
 def test_every_approval_is_settled_before_the_first_write(world: World) -> None:
+    from engine_fakes import InlineStore, OutputsAccess
+
     from stackyard.engine.approval import ApprovalPolicy
     from stackyard.engine.run import RunOptions, build
-
-    from engine_fakes import InlineStore, OutputsAccess
 
     project = world.project(
         """\

@@ -157,5 +157,3 @@ def test_has_changes_and_approval() -> None:
     )
     assert locked.has_changes and not locked.will_change
     assert not Plan.create([locked, quiet], now=NOW).has_changes
-
-
