@@ -127,8 +127,9 @@ def test_no_echo_values_get_a_salted_digest_in_metadata() -> None:
 
 
 def test_changed_no_echo_value_is_a_planned_change() -> None:
+    from stackyard.aws.cloudformation import DeployedStack
     from stackyard.desired import DesiredStack
-    from stackyard.plan.diff import DeployedStack, diff_stack
+    from stackyard.plan.diff import diff_stack
     from stackyard.template_secrets import add_parameter_digests
 
     base = json.dumps(
@@ -159,7 +160,8 @@ def test_changed_no_echo_value_is_a_planned_change() -> None:
 
     deployed_template = json.loads(desired("old-secret").template_body)
     deployed = DeployedStack(
-        fqn="ns-db",
+        name="ns-db",
+        stack_id="ns-db",
         status="CREATE_COMPLETE",
         template=deployed_template,
         parameters={"Pw": "****"},

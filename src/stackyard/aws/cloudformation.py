@@ -74,7 +74,8 @@ class StackEvent:
 
 @dataclass(frozen=True)
 class DeployedStack:
-    """A stack as CloudFormation describes it."""
+    """A stack as CloudFormation describes it; the planner adds its ``template`` and
+    ``stack_policy`` (as data) when it has read them (:meth:`with_template`)."""
 
     name: str
     stack_id: str
@@ -90,11 +91,31 @@ class DeployedStack:
     created: datetime | None = None
     updated: datetime | None = None
     description: str | None = None
+    template: Mapping[str, Any] = field(default_factory=dict)
+    stack_policy: Mapping[str, Any] | None = None
+
+    @property
+    def fqn(self) -> str:
+        """The stack's name on AWS."""
+        return self.name
 
     @property
     def last_change(self) -> datetime | None:
         """When the stack was last created or updated."""
         return self.updated or self.created
+
+    @property
+    def last_updated(self) -> datetime | None:
+        """Same as ``last_change``."""
+        return self.last_change
+
+    def with_template(
+        self, template: Mapping[str, Any], stack_policy: Mapping[str, Any] | None = None
+    ) -> DeployedStack:
+        """This stack with its template and stack policy, as plain data."""
+        from dataclasses import replace
+
+        return replace(self, template=template, stack_policy=stack_policy)
 
 
 @dataclass(frozen=True)

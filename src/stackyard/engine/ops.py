@@ -193,7 +193,7 @@ class BuildOps:
             return Done(Phase.COMPLETE, f"settings updated: {changed}")
         submission = stack_submission(
             desired,
-            deployed.described(),
+            deployed,
             location,
             self.store,
             namespace=self.namespace,

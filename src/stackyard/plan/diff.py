@@ -19,12 +19,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import dataclass, replace
 from typing import Any
 
 from stackyard import schemas
-from stackyard.aws.cloudformation import DeployedStack as DescribedStack
+from stackyard.aws.cloudformation import DeployedStack
 from stackyard.desired import DesiredStack, parameter_text
 from stackyard.lookups.secret import MASK, Secret, is_secret
 from stackyard.plan.actions import classify, normalise_template
@@ -58,6 +57,7 @@ __all__ = [
     "DeployedStack",
     "diff_stack",
     "merge_change_set",
+    "snapshot",
 ]
 
 KNOWN_AFTER_APPLY = "(known after apply)"
@@ -76,61 +76,15 @@ _ATTRIBUTES = (
 _MIN_SECRET_IN_TEXT = 4
 
 
-@dataclass(frozen=True)
-class DeployedStack:
-    """A deployed stack as the planner needs it: the described stack plus its template
-    (``GetTemplate``) and stack policy (``GetStackPolicy``)."""
-
-    fqn: str
-    status: str
-    template: Mapping[str, Any]
-    parameters: Mapping[str, str] = field(default_factory=dict)
-    tags: Mapping[str, str] = field(default_factory=dict)
-    outputs: Mapping[str, str] = field(default_factory=dict)
-    stack_policy: Mapping[str, Any] | None = None
-    termination_protection: bool = False
-    notification_arns: tuple[str, ...] = ()
-    role_arn: str | None = None
-    last_updated: datetime | None = None
-    stack_id: str = ""
-
-    @classmethod
-    def from_described(
-        cls, described: DescribedStack, template: Any, stack_policy: Any = None
-    ) -> DeployedStack:
-        """Combine the gateway's ``DeployedStack`` with its template and stack policy
-        (JSON text, YAML text or dicts, as ``GetTemplate``/``GetStackPolicy`` return them)."""
-        body = normalise_template(template)
-        policy = normalise_template(stack_policy) if stack_policy else None
-        return cls(
-            fqn=described.name,
-            status=described.status,
-            template=body if isinstance(body, Mapping) else {},
-            parameters=dict(described.parameters),
-            tags=dict(described.tags),
-            outputs=dict(described.outputs),
-            stack_policy=policy if isinstance(policy, Mapping) else None,
-            termination_protection=described.termination_protection,
-            notification_arns=tuple(described.notification_arns),
-            role_arn=described.role_arn,
-            last_updated=described.last_change,
-            stack_id=described.stack_id,
-        )
-
-    def described(self) -> DescribedStack:
-        """The gateway's view of this stack (for ``plan.actions.classify``)."""
-        return DescribedStack(
-            name=self.fqn,
-            stack_id=self.stack_id or self.fqn,
-            status=self.status,
-            parameters=self.parameters,
-            tags=self.tags,
-            outputs=self.outputs,
-            notification_arns=self.notification_arns,
-            role_arn=self.role_arn,
-            termination_protection=self.termination_protection,
-            updated=self.last_updated,
-        )
+def snapshot(described: DeployedStack, template: Any, stack_policy: Any = None) -> DeployedStack:
+    """``described`` with its template and stack policy (JSON text, YAML text or dicts, as
+    ``GetTemplate``/``GetStackPolicy`` return them) as data: what the differ compares."""
+    body = normalise_template(template)
+    policy = normalise_template(stack_policy) if stack_policy else None
+    return described.with_template(
+        body if isinstance(body, Mapping) else {},
+        policy if isinstance(policy, Mapping) else None,
+    )
 
 
 # --- values -------------------------------------------------------------------------------
@@ -830,7 +784,7 @@ def diff_stack(
         action, reason = StackAction.DELETE, "not in the config"
     else:
         decided = classify(
-            deployed.described() if deployed is not None else None,
+            deployed,
             locked=desired.locked,
             forced=forced,
             recreate_failed=recreate_failed,

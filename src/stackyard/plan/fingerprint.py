@@ -17,10 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from stackyard.aws.cloudformation import DeployedStack
 from stackyard.desired import DesiredStack, parameter_text
 from stackyard.lookups.secret import is_secret
 from stackyard.plan.actions import normalise_template
-from stackyard.plan.diff import DeployedStack
 from stackyard.plan.model import (
     DeployedFingerprint,
     DesiredFingerprint,

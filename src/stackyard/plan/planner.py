@@ -28,15 +28,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from stackyard.aws.cloudformation import CloudFormationGateway
-from stackyard.aws.cloudformation import DeployedStack as DescribedStack
+from stackyard.aws.cloudformation import CloudFormationGateway, DeployedStack
 from stackyard.aws.errors import AWSCallError
 from stackyard.aws.session import Location
 from stackyard.aws.template_store import TemplateStore
 from stackyard.desired import DesiredStack
 from stackyard.errors import StackyardError
 from stackyard.plan.actions import classify
-from stackyard.plan.diff import DeployedStack, diff_stack, merge_change_set
+from stackyard.plan.diff import diff_stack, merge_change_set, snapshot
 from stackyard.plan.fingerprint import stack_fingerprint
 from stackyard.plan.kept import broken_promises
 from stackyard.plan.model import (
@@ -142,7 +141,7 @@ def with_protection_defaults(project: Project, desired: DesiredStack) -> Desired
     return desired
 
 
-def deployed_protection(described: DescribedStack | None) -> bool | tuple[str, ...]:
+def deployed_protection(described: DeployedStack | None) -> bool | tuple[str, ...]:
     """The protection a deployed stack was last deployed under (its stack tag)."""
     if described is None:
         return False
@@ -152,7 +151,7 @@ def deployed_protection(described: DescribedStack | None) -> bool | tuple[str, .
 def plan_stack(
     project: Project,
     desired: DesiredStack | None,
-    described: DescribedStack | None,
+    described: DeployedStack | None,
     *,
     template: Any = None,
     stack_policy: Any = None,
@@ -161,11 +160,7 @@ def plan_stack(
     protected: bool | tuple[str, ...] | None = None,
 ) -> StackPlan:
     """One stack's plan from its desired state and what CloudFormation described."""
-    deployed = (
-        DeployedStack.from_described(described, template or {}, stack_policy)
-        if described is not None
-        else None
-    )
+    deployed = snapshot(described, template or {}, stack_policy) if described is not None else None
     return _diff(project, desired, deployed, forced, recreate_failed, protected)
 
 
@@ -180,7 +175,7 @@ def _diff(
     wait = desired is not None and desired.in_progress_behavior == "wait"
     if protected is None:
         configured = desired.protected if desired is not None else False
-        recorded = deployed_protection(deployed.described()) if deployed is not None else False
+        recorded = deployed_protection(deployed) if deployed is not None else False
         protected = merge_protection(configured, recorded)
     plan = diff_stack(
         desired,
@@ -370,7 +365,7 @@ class Planner:
     def _snapshot(
         self,
         name: str,
-        described: DescribedStack | None,
+        described: DeployedStack | None,
         desired: DesiredStack | None,
         *,
         refresh: bool = False,
@@ -389,7 +384,7 @@ class Planner:
                 policy = self._read(
                     lambda: self.gateway.get_stack_policy(described.name, location), None
                 )
-        return DeployedStack.from_described(described, template, policy)
+        return snapshot(described, template, policy)
 
     def _stack(
         self, name: str, options: PlanOptions, pending: _Pending
@@ -428,7 +423,7 @@ class Planner:
             return PlannedStack(plan, location, desired), stack_fingerprint(None, None)
         deployed = None if recreate else self._snapshot(name, described, desired)
         if recreate and described is not None:
-            deployed = DeployedStack.from_described(described, {}, None)
+            deployed = snapshot(described, {}, None)
         protected = merge_protection(desired.protected, deployed_protection(described))
         plan = _diff(project, desired, deployed, forced, options.recreate_failed, protected)
         if (
@@ -475,7 +470,7 @@ class Planner:
                 configured if isinstance(configured, bool) else tuple(configured),
                 deployed_protection(described),
             )
-            deployed = DeployedStack.from_described(described, {}, None)
+            deployed = snapshot(described, {}, None)
             plan = StackPlan(name, fqn, StackAction.DELETE, f"is {described.status}")
             if described.status == "DELETE_IN_PROGRESS":
                 plan = replace(plan, reason="already being deleted")
@@ -532,7 +527,7 @@ class Planner:
 
         submission = stack_submission(
             desired,
-            deployed.described(),
+            deployed,
             location,
             self._template_store(),
             namespace=self.project.context.namespace,

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
+from stackyard.aws.cloudformation import DeployedStack
 from stackyard.desired import DesiredStack
 from stackyard.lookups.secret import Secret
-from stackyard.plan.diff import KNOWN_AFTER_APPLY, DeployedStack, diff_stack, merge_change_set
+from stackyard.plan.diff import KNOWN_AFTER_APPLY, diff_stack, merge_change_set
 from stackyard.plan.model import (
     ChangeAction,
     Replacement,
@@ -54,7 +55,9 @@ def deployed(
     body: dict[str, Any], params: dict[str, str] | None = None, **kw: Any
 ) -> DeployedStack:
     kw.setdefault("status", "UPDATE_COMPLETE")
-    return DeployedStack(fqn="dev-app", template=body, parameters=params or {}, **kw)
+    return DeployedStack(
+        name="dev-app", stack_id="dev-app", template=body, parameters=params or {}, **kw
+    )
 
 
 def change(old: dict[str, Any], new: dict[str, Any], **kw: Any) -> StackPlan:
@@ -341,7 +344,7 @@ def test_locked_stack_shows_its_pending_delta() -> None:
     new["Resources"]["Q"]["Properties"]["QueueName"] = "jobs-2"
     new["Resources"]["T"] = {"Type": "AWS::SNS::Topic"}
     when = datetime(2026, 1, 2, tzinfo=UTC)
-    plan = diff_stack(desired(new, locked=True), deployed(old, last_updated=when))
+    plan = diff_stack(desired(new, locked=True), deployed(old, updated=when))
 
     assert plan.action is StackAction.SKIP_LOCKED
     assert not plan.will_change
@@ -430,20 +433,20 @@ def test_needs_a_side() -> None:
 
 
 def test_from_described_joins_gateway_data() -> None:
-    from stackyard.aws.cloudformation import DeployedStack as Described
+    from stackyard.plan.diff import snapshot
 
-    described = Described(
+    described = DeployedStack(
         name="dev-app",
         stack_id="id-1",
         status="CREATE_COMPLETE",
         parameters={"Env": "dev"},
         termination_protection=True,
     )
-    stack = DeployedStack.from_described(described, json.dumps(template({"Q": QUEUE})), None)
+    stack = snapshot(described, json.dumps(template({"Q": QUEUE})), None)
 
     assert stack.template["Resources"]["Q"]["Type"] == "AWS::SQS::Queue"
     assert stack.termination_protection and stack.parameters == {"Env": "dev"}
-    assert stack.described().stack_id == "id-1"
+    assert stack.stack_id == "id-1" and stack.fqn == "dev-app"
 
 
 # --- change sets -----------------------------------------------------------------------------

@@ -6,9 +6,9 @@ import dataclasses
 import json
 from datetime import UTC, datetime
 
+from stackyard.aws.cloudformation import DeployedStack
 from stackyard.desired import DesiredStack
 from stackyard.lookups.secret import Secret
-from stackyard.plan.diff import DeployedStack
 from stackyard.plan.fingerprint import (
     deployed_fingerprint,
     desired_fingerprint,
@@ -41,11 +41,12 @@ def desired(body: dict[str, object] = TEMPLATE, **params: object) -> DesiredStac
 
 def deployed(**kw: object) -> DeployedStack:
     base: dict[str, object] = {
-        "fqn": "dev-app",
+        "name": "dev-app",
+        "stack_id": "dev-app",
         "status": "UPDATE_COMPLETE",
         "template": TEMPLATE,
         "parameters": {"Pw": "****"},
-        "last_updated": WHEN,
+        "updated": WHEN,
     }
     base.update(kw)
     return DeployedStack(**base)  # type: ignore[arg-type]
@@ -81,7 +82,7 @@ def test_names_what_moved() -> None:
     changed_body = {**TEMPLATE, "Outputs": {"X": {"Value": "1"}}}
     current = stack_fingerprint(
         desired(changed_body, Pw="b"),
-        deployed(status="UPDATE_IN_PROGRESS", last_updated=datetime(2026, 2, 1, tzinfo=UTC)),
+        deployed(status="UPDATE_IN_PROGRESS", updated=datetime(2026, 2, 1, tzinfo=UTC)),
     )
 
     found = [str(m) for m in moved("app", saved, current)]

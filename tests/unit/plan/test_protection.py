@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from stackyard.aws.cloudformation import DeployedStack
 from stackyard.desired import DesiredStack
-from stackyard.plan.diff import DeployedStack, diff_stack
+from stackyard.plan.diff import diff_stack
 from stackyard.plan.model import ChangeAction, Replacement, ResourceChange, Risk, RiskKind
 from stackyard.plan.protection import ProjectProtection, assess, matches, parse_rule
 
@@ -38,7 +39,11 @@ def stack(resources: dict[str, Any], protected: bool | tuple[str, ...] = False) 
 
 def live(resources: dict[str, Any], **kw: Any) -> DeployedStack:
     return DeployedStack(
-        fqn="dev-app", status="UPDATE_COMPLETE", template={"Resources": resources}, **kw
+        name="dev-app",
+        stack_id="dev-app",
+        status="UPDATE_COMPLETE",
+        template={"Resources": resources},
+        **kw,
     )
 
 

@@ -21,9 +21,10 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from stackyard.aws.cloudformation import DeployedStack
 from stackyard.desired import DesiredStack
 from stackyard.lookups.secret import Secret
-from stackyard.plan.diff import DeployedStack, diff_stack
+from stackyard.plan.diff import diff_stack
 from stackyard.plan.model import Plan, StackPlan
 from stackyard.ui.diff import format_value, render_approval, render_plan, summary_line
 from stackyard.unknown import Unknown
@@ -58,14 +59,15 @@ def build(case: str) -> StackPlan:
     deployed = None
     if "before" in spec:
         deployed = DeployedStack(
-            fqn=f"dev-{case}",
+            name=f"dev-{case}",
+            stack_id=f"dev-{case}",
             status="UPDATE_COMPLETE",
             template=spec["before"],
             parameters=spec.get("params_before", {}),
             tags=spec.get("tags_before", {}),
             outputs=spec.get("outputs_before", {}),
             termination_protection=spec.get("termination_protection", False),
-            last_updated=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+            updated=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
         )
     return diff_stack(desired, deployed, protected=spec.get("protected"))
 
@@ -159,7 +161,8 @@ def secret_plan() -> Plan:
         tags={"owner": Secret(SECRETS[1])},
     )
     deployed = DeployedStack(
-        fqn="dev-app",
+        name="dev-app",
+        stack_id="dev-app",
         status="UPDATE_COMPLETE",
         template=before,
         parameters={"Password": "****", "Token": "old-token-value"},
