@@ -6,6 +6,9 @@ Shared by the engine (CreateStack and update change sets) and the planner's
 
 from __future__ import annotations
 
+import base64
+import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from stackyard.desired import DesiredStack, parameter_text
@@ -19,6 +22,8 @@ __all__ = [
     "OWNER_TAG",
     "OWN_TAG_PREFIX",
     "PROTECTION_TAG",
+    "protection_from_tag",
+    "protection_tag",
     "stack_submission",
     "submitted_parameters",
     "submitted_tags",
@@ -91,3 +96,34 @@ def stack_submission(
         termination_protection=desired.termination_protection,
         stack_policy=desired.stack_policy,
     )
+
+
+def protection_tag(protected: bool | Sequence[str]) -> str | None:
+    """The value of the ``stackyard:protected`` stack tag for a setting (None: no tag).
+
+    Tag values propagate to resources, and IAM allows few characters in them, so rules are
+    written as URL-safe base64 of their JSON.
+    """
+    if protected is True:
+        return "true"
+    if not protected:
+        return None
+    text = json.dumps(list(protected), separators=(",", ":"))
+    return "rules:" + base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def protection_from_tag(value: str | None) -> bool | tuple[str, ...]:
+    """Read back what :func:`protection_tag` wrote; anything unreadable counts as protected."""
+    if not value:
+        return False
+    if value == "true":
+        return True
+    if value.startswith("rules:"):
+        data = value[len("rules:") :]
+        try:
+            rules = json.loads(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)))
+        except ValueError:
+            return True
+        if isinstance(rules, list) and all(isinstance(r, str) for r in rules):
+            return tuple(rules)
+    return True

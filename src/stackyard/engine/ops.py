@@ -23,8 +23,8 @@ from stackyard.engine.scheduler import Again, Done, InFlight, Interrupt, Outcome
 from stackyard.engine.status import Failure, Phase
 from stackyard.plan.model import Setting, StackAction
 from stackyard.plan.planner import Planned, PlannedStack, Planner
-from stackyard.plan.protection import RULE_TERMINATION_PROTECTION, protection_tag
-from stackyard.submission import stack_submission
+from stackyard.plan.protection import RULE_TERMINATION_PROTECTION
+from stackyard.submission import protection_tag, stack_submission
 
 __all__ = ["BuildOps", "DestroyOps", "first_failure", "mask_failure", "secret_values"]
 

@@ -50,9 +50,8 @@ from stackyard.plan.protection import (
     ProjectProtection,
     assess,
     merge_protection,
-    protection_from_tag,
 )
-from stackyard.submission import PROTECTION_TAG
+from stackyard.submission import PROTECTION_TAG, protection_from_tag
 from stackyard.unknown import Unknown
 
 if TYPE_CHECKING:

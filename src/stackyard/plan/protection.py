@@ -21,9 +21,7 @@ stack that is protected, or has termination protection, always does.
 
 from __future__ import annotations
 
-import base64
 import fnmatch
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -38,12 +36,10 @@ from stackyard.plan.model import (
     StackPlan,
 )
 from stackyard.plan.risk import is_stateful
-from stackyard.submission import PROTECTION_TAG
 
 __all__ = [
     "DEFAULT_PROJECT_PROTECTION",
     "KEYWORDS",
-    "PROTECTION_TAG",
     "RULE_PROTECTED",
     "RULE_TERMINATION_PROTECTION",
     "ProjectProtection",
@@ -51,8 +47,6 @@ __all__ = [
     "matches",
     "merge_protection",
     "parse_rule",
-    "protection_from_tag",
-    "protection_tag",
 ]
 
 # Rule ids (``ApprovalItem.rule_id``) that code matches on.
@@ -262,34 +256,3 @@ def merge_protection(
         r for r in deployed or () if r not in (configured or ())
     )
     return rules or False
-
-
-def protection_tag(protected: bool | Sequence[str]) -> str | None:
-    """The value of the ``stackyard:protected`` stack tag for a setting (None: no tag).
-
-    Tag values propagate to resources, and IAM allows few characters in them, so rules are
-    written as URL-safe base64 of their JSON.
-    """
-    if protected is True:
-        return "true"
-    if not protected:
-        return None
-    text = json.dumps(list(protected), separators=(",", ":"))
-    return "rules:" + base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
-def protection_from_tag(value: str | None) -> bool | tuple[str, ...]:
-    """Read back what :func:`protection_tag` wrote; anything unreadable counts as protected."""
-    if not value:
-        return False
-    if value == "true":
-        return True
-    if value.startswith("rules:"):
-        data = value[len("rules:") :]
-        try:
-            rules = json.loads(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)))
-        except ValueError:
-            return True
-        if isinstance(rules, list) and all(isinstance(r, str) for r in rules):
-            return tuple(rules)
-    return True
