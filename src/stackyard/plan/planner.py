@@ -35,7 +35,8 @@ from stackyard.aws.template_store import TemplateStore
 from stackyard.desired import DesiredStack
 from stackyard.errors import StackyardError
 from stackyard.plan.actions import classify
-from stackyard.plan.diff import diff_stack, merge_change_set, snapshot
+from stackyard.plan.change_sets import merge_change_set
+from stackyard.plan.diff import diff_stack, snapshot
 from stackyard.plan.fingerprint import stack_fingerprint
 from stackyard.plan.kept import broken_promises
 from stackyard.plan.model import (

@@ -13,7 +13,8 @@ import pytest
 from stackyard.aws.cloudformation import DeployedStack
 from stackyard.desired import DesiredStack
 from stackyard.lookups.secret import Secret
-from stackyard.plan.diff import KNOWN_AFTER_APPLY, diff_stack, merge_change_set
+from stackyard.plan.change_sets import merge_change_set
+from stackyard.plan.diff import KNOWN_AFTER_APPLY, diff_stack
 from stackyard.plan.model import (
     ChangeAction,
     Replacement,
