@@ -46,6 +46,7 @@ Segment = str | int
 
 
 def path_text(segments: Sequence[Segment]) -> str:
+    """``("Properties", "Tags", 0, "Value")`` → ``Properties.Tags[0].Value``."""
     out = ""
     for seg in segments:
         if isinstance(seg, int):
@@ -256,6 +257,7 @@ def _resource_change(
 
 
 def resources_of(template: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """A template's resources by logical id (entries that are not mappings left out)."""
     found = template.get("Resources") or {}
     return {str(k): v for k, v in found.items() if isinstance(v, Mapping)}
 
@@ -266,6 +268,8 @@ def resource_changes(
     ctx: ReachContext,
     mask: Masker,
 ) -> tuple[tuple[ResourceChange, ...], ReachContext]:
+    """Every resource that changes between two templates, and the context with every
+    replaced resource (a replacement reaches what refers to it: repeated until stable)."""
     old, new = resources_of(old_template), resources_of(new_template)
     ids = sorted(set(old) | set(new))
     # A replaced resource changes every resource that refers to it: repeat until stable.

@@ -46,6 +46,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ParameterChanges:
+    """Parameter changes, and what they carry into the resources."""
+
     changes: tuple[ParameterChange, ...]
     ctx: ReachContext
 
@@ -61,6 +63,7 @@ def parameter_changes(
     new_template: Mapping[str, Any],
     secret_keys: frozenset[str],
 ) -> ParameterChanges:
+    """Parameters that change (NoEcho ones compared through the digests templates record)."""
     old: dict[str, str] = dict(deployed.parameters) if deployed else {}
     new: dict[str, Any] = {}
     declared: frozenset[str] = frozenset()
@@ -140,6 +143,7 @@ def parameter_changes(
 def tag_changes(
     desired: DesiredStack | None, deployed: DeployedStack | None
 ) -> tuple[TagChange, ...]:
+    """Stack tags that change (stackyard's own tags are not compared)."""
     old = {
         k: v
         for k, v in (deployed.tags if deployed else {}).items()
@@ -172,6 +176,7 @@ def tag_changes(
 def setting_changes(
     desired: DesiredStack | None, deployed: DeployedStack | None
 ) -> tuple[SettingChange, ...]:
+    """Settings that change: termination protection, stack policy, notifications, role."""
     if desired is None:
         return ()
     out: list[SettingChange] = []
@@ -204,6 +209,7 @@ def output_changes(
     resources: Iterable[ResourceChange],
     mask: Masker,
 ) -> tuple[OutputChange, ...]:
+    """Outputs that change; a value that can change in an apply is "known after apply"."""
     old = old_template.get("Outputs") or {}
     new = new_template.get("Outputs") or {}
     current = dict(deployed.outputs) if deployed else {}

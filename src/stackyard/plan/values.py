@@ -32,6 +32,7 @@ MIN_SECRET_IN_TEXT = 4
 
 
 def unknown_in(value: Any) -> bool:
+    """True when ``value`` holds a value known only after apply, anywhere inside it."""
     if isinstance(value, str):
         return isinstance(value, Unknown) or UNKNOWN_MARK in value
     if isinstance(value, Mapping):
@@ -42,6 +43,7 @@ def unknown_in(value: Any) -> bool:
 
 
 def is_intrinsic(node: Any) -> bool:
+    """True for ``{"Ref": ...}``, ``{"Condition": ...}`` and ``{"Fn::...": ...}``."""
     if not isinstance(node, Mapping) or len(node) != 1:
         return False
     (key,) = node
