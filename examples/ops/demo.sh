@@ -39,9 +39,9 @@ run plan --local -o "$PLAN" "$ENV" "$CONFIG" > "$PLAN.txt"
 sed '/^$/q' "$PLAN.txt"   # the summary: one line a stack
 echo "  (resource by resource: $PLAN.txt; the plan itself, for apply: $PLAN)"
 
-bold "5. Apply exactly the reviewed plan: every stack starts as soon as the ones it needs are done"
-echo "  (on a terminal, 'stackyard build' would instead ask before each protected change)"
-run apply --local "$PLAN" "$ENV" "$CONFIG"
+bold "5. Apply exactly the reviewed plan (the file records its inputs): every stack starts as soon as the ones it needs are done"
+echo "  (on a terminal, 'stackyard build' plans, then asks once for every protected change before anything runs)"
+run apply --local "$PLAN"
 
 bold "6. What now exists"
 "$SY" info --local --json "$ENV" "$CONFIG" | python3 -c '

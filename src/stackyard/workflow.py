@@ -124,13 +124,15 @@ def _without_secrets(inputs: PlanInputs, planned: Planned) -> PlanInputs:
             if isinstance(value, str) and (key in desired.no_echo or is_secret(value)):
                 secrets.add(str.__str__(value))
     kept: list[tuple[str, str]] = []
-    hidden: list[tuple[str, str]] = list(inputs.secret_overrides)
+    hidden: dict[str, str] = dict(inputs.secret_overrides)
     for key, value in inputs.overrides:
-        if value and any(value == s or (len(value) >= 4 and value in s) for s in secrets):
-            hidden.append((key, _override_digest(key, value)))
+        if key in hidden or (
+            value and any(value == s or (len(value) >= 4 and value in s) for s in secrets)
+        ):
+            hidden[key] = _override_digest(key, value)
         else:
             kept.append((key, value))
-    return replace(inputs, overrides=tuple(kept), secret_overrides=tuple(sorted(hidden)))
+    return replace(inputs, overrides=tuple(kept), secret_overrides=tuple(sorted(hidden.items())))
 
 
 def _sha256(path: Path) -> str:

@@ -448,6 +448,67 @@ def test_detailed_exitcode_is_1_when_a_stack_cannot_be_applied(env: Env) -> None
     assert "cannot be applied: broken" in diff.stderr
 
 
+def test_a_secret_e_value_stays_out_of_the_plan_file_and_apply_asks_for_it(env: Env) -> None:
+    ns = _ns()
+    hidden = f"noecho-{uuid.uuid4().hex}"
+    (env.folder / "noecho.json").write_text(
+        json.dumps(
+            {
+                "Parameters": {"Hidden": {"Type": "String", "NoEcho": True}},
+                "Resources": {
+                    "Param": {
+                        "Type": "AWS::SSM::Parameter",
+                        "Properties": {"Type": "String", "Value": {"Ref": "Hidden"}},
+                    }
+                },
+            }
+        )
+    )
+    config = env.config(
+        f"""\
+        namespace: {ns}
+        stacks:
+          - {{name: vault, template_path: noecho.json, variables: {{Hidden: "${{h}}"}}}}
+        """
+    )
+    planned = env.run("plan", "--local", "-o", f"{ns}.json", "-e", f"h={hidden}", config)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    saved = (env.folder / f"{ns}.json").read_text()
+    assert hidden not in saved
+    assert json.loads(saved)["inputs"]["secret_overrides"][0][0] == "h"
+    missing = env.run("apply", "--local", f"{ns}.json")
+    assert missing.returncode == 2 and "pass it again" in missing.stderr
+    wrong = env.run("apply", "--local", f"{ns}.json", "-e", "h=guess")
+    assert wrong.returncode == 2 and "not the value the plan was made with" in wrong.stderr
+    applied = env.run("apply", "--local", f"{ns}.json", "-e", f"h={hidden}")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert hidden not in applied.stdout + applied.stderr
+
+
+def test_a_reviewed_deletion_plan_deletes_protected_stacks(env: Env) -> None:
+    ns = _ns()
+    config = _guarded(env, ns)
+    values = ["-e", "v=1", "-e", f"q={ns}-q1"]
+    assert env.run("build", "--local", "--approve-protected", *values, config).returncode == 0
+    planned = env.run(
+        "plan",
+        "--local",
+        "--destroy",
+        "--disable-termination-protection",
+        "-o",
+        f"{ns}-d.json",
+        *values,
+        config,
+    )
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    saved = json.loads((env.folder / f"{ns}-d.json").read_text())
+    assert [s["action"] for s in saved["stacks"]] == ["delete", "delete", "delete"]
+    applied = env.run("apply", "--local", f"{ns}-d.json")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    names = [s["StackName"] for s in env.client("cloudformation").describe_stacks()["Stacks"]]
+    assert not [n for n in names if n.startswith(ns)]
+
+
 # --- secrets -----------------------------------------------------------------------------
 
 
