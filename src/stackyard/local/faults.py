@@ -38,7 +38,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import socket
 import threading
 from collections import Counter
@@ -47,6 +46,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from stackyard.errors import UsageError
+from stackyard.local.aws_errors import error_response
 from stackyard.local.request_info import RequestInfo, classify
 from stackyard.local.wsgi import OPS_PREFIX, StartResponse, WSGIApp, json_response, read_body
 
@@ -191,41 +191,6 @@ class FaultSpec:
         return None
 
 
-def _error_body(
-    info: RequestInfo, code: str, message: str
-) -> tuple[bytes, str, list[tuple[str, str]]]:
-    """An AWS error in the request's protocol: body, content type and extra headers."""
-    request_id = hashlib.sha1(os.urandom(8)).hexdigest()[:32]
-    if info.protocol == "json":
-        body = json.dumps({"__type": code, "message": message}).encode()
-        return body, "application/x-amz-json-1.1", [("x-amzn-RequestId", request_id)]
-    if info.protocol == "rest-json":
-        body = json.dumps({"message": message, "code": code}).encode()
-        headers = [("x-amzn-ErrorType", code), ("x-amzn-RequestId", request_id)]
-        return body, "application/json", headers
-    if info.protocol == "ec2":
-        text = (
-            "<?xml version='1.0' encoding='UTF-8'?><Response><Errors><Error>"
-            f"<Code>{code}</Code><Message>{message}</Message></Error></Errors>"
-            f"<RequestID>{request_id}</RequestID></Response>"
-        )
-        return text.encode(), "text/xml", []
-    if info.protocol == "s3":
-        text = (
-            "<?xml version='1.0' encoding='UTF-8'?><Error>"
-            f"<Code>{code}</Code><Message>{message}</Message>"
-            f"<RequestId>{request_id}</RequestId></Error>"
-        )
-        return text.encode(), "application/xml", [("x-amz-request-id", request_id)]
-    fault_type = "Receiver" if code in ("InternalFailure", "ServiceUnavailable") else "Sender"
-    text = (
-        "<ErrorResponse><Error>"
-        f"<Type>{fault_type}</Type><Code>{code}</Code><Message>{message}</Message>"
-        f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>"
-    )
-    return text.encode(), "text/xml", [("x-amzn-RequestId", request_id)]
-
-
 def _fault_status(info: RequestInfo, kind: FaultKind) -> tuple[int, str, str]:
     if kind == "throttle":
         if info.protocol == "s3":
@@ -310,14 +275,7 @@ class FaultInjector:
             if kind == "drop":
                 _drop_connection(environ)
             status, code, message = _fault_status(info, kind)
-            body, content_type, headers = _error_body(info, code, message)
-            from http import HTTPStatus
-
-            start_response(
-                f"{status} {HTTPStatus(status).phrase}",
-                [("Content-Type", content_type), ("Content-Length", str(len(body))), *headers],
-            )
-            return [body] if environ.get("REQUEST_METHOD") != "HEAD" else [b""]
+            return error_response(start_response, method, info, status, code, message)
 
         return faulting_app
 

@@ -13,6 +13,7 @@ from typing import Any
 from stackyard.errors import StackyardError, UsageError
 from stackyard.local.cloudformation import CloudFormationEmulator
 from stackyard.local.latency import LatencySpec
+from stackyard.local.local_only import LocalOnly
 from stackyard.local.server import build_app
 
 __all__ = ["LocalEndpoint", "WSGIApp"]
@@ -63,6 +64,8 @@ class LocalEndpoint:
         app: WSGIApp = build_app(self.emulator, self.lock)
         for middleware in wrap:
             app = middleware(app)
+        # outermost, so no route (the endpoint's own included) answers a non-local caller
+        app = LocalOnly()(app)
         self.app = app
         self._server = self._make_server(host, port, app)
         bound_port = self._server.server_address[1]
