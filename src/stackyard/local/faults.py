@@ -1,4 +1,5 @@
-"""Fault injection: a middleware answering chosen calls with throttling, 5xx, or a drop.
+"""Fault injection: a middleware answering chosen calls with throttling, 5xx, a drop, or losing
+the answer of a call that did its work.
 
 ``GET /_stackyard/faults`` returns the active fault spec and what was injected so far;
 ``POST /_stackyard/faults`` with the new spec as the body replaces it (an empty body, or
@@ -13,7 +14,7 @@ A fault spec is a comma-separated list of items::
     item    := "seed=" INTEGER | target "=" fault ("+" fault)*
     target  := "*" | SERVICE | SERVICE ":*" | SERVICE ":" ACTION | "*:" ACTION
     fault   := KIND [":" RATE]
-    KIND    := "throttle" | "error500" | "error503" | "drop"
+    KIND    := "throttle" | "error500" | "error503" | "drop" | "lost"
     RATE    := a fraction from 0 to 1, or a percentage such as "30%"; 1 when left out
 
 For example ``seed=7,cloudformation:DescribeStacks=throttle:0.3,*=error500:0.05,ssm:*=drop:0.1``.
@@ -26,7 +27,11 @@ of the most specific target that matches it (``service:action``, then ``*:action
   protocols say ``ThrottlingException``; S3 answers 503 ``SlowDown`` as it does on AWS); botocore
   recognizes it as throttling and retries it.
 - ``error500`` / ``error503``: ``InternalFailure`` / ``ServiceUnavailable``.
-- ``drop``: the connection is closed without a response.
+- ``drop``: the connection is closed without a response; the call never reached its service.
+- ``lost``: the call reaches its service and takes effect, then the connection is closed
+  without the answer, as when the network fails after AWS accepted a request. A client that
+  retries a write sees the effect of the first attempt (an idempotency token makes the retry
+  safe; without one it may fail with ``AlreadyExists``).
 
 Whether the n-th call of a given service and action is faulted depends only on the seed, the
 service, the action and n, so a run is reproducible however calls of different actions
@@ -52,8 +57,8 @@ from stackyard.local.wsgi import OPS_PREFIX, StartResponse, WSGIApp, json_respon
 
 __all__ = ["FAULT_KINDS", "FaultInjector", "FaultKind", "FaultRule", "FaultSpec"]
 
-FaultKind = Literal["throttle", "error500", "error503", "drop"]
-FAULT_KINDS: tuple[FaultKind, ...] = ("throttle", "error500", "error503", "drop")
+FaultKind = Literal["throttle", "error500", "error503", "drop", "lost"]
+FAULT_KINDS: tuple[FaultKind, ...] = ("throttle", "error500", "error503", "drop", "lost")
 
 
 @dataclass(frozen=True)
@@ -212,6 +217,23 @@ def _drop_connection(environ: Mapping[str, Any]) -> None:
     raise ConnectionAbortedError("stackyard fault injection: connection dropped")
 
 
+def _serve_then_drop(app: WSGIApp, environ: dict[str, Any]) -> None:
+    """Let the call reach its service and finish (its effect happens), then drop the answer."""
+
+    def discard_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+        return lambda data: None
+
+    result = app(environ, discard_start_response)
+    try:
+        for _ in result:
+            pass
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    _drop_connection(environ)
+
+
 class FaultInjector:
     """Answers a chosen fraction of calls with throttling, 500/503, or a dropped connection.
 
@@ -274,6 +296,8 @@ class FaultInjector:
                 return app(environ, start_response)
             if kind == "drop":
                 _drop_connection(environ)
+            if kind == "lost":
+                _serve_then_drop(app, environ)
             status, code, message = _fault_status(info, kind)
             return error_response(start_response, method, info, status, code, message)
 

@@ -26,6 +26,7 @@ from stackyard.local.cloudformation.errors import (
     InvalidChangeSetStatus,
     ValidationError,
 )
+from stackyard.local.cloudformation.idempotency import TokenLedger
 from stackyard.local.cloudformation.lifecycle import StackRunner, dependency_graph
 from stackyard.local.cloudformation.models import ChangeSet, Snapshot, Stack, now
 from stackyard.local.cloudformation.parameters import resolve_parameters
@@ -61,6 +62,7 @@ class CloudFormationEmulator:
         self.stopping = threading.Event()
         self.stacks: dict[str, Stack] = {}
         self.change_sets: dict[str, ChangeSet] = {}
+        self.tokens = TokenLedger()
         self._threads: list[threading.Thread] = []
 
     # plumbing ---------------------------------------------------------------------------
@@ -112,12 +114,14 @@ class CloudFormationEmulator:
                 "latency": self.latency,
                 "stacks": self.stacks,
                 "change_sets": self.change_sets,
+                "tokens": self.tokens,
             }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.latency = state["latency"]
         self.stacks = state["stacks"]
         self.change_sets = state["change_sets"]
+        self.tokens = state.get("tokens") or TokenLedger()
         self.lock = threading.RLock()
         self.stopping = threading.Event()
         self._threads = []
@@ -277,6 +281,10 @@ class CloudFormationEmulator:
 
     def _op_CreateStack(self, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
         name = self._check_name(request.get("StackName"))
+        token = TokenLedger.token_of("CreateStack", request)
+        answered = self.tokens.recall(call.where, "CreateStack", name, token)
+        if answered is not None:
+            return answered
         if self._find(call, name) is not None:
             raise AlreadyExists(f"Stack [{name}] already exists")
         body, template = self._template_from(call, request)
@@ -310,6 +318,7 @@ class CloudFormationEmulator:
             timeout=request.get("TimeoutInMinutes"),
             termination_protection=bool(request.get("EnableTerminationProtection")),
             policy_body=policy,
+            client_request_token=token,
         )
         self.stacks[stack.stack_id] = stack
         runner = StackRunner(self, stack)
@@ -317,7 +326,9 @@ class CloudFormationEmulator:
             runner.stack_event("CREATE_IN_PROGRESS", "User Initiated")
             stack.events.clear()
         self._start(runner.create, name)
-        return {"StackId": stack.stack_id}
+        return self.tokens.remember(
+            call.where, "CreateStack", name, token, {"StackId": stack.stack_id}
+        )
 
     def _policy_from(self, request: Mapping[str, Any], key: str) -> str | None:
         body = request.get(key)
@@ -335,14 +346,21 @@ class CloudFormationEmulator:
 
     def _op_UpdateStack(self, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
         stack = self._stack(call, request.get("StackName"))
+        token = TokenLedger.token_of("UpdateStack", request)
+        answered = self.tokens.recall(call.where, "UpdateStack", stack.stack_id, token)
+        if answered is not None:
+            return answered
         self._require_updatable(stack)
         change = self._proposed(call, stack, request)
         if self._unchanged(stack, change):
             raise ValidationError("No updates are to be performed.")
         policy = self._policy_for_update(stack, request)
         stack.change_set_id = None
+        stack.client_request_token = token
         self._start_update(stack, change, policy)
-        return {"StackId": stack.stack_id}
+        return self.tokens.remember(
+            call.where, "UpdateStack", stack.stack_id, token, {"StackId": stack.stack_id}
+        )
 
     def _require_updatable(self, stack: Stack) -> None:
         if stack.status not in (
@@ -427,6 +445,7 @@ class CloudFormationEmulator:
             raise ValidationError(
                 f"Stack [{stack.name}] cannot be deleted while in status {stack.status}"
             )
+        stack.client_request_token = TokenLedger.token_of("DeleteStack", request)
         if stack.status == "REVIEW_IN_PROGRESS":
             runner = StackRunner(self, stack)
             runner.stack_event("DELETE_COMPLETE")
@@ -588,21 +607,30 @@ class CloudFormationEmulator:
 
     def _op_CancelUpdateStack(self, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
         stack = self._stack(call, request.get("StackName"))
+        token = TokenLedger.token_of("CancelUpdateStack", request)
+        if self.tokens.recall(call.where, "CancelUpdateStack", stack.stack_id, token) is not None:
+            return {}
         if stack.status != "UPDATE_IN_PROGRESS":
             raise ValidationError("CancelUpdateStack cannot be called from current stack status")
         stack.cancel_requested = True
-        return {}
+        stack.client_request_token = token
+        return self.tokens.remember(call.where, "CancelUpdateStack", stack.stack_id, token, {})
 
     def _op_ContinueUpdateRollback(self, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
         stack = self._stack(call, request.get("StackName"))
+        token = TokenLedger.token_of("ContinueUpdateRollback", request)
+        answered = self.tokens.recall(call.where, "ContinueUpdateRollback", stack.stack_id, token)
+        if answered is not None:
+            return answered
         if stack.status != "UPDATE_ROLLBACK_FAILED":
             raise ValidationError(
                 "ContinueUpdateRollback cannot be called from current stack status"
             )
+        stack.client_request_token = token
         runner = StackRunner(self, stack)
         runner.stack_event("UPDATE_ROLLBACK_IN_PROGRESS", "Continue rollback requested by user")
         runner.stack_event("UPDATE_ROLLBACK_COMPLETE")
-        return {}
+        return self.tokens.remember(call.where, "ContinueUpdateRollback", stack.stack_id, token, {})
 
     # exports and drift ------------------------------------------------------------------
 
@@ -690,6 +718,10 @@ class CloudFormationEmulator:
                 "[a-zA-Z][-a-zA-Z0-9]*"
             )
         kind = request.get("ChangeSetType") or "UPDATE"
+        token = TokenLedger.token_of("CreateChangeSet", request)
+        answered = self.tokens.recall(call.where, "CreateChangeSet", f"{name}/{cs_name}", token)
+        if answered is not None:
+            return answered
         stack = self._find(call, name)
         if kind == "CREATE":
             if stack is not None and stack.status != "REVIEW_IN_PROGRESS":
@@ -763,7 +795,10 @@ class CloudFormationEmulator:
             reason=reason,
             description=request.get("Description"),
         )
-        return {"Id": change_set_id, "StackId": stack.stack_id}
+        answer = {"Id": change_set_id, "StackId": stack.stack_id}
+        return self.tokens.remember(
+            call.where, "CreateChangeSet", f"{name}/{cs_name}", token, answer
+        )
 
     def _op_DescribeChangeSet(self, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
         change_set = self._change_set(
@@ -800,12 +835,17 @@ class CloudFormationEmulator:
         change_set = self._change_set(
             call, request.get("ChangeSetName", ""), request.get("StackName")
         )
+        token = TokenLedger.token_of("ExecuteChangeSet", request)
+        subject = change_set.change_set_id
+        if self.tokens.recall(call.where, "ExecuteChangeSet", subject, token) is not None:
+            return {}
         if change_set.execution_status != "AVAILABLE":
             raise InvalidChangeSetStatus(
                 f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current "
                 f"status of [{change_set.execution_status if change_set.status != 'FAILED' else change_set.status}]"  # noqa: E501
             )
         stack = self.stacks[change_set.stack_id]
+        stack.client_request_token = token
         change = Snapshot(
             change_set.template, change_set.template_body, change_set.parameters, {}, [],
             change_set.tags, change_set.notification_arns, change_set.role_arn,
@@ -827,7 +867,7 @@ class CloudFormationEmulator:
         for sibling in self.change_sets.values():
             if sibling.stack_id == stack.stack_id and sibling is not change_set:
                 sibling.execution_status = "OBSOLETE"
-        return {}
+        return self.tokens.remember(call.where, "ExecuteChangeSet", subject, token, {})
 
 
 class _Call:
@@ -839,6 +879,11 @@ class _Call:
         self.region = region
         self.account_id = account_id
         self.host = host
+
+    @property
+    def where(self) -> tuple[str, str]:
+        """(account id, region): the scope of names and tokens."""
+        return self.account_id, self.region
 
 
 def _default_text(spec: Mapping[str, Any]) -> str | None:

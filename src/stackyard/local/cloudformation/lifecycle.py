@@ -174,6 +174,7 @@ class StackRunner:
             status=status,
             reason=reason,
             properties=properties,
+            client_request_token=self.stack.client_request_token,
         )
         events = self.stack.events
         if events and event.timestamp <= events[-1].timestamp:

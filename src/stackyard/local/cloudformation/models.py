@@ -58,6 +58,7 @@ class StackEvent:
     reason: str | None = None
     properties: str | None = None
     timestamp: dt.datetime = field(default_factory=now)
+    client_request_token: str | None = None
     event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
@@ -108,6 +109,7 @@ class Stack:
     change_set_id: str | None = None
     previous: Snapshot | None = None
     cancel_requested: bool = False
+    client_request_token: str | None = None  # of the operation now writing events
 
     def snapshot(self) -> Snapshot:
         """What the stack is now: the state an update rolls back to."""

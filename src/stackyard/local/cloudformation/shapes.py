@@ -72,6 +72,7 @@ def event(item: StackEvent) -> dict[str, Any]:
         "ResourceStatus": item.status,
         "ResourceStatusReason": item.reason,
         "ResourceProperties": item.properties,
+        "ClientRequestToken": item.client_request_token,
     }
 
 
