@@ -147,6 +147,13 @@ class CloudFormationEmulator:
             if name in s.imports and s.status != "ROLLBACK_COMPLETE"
         )
 
+    def exporter(self, account_id: str, region: str, name: str) -> tuple[str, str] | None:
+        """(stack id, stack name) of the live stack exporting ``name``, or None."""
+        for stack in self._live(account_id, region):
+            if any(o.get("ExportName") == name for o in stack.outputs):
+                return stack.stack_id, stack.name
+        return None
+
     def ssm_value(self, account_id: str, region: str, name: str) -> str:
         """The value of an SSM parameter, for ``AWS::SSM::Parameter::Value<>`` parameters."""
         from moto.ssm.models import ssm_backends
@@ -357,6 +364,7 @@ class CloudFormationEmulator:
         policy = self._policy_for_update(stack, request)
         stack.change_set_id = None
         stack.client_request_token = token
+        self._make_change_sets_obsolete(stack)
         self._start_update(stack, change, policy)
         return self.tokens.remember(
             call.where, "UpdateStack", stack.stack_id, token, {"StackId": stack.stack_id}
@@ -416,6 +424,15 @@ class CloudFormationEmulator:
         if new is not None:
             stack.policy_body = new
         return parse_policy(current) if current else None
+
+    def _make_change_sets_obsolete(self, stack: Stack) -> None:
+        """A direct update leaves the stack's change sets describing a stack that is gone."""
+        for change_set in self.change_sets.values():
+            if change_set.stack_id == stack.stack_id and change_set.execution_status in (
+                "AVAILABLE",
+                "UNAVAILABLE",
+            ):
+                change_set.execution_status = "OBSOLETE"
 
     def _start_update(self, stack: Stack, change: Snapshot, policy: dict[str, Any] | None) -> None:
         runner = StackRunner(self, stack)
@@ -864,9 +881,10 @@ class CloudFormationEmulator:
             policy = parse_policy(stack.policy_body) if stack.policy_body else None
             self._start_update(stack, change, policy)
         change_set.execution_status = "EXECUTE_COMPLETE"
-        for sibling in self.change_sets.values():
+        # AWS deletes a stack's other change sets once one is executed: they no longer apply
+        for sibling in list(self.change_sets.values()):
             if sibling.stack_id == stack.stack_id and sibling is not change_set:
-                sibling.execution_status = "OBSOLETE"
+                del self.change_sets[sibling.change_set_id]
         return self.tokens.remember(call.where, "ExecuteChangeSet", subject, token, {})
 
 

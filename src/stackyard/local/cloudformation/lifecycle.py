@@ -40,6 +40,8 @@ class Host(Protocol):
 
     def importers(self, account_id: str, region: str, name: str) -> list[str]: ...
 
+    def exporter(self, account_id: str, region: str, name: str) -> tuple[str, str] | None: ...
+
     def ssm_value(self, account_id: str, region: str, name: str) -> str: ...
 
 
@@ -234,7 +236,9 @@ class StackRunner:
         if not failures:
             with self.lock:
                 try:
-                    stack.outputs = self.compute_outputs(stack.template, resolver)
+                    outputs = self.compute_outputs(stack.template, resolver)
+                    self._check_exports_free(outputs)
+                    stack.outputs = outputs
                 except (ApiError, ResourceFailure) as exc:
                     failures = [("Outputs", _reason(exc))]
         if failures:
@@ -276,7 +280,7 @@ class StackRunner:
             return
         wording = "Delete" if stack.on_failure == "DELETE" else "Rollback"
         with self.lock:
-            lead = text if text.endswith(" ") else f"{text} "
+            lead = text if text.endswith(" ") else f"{text.rstrip('.')}. "
             self.stack_event("ROLLBACK_IN_PROGRESS", f"{lead}{wording} requested by user.".strip())
             stack.outputs = []
         errors = self.delete_resources(list(stack.resources))
@@ -410,6 +414,7 @@ class StackRunner:
                 try:
                     outputs = self.compute_outputs(stack.template, resolver)
                     self._check_exports_in_use(previous.outputs, outputs)
+                    self._check_exports_free(outputs)
                     stack.outputs = outputs
                 except (ApiError, ResourceFailure) as exc:
                     failures = [("", _reason(exc))]
@@ -427,6 +432,18 @@ class StackRunner:
                 stack.resources.pop(name, None)
             stack.previous = None
             self.stack_event("UPDATE_COMPLETE")
+
+    def _check_exports_free(self, outputs: list[dict[str, Any]]) -> None:
+        """Refuse an export name another stack of the region already exports (call locked)."""
+        for output in outputs:
+            name = output.get("ExportName")
+            if name is None:
+                continue
+            owner = self.host.exporter(self.stack.account_id, self.stack.region, name)
+            if owner is not None and owner[0] != self.stack.stack_id:
+                raise ResourceFailure(
+                    f"Export with name {name} is already exported by stack {owner[1]}"
+                )
 
     def _check_exports_in_use(
         self, before: list[dict[str, Any]], after: list[dict[str, Any]]

@@ -1,0 +1,78 @@
+"""Behaviours measured against AWS's documentation: stale change sets, export collisions,
+schema validation, ARNs and error texts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+def _topics(*names: str, export: str | None = None) -> str:
+    template: dict[str, Any] = {
+        "Resources": {name: {"Type": "AWS::SNS::Topic"} for name in names},
+    }
+    if export:
+        template["Outputs"] = {
+            "Arn": {"Value": {"Ref": names[0]}, "Export": {"Name": export}},
+        }
+    return json.dumps(template)
+
+
+def _logical_ids(cfn: Any, name: str) -> set[str]:
+    resources = cfn.describe_stack_resources(StackName=name)["StackResources"]
+    return {r["LogicalResourceId"] for r in resources}
+
+
+def test_a_direct_update_makes_change_sets_obsolete(
+    aws: Callable[[str], Any], unique: Callable[[str], str], wait_stack: Any
+) -> None:
+    cfn = aws("cloudformation")
+    name = unique("stale")
+    cfn.create_stack(StackName=name, TemplateBody=_topics("A"))
+    wait_stack(cfn, name)
+    cfn.create_change_set(StackName=name, ChangeSetName="add-b", TemplateBody=_topics("A", "B"))
+    cfn.update_stack(StackName=name, TemplateBody=_topics("A", "C"))
+    assert wait_stack(cfn, name)["StackStatus"] == "UPDATE_COMPLETE"
+
+    stale = cfn.describe_change_set(StackName=name, ChangeSetName="add-b")
+    assert stale["ExecutionStatus"] == "OBSOLETE"
+    with pytest.raises(ClientError, match="InvalidChangeSetStatus") as refused:
+        cfn.execute_change_set(StackName=name, ChangeSetName="add-b")
+    assert "current status of [OBSOLETE]" in str(refused.value)
+    assert _logical_ids(cfn, name) == {"A", "C"}
+
+
+def test_a_second_stack_cannot_take_over_an_export(
+    aws: Callable[[str], Any], unique: Callable[[str], str], wait_stack: Any
+) -> None:
+    cfn = aws("cloudformation")
+    export = unique("shared-export")
+    first, second, third = unique("owner"), unique("thief"), unique("thief")
+    cfn.create_stack(StackName=first, TemplateBody=_topics("A", export=export))
+    wait_stack(cfn, first)
+
+    cfn.create_stack(StackName=second, TemplateBody=_topics("A", export=export))
+    failed = wait_stack(cfn, second)
+    assert failed["StackStatus"] == "ROLLBACK_COMPLETE"
+    reasons = {
+        e["ResourceStatus"]: e.get("ResourceStatusReason")
+        for e in cfn.describe_stack_events(StackName=second)["StackEvents"]
+        if e["LogicalResourceId"] == second
+    }
+    assert reasons["ROLLBACK_IN_PROGRESS"] == (
+        f"Export with name {export} is already exported by stack {first}. "
+        "Rollback requested by user."
+    )
+
+    cfn.create_stack(StackName=third, TemplateBody=_topics("A"))
+    wait_stack(cfn, third)
+    cfn.update_stack(StackName=third, TemplateBody=_topics("A", export=export))
+    assert wait_stack(cfn, third)["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+
+    exports = {e["Name"]: e["ExportingStackId"] for e in cfn.list_exports()["Exports"]}
+    owner = cfn.describe_stacks(StackName=first)["Stacks"][0]["StackId"]
+    assert exports[export] == owner
