@@ -76,3 +76,63 @@ def test_a_second_stack_cannot_take_over_an_export(
     exports = {e["Name"]: e["ExportingStackId"] for e in cfn.list_exports()["Exports"]}
     owner = cfn.describe_stacks(StackName=first)["Stacks"][0]["StackId"]
     assert exports[export] == owner
+
+
+def test_a_misspelt_property_fails_the_create_with_aws_text(
+    aws: Callable[[str], Any], unique: Callable[[str], str], wait_stack: Any
+) -> None:
+    cfn = aws("cloudformation")
+    name = unique("typo")
+    body = {
+        "Resources": {
+            "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"DelaySecond": 5}},
+        }
+    }
+    cfn.create_stack(StackName=name, TemplateBody=json.dumps(body))
+    assert wait_stack(cfn, name)["StackStatus"] == "ROLLBACK_COMPLETE"
+    failed = [
+        e
+        for e in cfn.describe_stack_events(StackName=name)["StackEvents"]
+        if e["ResourceStatus"] == "CREATE_FAILED"
+    ]
+    assert [(e["LogicalResourceId"], e["ResourceStatusReason"]) for e in failed] == [
+        ("Queue", "Encountered unsupported property DelaySecond")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        (
+            {"Resources": {"T": {"Type": "AWS::SNS::Topic"}}, "Output": {}},
+            "Template format error: Invalid template property or properties [Output]",
+        ),
+        (
+            {
+                "Resources": {"T": {"Type": "AWS::SNS::Topic"}},
+                "Outputs": {"X": {"Value": {"Fn::GetAtt": ["T", "Nonsense"]}}},
+            },
+            "Template error: resource T does not support attribute type Nonsense in Fn::GetAtt",
+        ),
+    ],
+    ids=["unknown-section", "unknown-attribute"],
+)
+def test_schema_errors_are_refused_up_front(
+    aws: Callable[[str], Any],
+    unique: Callable[[str], str],
+    template: dict[str, Any],
+    message: str,
+) -> None:
+    cfn = aws("cloudformation")
+    name = unique("refused")
+    body = json.dumps(template)
+    for call in (
+        lambda: cfn.create_stack(StackName=name, TemplateBody=body),
+        lambda: cfn.create_change_set(
+            StackName=name, ChangeSetName="c", ChangeSetType="CREATE", TemplateBody=body
+        ),
+        lambda: cfn.validate_template(TemplateBody=body),
+    ):
+        with pytest.raises(ClientError) as refused:
+            call()
+        assert refused.value.response["Error"]["Message"] == message

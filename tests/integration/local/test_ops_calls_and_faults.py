@@ -182,6 +182,7 @@ def test_a_cross_origin_page_cannot_set_faults(ops: Served) -> None:
     )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=5)
+    refused.value.close()
     assert refused.value.code == 403
     assert route(ops.endpoint.url, "/_stackyard/faults")["spec"] == ""
     client(ops.endpoint.url, "cloudformation").list_stacks()

@@ -17,6 +17,7 @@ from stackyard import schemas
 from stackyard.local.cloudformation import gaps
 from stackyard.local.cloudformation.errors import ResourceFailure, ValidationError
 from stackyard.local.cloudformation.models import Resource
+from stackyard.local.cloudformation.schema_check import unsupported_properties
 
 __all__ = ["Provisioner", "error_text", "is_provisionable"]
 
@@ -109,6 +110,7 @@ class Provisioner:
 
     def create(self, resource: Resource, properties: dict[str, Any]) -> None:
         """Create ``resource`` with resolved ``properties``; raises ResourceFailure."""
+        self._check_properties(resource.type, properties)
         name = self.physical_name(resource.type, resource.logical_id, properties)
         resource.physical_name = name
         resource.properties = properties
@@ -142,6 +144,11 @@ class Provisioner:
         resource.physical_id = str(physical) if physical else name
         self._capture_attributes(resource)
 
+    def _check_properties(self, resource_type: str, properties: dict[str, Any]) -> None:
+        unsupported = unsupported_properties(resource_type, properties, self.region)
+        if unsupported:
+            raise ResourceFailure(f"Encountered unsupported property {unsupported[0]}")
+
     def _capture_attributes(self, resource: Resource) -> None:
         """Keep the schema's read-only attributes, for use after a state restore."""
         for name in schemas.read_only_properties(resource.type):
@@ -154,6 +161,7 @@ class Provisioner:
 
     def update(self, resource: Resource, properties: dict[str, Any]) -> None:
         """Update ``resource`` in place (same physical resource) to ``properties``."""
+        self._check_properties(resource.type, properties)
         cls = _model_class(resource.type)
         if cls is None or not resource.provisioned:
             resource.properties = properties
