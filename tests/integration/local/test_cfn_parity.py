@@ -136,3 +136,80 @@ def test_schema_errors_are_refused_up_front(
         with pytest.raises(ClientError) as refused:
             call()
         assert refused.value.response["Error"]["Message"] == message
+
+
+def test_change_sets_take_a_stack_arn(
+    aws: Callable[[str], Any], unique: Callable[[str], str], wait_stack: Any
+) -> None:
+    cfn = aws("cloudformation")
+    name = unique("arn")
+    stack_id = cfn.create_stack(StackName=name, TemplateBody=_topics("A"))["StackId"]
+    wait_stack(cfn, name)
+    created = cfn.create_change_set(
+        StackName=stack_id, ChangeSetName="by-arn", TemplateBody=_topics("A", "B")
+    )
+    assert created["StackId"] == stack_id
+    cfn.execute_change_set(ChangeSetName="by-arn", StackName=stack_id)
+    assert wait_stack(cfn, name)["StackStatus"] == "UPDATE_COMPLETE"
+    assert _logical_ids(cfn, stack_id) == {"A", "B"}
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        ("update_stack", "Stack [{name}] does not exist"),
+        ("describe_stack_events", "Stack [{name}] does not exist"),
+        ("describe_stacks", "Stack with id {name} does not exist"),
+    ],
+)
+def test_missing_stacks_are_worded_as_aws_words_them(
+    aws: Callable[[str], Any], unique: Callable[[str], str], call: str, message: str
+) -> None:
+    cfn = aws("cloudformation")
+    name = unique("missing")
+    kwargs: dict[str, Any] = {"StackName": name}
+    if call == "update_stack":
+        kwargs["TemplateBody"] = _topics("A")
+    with pytest.raises(ClientError) as missing:
+        getattr(cfn, call)(**kwargs)
+    assert missing.value.response["Error"]["Message"] == message.format(name=name)
+
+
+def test_change_sets_take_time_to_compute() -> None:
+    import time
+
+    import boto3
+
+    from stackyard.local.runner import LocalEndpoint
+
+    with LocalEndpoint(latency="resource=0s,changeset=1s") as endpoint:
+        cfn = boto3.client(
+            "cloudformation",
+            endpoint_url=endpoint.url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        cfn.create_change_set(
+            StackName="pending",
+            ChangeSetName="first",
+            ChangeSetType="CREATE",
+            TemplateBody=_topics("A"),
+        )
+        with pytest.raises(ClientError, match=r"current status of \[CREATE_PENDING\]"):
+            cfn.execute_change_set(StackName="pending", ChangeSetName="first")
+        seen: list[tuple[str, str]] = []
+        deadline = time.monotonic() + 10
+        while not seen or seen[-1][0] != "CREATE_COMPLETE":
+            described = cfn.describe_change_set(StackName="pending", ChangeSetName="first")
+            state = (described["Status"], described["ExecutionStatus"])
+            if not seen or seen[-1] != state:
+                seen.append(state)
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert seen == [
+            ("CREATE_PENDING", "UNAVAILABLE"),
+            ("CREATE_IN_PROGRESS", "UNAVAILABLE"),
+            ("CREATE_COMPLETE", "AVAILABLE"),
+        ]
+        assert described["Changes"][0]["ResourceChange"]["LogicalResourceId"] == "A"

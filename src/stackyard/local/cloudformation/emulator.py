@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -191,11 +192,16 @@ class CloudFormationEmulator:
                 return stack
         return None
 
-    def _stack(self, call: _Call, name_or_id: str | None, *, deleted: bool = False) -> Stack:
+    def _stack(
+        self, call: _Call, name_or_id: str | None, *, deleted: bool = False, bracketed: bool = False
+    ) -> Stack:
+        """The stack named (or with the ARN); AWS words a missing one two ways, by action."""
         if not name_or_id:
             raise ValidationError("1 validation error detected: StackName must not be null")
         stack = self._find(call, name_or_id, deleted=deleted)
         if stack is None:
+            if bracketed:
+                raise ValidationError(f"Stack [{name_or_id}] does not exist")
             raise ValidationError(f"Stack with id {name_or_id} does not exist")
         return stack
 
@@ -352,7 +358,7 @@ class CloudFormationEmulator:
                 self.ssm_value(call.account_id, call.region, params[key])
 
     def _op_UpdateStack(self, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
-        stack = self._stack(call, request.get("StackName"))
+        stack = self._stack(call, request.get("StackName"), bracketed=True)
         token = TokenLedger.token_of("UpdateStack", request)
         answered = self.tokens.recall(call.where, "UpdateStack", stack.stack_id, token)
         if answered is not None:
@@ -504,7 +510,7 @@ class CloudFormationEmulator:
         return {"StackSummaries": [shapes.stack_summary(s) for s in page], "NextToken": token}
 
     def _op_DescribeStackEvents(self, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
-        stack = self._stack(call, request.get("StackName"), deleted=True)
+        stack = self._stack(call, request.get("StackName"), deleted=True, bracketed=True)
         events = list(reversed(stack.events))
         page, token = self._page(events, request.get("NextToken"))
         return {"StackEvents": [shapes.event(e) for e in page], "NextToken": token}
@@ -726,7 +732,11 @@ class CloudFormationEmulator:
         raise ChangeSetNotFound(f"ChangeSet [{name}] does not exist")
 
     def _op_CreateChangeSet(self, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
-        name = self._check_name(request.get("StackName"))
+        requested = str(request.get("StackName") or "")
+        by_arn = self._find(call, requested) if requested.startswith("arn:") else None
+        if requested.startswith("arn:") and by_arn is None:
+            raise ValidationError(f"Stack [{requested}] does not exist")
+        name = by_arn.name if by_arn is not None else self._check_name(requested)
         cs_name = request.get("ChangeSetName", "")
         if not _STACK_NAME.match(cs_name):
             raise ValidationError(
@@ -811,6 +821,7 @@ class CloudFormationEmulator:
             execution_status="AVAILABLE" if status == "CREATE_COMPLETE" else "UNAVAILABLE",
             reason=reason,
             description=request.get("Description"),
+            ready_at=time.time() + self.latency.change_set_seconds,
         )
         answer = {"Id": change_set_id, "StackId": stack.stack_id}
         return self.tokens.remember(
@@ -856,10 +867,16 @@ class CloudFormationEmulator:
         subject = change_set.change_set_id
         if self.tokens.recall(call.where, "ExecuteChangeSet", subject, token) is not None:
             return {}
-        if change_set.execution_status != "AVAILABLE":
+        status, execution_status = change_set.visible(time.time())
+        if execution_status != "AVAILABLE":
+            shown = (
+                status
+                if status in ("FAILED", "CREATE_PENDING", "CREATE_IN_PROGRESS")
+                else (execution_status)
+            )
             raise InvalidChangeSetStatus(
                 f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current "
-                f"status of [{change_set.execution_status if change_set.status != 'FAILED' else change_set.status}]"  # noqa: E501
+                f"status of [{shown}]"
             )
         stack = self.stacks[change_set.stack_id]
         stack.client_request_token = token

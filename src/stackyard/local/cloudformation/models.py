@@ -175,3 +175,11 @@ class ChangeSet:
     reason: str | None = None
     description: str | None = None
     creation_time: dt.datetime = field(default_factory=now)
+    ready_at: float = 0.0  # epoch seconds when the computation is done (status shows it then)
+
+    def visible(self, at: float) -> tuple[str, str]:
+        """(Status, ExecutionStatus) as seen at time ``at``: pending, computing, then final."""
+        if at >= self.ready_at:
+            return self.status, self.execution_status
+        started = self.ready_at - at < (self.ready_at - self.creation_time.timestamp()) / 2
+        return ("CREATE_IN_PROGRESS" if started else "CREATE_PENDING"), "UNAVAILABLE"

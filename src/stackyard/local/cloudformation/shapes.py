@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from stackyard.local.cloudformation.models import ChangeSet, Resource, Stack, StackEvent
@@ -113,14 +114,16 @@ def resource_summary(item: Resource) -> dict[str, Any]:
 
 def change_set(item: ChangeSet, summary: bool = False) -> dict[str, Any]:
     """DescribeChangeSet's answer, or a ``Summaries`` entry of ListChangeSets."""
+    status, execution_status = item.visible(time.time())
+    ready = status == item.status
     out: dict[str, Any] = {
         "ChangeSetId": item.change_set_id,
         "ChangeSetName": item.name,
         "StackId": item.stack_id,
         "StackName": item.stack_name,
-        "ExecutionStatus": item.execution_status,
-        "Status": item.status,
-        "StatusReason": item.reason,
+        "ExecutionStatus": execution_status,
+        "Status": status,
+        "StatusReason": item.reason if ready else None,
         "CreationTime": item.creation_time,
         "Description": item.description,
     }
@@ -132,7 +135,7 @@ def change_set(item: ChangeSet, summary: bool = False) -> dict[str, Any]:
             "NotificationARNs": item.notification_arns,
             "Capabilities": item.capabilities,
             "Tags": item.tags,
-            "Changes": item.changes,
+            "Changes": item.changes if ready else [],
         }
     )
     return out
