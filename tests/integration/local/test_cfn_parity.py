@@ -213,3 +213,78 @@ def test_change_sets_take_time_to_compute() -> None:
             ("CREATE_COMPLETE", "AVAILABLE"),
         ]
         assert described["Changes"][0]["ResourceChange"]["LogicalResourceId"] == "A"
+
+
+def test_drift_of_an_ssm_parameter_and_a_security_group(
+    aws: Callable[[str], Any], unique: Callable[[str], str], wait_stack: Any
+) -> None:
+    cfn, ssm, ec2 = aws("cloudformation"), aws("ssm"), aws("ec2")
+    name = unique("drift")
+    template = {
+        "Resources": {
+            "Param": {
+                "Type": "AWS::SSM::Parameter",
+                "Properties": {"Type": "String", "Value": "a"},
+            },
+            "Group": {
+                "Type": "AWS::EC2::SecurityGroup",
+                "Properties": {
+                    "GroupDescription": "web",
+                    "SecurityGroupIngress": [
+                        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0"}
+                    ],
+                },
+            },
+            "Topic": {"Type": "AWS::SNS::Topic"},
+        }
+    }
+    cfn.create_stack(StackName=name, TemplateBody=json.dumps(template))
+    wait_stack(cfn, name)
+
+    def detect() -> dict[str, Any]:
+        detection = cfn.detect_stack_drift(StackName=name)["StackDriftDetectionId"]
+        status = cfn.describe_stack_drift_detection_status(StackDriftDetectionId=detection)
+        assert status["DetectionStatus"] == "DETECTION_COMPLETE"
+        drifts = cfn.describe_stack_resource_drifts(StackName=name)["StackResourceDrifts"]
+        return {"stack": status, **{d["LogicalResourceId"]: d for d in drifts}}
+
+    clean = detect()
+    assert clean["stack"]["StackDriftStatus"] == "IN_SYNC"
+    assert {k: v["StackResourceDriftStatus"] for k, v in clean.items() if k != "stack"} == {
+        "Param": "IN_SYNC",
+        "Group": "IN_SYNC",
+        "Topic": "NOT_CHECKED",
+    }
+
+    ssm.put_parameter(Name=clean["Param"]["PhysicalResourceId"], Value="b", Overwrite=True)
+    ec2.authorize_security_group_ingress(
+        GroupId=clean["Group"]["PhysicalResourceId"],
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 22,
+                "ToPort": 22,
+                "IpRanges": [{"CidrIp": "10.0.0.0/8"}],
+            }
+        ],
+    )
+    drifted = detect()
+    assert drifted["stack"]["StackDriftStatus"] == "DRIFTED"
+    assert drifted["stack"]["DriftedStackResourceCount"] == 2
+    assert drifted["Param"]["StackResourceDriftStatus"] == "MODIFIED"
+    assert drifted["Param"]["PropertyDifferences"] == [
+        {
+            "PropertyPath": "/Value",
+            "ExpectedValue": "a",
+            "ActualValue": "b",
+            "DifferenceType": "NOT_EQUAL",
+        }
+    ]
+    group = drifted["Group"]
+    assert group["StackResourceDriftStatus"] == "MODIFIED"
+    [added] = group["PropertyDifferences"]
+    assert added["DifferenceType"] == "ADD"
+    assert added["PropertyPath"].startswith("/SecurityGroupIngress/")
+    assert json.loads(added["ActualValue"])["CidrIp"] == "10.0.0.0/8"
+    stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+    assert stack["DriftInformation"]["StackDriftStatus"] == "DRIFTED"

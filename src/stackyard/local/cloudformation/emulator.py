@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from stackyard.local.cloudformation import shapes, wire
+from stackyard.local.cloudformation import drift, shapes, wire
 from stackyard.local.cloudformation.changes import resource_changes
 from stackyard.local.cloudformation.errors import (
     AlreadyExists,
@@ -29,7 +29,7 @@ from stackyard.local.cloudformation.errors import (
 )
 from stackyard.local.cloudformation.idempotency import TokenLedger
 from stackyard.local.cloudformation.lifecycle import StackRunner, dependency_graph
-from stackyard.local.cloudformation.models import ChangeSet, Snapshot, Stack, now
+from stackyard.local.cloudformation.models import ChangeSet, Resource, Snapshot, Stack, now
 from stackyard.local.cloudformation.parameters import resolve_parameters
 from stackyard.local.cloudformation.policy import parse_policy
 from stackyard.local.cloudformation.provisioner import is_provisionable
@@ -50,6 +50,9 @@ _NO_CHANGES = (
 )
 
 
+_GONE = frozenset({"DELETE_COMPLETE", "DELETE_SKIPPED"})
+
+
 class _InvalidAction(ApiError):
     code = "InvalidAction"
 
@@ -64,6 +67,7 @@ class CloudFormationEmulator:
         self.stacks: dict[str, Stack] = {}
         self.change_sets: dict[str, ChangeSet] = {}
         self.tokens = TokenLedger()
+        self.drift_detections: dict[str, dict[str, Any]] = {}
         self._threads: list[threading.Thread] = []
 
     # plumbing ---------------------------------------------------------------------------
@@ -116,6 +120,7 @@ class CloudFormationEmulator:
                 "stacks": self.stacks,
                 "change_sets": self.change_sets,
                 "tokens": self.tokens,
+                "drift_detections": self.drift_detections,
             }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -123,6 +128,7 @@ class CloudFormationEmulator:
         self.stacks = state["stacks"]
         self.change_sets = state["change_sets"]
         self.tokens = state.get("tokens") or TokenLedger()
+        self.drift_detections = state.get("drift_detections") or {}
         self.lock = threading.RLock()
         self.stopping = threading.Event()
         self._threads = []
@@ -675,42 +681,79 @@ class CloudFormationEmulator:
         page, token = self._page(users, request.get("NextToken"))
         return {"Imports": page, "NextToken": token}
 
+    def _resource_drift(self, stack: Stack, resource: Resource) -> dict[str, Any]:
+        found = drift.detect(stack.account_id, stack.region, resource)
+        out: dict[str, Any] = {
+            "StackId": stack.stack_id,
+            "LogicalResourceId": resource.logical_id,
+            "PhysicalResourceId": resource.physical_id,
+            "ResourceType": resource.type,
+            "StackResourceDriftStatus": found.status,
+            "Timestamp": now(),
+        }
+        if found.status != "NOT_CHECKED":
+            out["ExpectedProperties"] = json.dumps(found.expected, default=str, sort_keys=True)
+            out["ActualProperties"] = json.dumps(found.actual, default=str, sort_keys=True)
+            out["PropertyDifferences"] = found.differences
+        return out
+
     def _op_DetectStackDrift(self, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
         stack = self._stack(call, request.get("StackName"))
-        return {"StackDriftDetectionId": f"{uuid.uuid5(uuid.NAMESPACE_URL, stack.stack_id)}"}
+        if stack.in_progress:
+            raise ValidationError(
+                f"Drift detection cannot be performed on stack [{stack.name}] while it is in "
+                f"status {stack.status}"
+            )
+        wanted = set(request.get("LogicalResourceIds") or stack.resources)
+        drifts = [
+            self._resource_drift(stack, resource)
+            for resource in stack.resources.values()
+            if resource.logical_id in wanted and resource.status not in _GONE
+        ]
+        drifted = [d for d in drifts if d["StackResourceDriftStatus"] in ("MODIFIED", "DELETED")]
+        stack.resource_drifts = drifts
+        stack.drift_status = "DRIFTED" if drifted else "IN_SYNC"
+        stack.drift_checked = now()
+        detection_id = str(uuid.uuid4())
+        self.drift_detections[detection_id] = {
+            "StackId": stack.stack_id,
+            "StackDriftDetectionId": detection_id,
+            "StackDriftStatus": stack.drift_status,
+            "DetectionStatus": "DETECTION_COMPLETE",
+            "DriftedStackResourceCount": len(drifted),
+            "Timestamp": stack.drift_checked,
+        }
+        return {"StackDriftDetectionId": detection_id}
 
     def _op_DescribeStackDriftDetectionStatus(
         self, call: _Call, request: dict[str, Any]
     ) -> dict[str, Any]:
         detection = request.get("StackDriftDetectionId", "")
-        for stack in self._live(call.account_id, call.region):
-            if str(uuid.uuid5(uuid.NAMESPACE_URL, stack.stack_id)) == detection:
-                return {
-                    "StackId": stack.stack_id,
-                    "StackDriftDetectionId": detection,
-                    "StackDriftStatus": "IN_SYNC",
-                    "DetectionStatus": "DETECTION_COMPLETE",
-                    "DriftedStackResourceCount": 0,
-                    "Timestamp": now(),
-                }
-        raise ValidationError(f"Drift detection {detection} does not exist")
+        found = self.drift_detections.get(detection)
+        if found is None:
+            raise ValidationError(f"Drift detection {detection} does not exist")
+        return dict(found)
 
     def _op_DescribeStackResourceDrifts(
         self, call: _Call, request: dict[str, Any]
     ) -> dict[str, Any]:
         stack = self._stack(call, request.get("StackName"))
+        wanted = set(request.get("StackResourceDriftStatusFilters") or [])
         drifts = [
-            {
-                "StackId": stack.stack_id,
-                "LogicalResourceId": r.logical_id,
-                "PhysicalResourceId": r.physical_id,
-                "ResourceType": r.type,
-                "StackResourceDriftStatus": "IN_SYNC",
-                "Timestamp": now(),
-            }
-            for r in stack.resources.values()
+            d
+            for d in stack.resource_drifts or []
+            if not wanted or d["StackResourceDriftStatus"] in wanted
         ]
-        return {"StackResourceDrifts": drifts}
+        page, token = self._page(drifts, request.get("NextToken"))
+        return {"StackResourceDrifts": page, "NextToken": token}
+
+    def _op_DetectStackResourceDrift(self, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
+        stack = self._stack(call, request.get("StackName"))
+        logical = request.get("LogicalResourceId", "")
+        resource = stack.resources.get(logical)
+        if resource is None or resource.status in _GONE:
+            raise ValidationError(f"Resource {logical} does not exist for stack {stack.name}")
+        return {"StackResourceDrift": self._resource_drift(stack, resource)}
 
     # change sets ------------------------------------------------------------------------
 

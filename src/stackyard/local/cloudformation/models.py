@@ -110,6 +110,9 @@ class Stack:
     previous: Snapshot | None = None
     cancel_requested: bool = False
     client_request_token: str | None = None  # of the operation now writing events
+    drift_status: str = "NOT_CHECKED"
+    drift_checked: dt.datetime | None = None
+    resource_drifts: list[dict[str, Any]] | None = None  # of the last drift detection
 
     def snapshot(self) -> Snapshot:
         """What the stack is now: the state an update rolls back to."""

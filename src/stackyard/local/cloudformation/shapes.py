@@ -40,7 +40,7 @@ def stack(item: Stack) -> dict[str, Any]:
         "RoleARN": item.role_arn,
         "Tags": item.tags,
         "EnableTerminationProtection": item.termination_protection,
-        "DriftInformation": {"StackDriftStatus": "NOT_CHECKED"},
+        "DriftInformation": _stack_drift(item),
     }
     return out
 
@@ -56,8 +56,22 @@ def stack_summary(item: Stack) -> dict[str, Any]:
         "DeletionTime": item.deletion_time,
         "StackStatus": item.status,
         "StackStatusReason": item.reason,
-        "DriftInformation": {"StackDriftStatus": "NOT_CHECKED"},
+        "DriftInformation": _stack_drift(item),
     }
+
+
+def _stack_drift(item: Stack) -> dict[str, Any]:
+    return {"StackDriftStatus": item.drift_status, "LastCheckTimestamp": item.drift_checked}
+
+
+def _resource_drift(owner: Stack, logical_id: str) -> dict[str, Any]:
+    for drift in owner.resource_drifts or []:
+        if drift["LogicalResourceId"] == logical_id:
+            return {
+                "StackResourceDriftStatus": drift["StackResourceDriftStatus"],
+                "LastCheckTimestamp": drift["Timestamp"],
+            }
+    return {"StackResourceDriftStatus": "NOT_CHECKED"}
 
 
 def event(item: StackEvent) -> dict[str, Any]:
@@ -87,7 +101,7 @@ def resource(owner: Stack, item: Resource, detail: bool = False) -> dict[str, An
         "ResourceType": item.type,
         "ResourceStatus": item.status,
         "ResourceStatusReason": item.reason,
-        "DriftInformation": {"StackResourceDriftStatus": "NOT_CHECKED"},
+        "DriftInformation": _resource_drift(owner, item.logical_id),
     }
     if detail:
         import json
