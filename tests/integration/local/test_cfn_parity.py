@@ -288,3 +288,63 @@ def test_drift_of_an_ssm_parameter_and_a_security_group(
     assert json.loads(added["ActualValue"])["CidrIp"] == "10.0.0.0/8"
     stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
     assert stack["DriftInformation"]["StackDriftStatus"] == "DRIFTED"
+
+
+SAM_FUNCTION = {
+    "Transform": "AWS::Serverless-2016-10-31",
+    "Resources": {
+        "Fn": {
+            "Type": "AWS::Serverless::Function",
+            "Properties": {
+                "Handler": "index.handler",
+                "Runtime": "python3.12",
+                "InlineCode": "def handler(event, context):\n    return 1\n",
+            },
+        }
+    },
+    "Outputs": {"Arn": {"Value": {"Fn::GetAtt": ["Fn", "Arn"]}}},
+}
+
+
+def test_a_sam_function_template_is_expanded(
+    aws: Callable[[str], Any], unique: Callable[[str], str], wait_stack: Any
+) -> None:
+    cfn = aws("cloudformation")
+    name = unique("sam")
+    body = json.dumps(SAM_FUNCTION)
+    with pytest.raises(ClientError) as refused:
+        cfn.create_stack(StackName=name, TemplateBody=body, Capabilities=["CAPABILITY_IAM"])
+    assert refused.value.response["Error"]["Message"] == (
+        "Requires capabilities : [CAPABILITY_AUTO_EXPAND]"
+    )
+    assert cfn.validate_template(TemplateBody=body)["DeclaredTransforms"] == [
+        "AWS::Serverless-2016-10-31"
+    ]
+
+    cfn.create_stack(
+        StackName=name,
+        TemplateBody=body,
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+    )
+    stack = wait_stack(cfn, name)
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack
+    resources = cfn.describe_stack_resources(StackName=name)["StackResources"]
+    assert {(r["LogicalResourceId"], r["ResourceType"]) for r in resources} == {
+        ("Fn", "AWS::Lambda::Function"),
+        ("FnRole", "AWS::IAM::Role"),
+    }
+    function = aws("lambda").get_function(FunctionName=_physical(resources, "Fn"))
+    assert stack["Outputs"][0]["OutputValue"] == function["Configuration"]["FunctionArn"]
+
+    # boto3 hands JSON template bodies back parsed
+    original = cfn.get_template(StackName=name)["TemplateBody"]
+    processed = cfn.get_template(StackName=name, TemplateStage="Processed")["TemplateBody"]
+    assert original["Resources"]["Fn"]["Type"] == "AWS::Serverless::Function"
+    assert "Transform" not in processed
+    assert processed["Resources"]["Fn"]["Type"] == "AWS::Lambda::Function"
+
+
+def _physical(resources: list[dict[str, Any]], logical_id: str) -> str:
+    return next(
+        str(r["PhysicalResourceId"]) for r in resources if r["LogicalResourceId"] == logical_id
+    )

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from stackyard.local.cloudformation import drift, shapes, wire
+from stackyard.local.cloudformation import drift, shapes, transforms, wire
 from stackyard.local.cloudformation.changes import resource_changes
 from stackyard.local.cloudformation.errors import (
     AlreadyExists,
@@ -211,7 +211,14 @@ class CloudFormationEmulator:
             raise ValidationError(f"Stack with id {name_or_id} does not exist")
         return stack
 
-    def _template_from(self, call: _Call, request: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    def _template_from(
+        self, call: _Call, request: Mapping[str, Any], capabilities: list[str] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """The template body as given and the template as processed (transforms expanded).
+
+        ``capabilities`` are checked for ``CAPABILITY_AUTO_EXPAND`` when given (a direct
+        create or update); a change set or a validation does not need it.
+        """
         body = request.get("TemplateBody")
         url = request.get("TemplateURL")
         if body is None and url is None:
@@ -221,6 +228,14 @@ class CloudFormationEmulator:
         if body is None:
             body = self._read_template_url(call, str(url))
         template = load_template(body)
+        if capabilities is not None:
+            transforms.require_auto_expand(template, capabilities)
+        given = {
+            p["ParameterKey"]: p["ParameterValue"]
+            for p in request.get("Parameters", [])
+            if "ParameterValue" in p
+        }
+        template = transforms.expand(template, given, call.region, call.account_id)
         validate_template(template, call.region)
         self._check_cycles(template)
         return body, template
@@ -306,7 +321,7 @@ class CloudFormationEmulator:
             return answered
         if self._find(call, name) is not None:
             raise AlreadyExists(f"Stack [{name}] already exists")
-        body, template = self._template_from(call, request)
+        body, template = self._template_from(call, request, request.get("Capabilities", []))
         params = resolve_parameters(
             template.get("Parameters") or {}, request.get("Parameters", []), None
         )
@@ -370,7 +385,7 @@ class CloudFormationEmulator:
         if answered is not None:
             return answered
         self._require_updatable(stack)
-        change = self._proposed(call, stack, request)
+        change = self._proposed(call, stack, request, direct=True)
         if self._unchanged(stack, change):
             raise ValidationError("No updates are to be performed.")
         policy = self._policy_for_update(stack, request)
@@ -394,11 +409,14 @@ class CloudFormationEmulator:
                 f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated."
             )
 
-    def _proposed(self, call: _Call, stack: Stack, request: Mapping[str, Any]) -> Snapshot:
+    def _proposed(
+        self, call: _Call, stack: Stack, request: Mapping[str, Any], *, direct: bool = False
+    ) -> Snapshot:
         if request.get("UsePreviousTemplate"):
             body, template = stack.template_body, stack.template
         else:
-            body, template = self._template_from(call, request)
+            capabilities = request.get("Capabilities", []) if direct else None
+            body, template = self._template_from(call, request, capabilities)
         params = resolve_parameters(
             template.get("Parameters") or {}, request.get("Parameters", []), stack.parameters
         )
@@ -559,16 +577,20 @@ class CloudFormationEmulator:
     def _op_GetTemplate(self, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
         if request.get("ChangeSetName"):
             change_set = self._change_set(call, request["ChangeSetName"], request.get("StackName"))
-            body = change_set.template_body
+            body, processed = change_set.template_body, change_set.template
         else:
-            body = self._stack(call, request.get("StackName"), deleted=True).template_body
+            stack = self._stack(call, request.get("StackName"), deleted=True)
+            body, processed = stack.template_body, stack.template
+        if request.get("TemplateStage") == "Processed" and _declared(body):
+            body = json.dumps(processed, indent=2)
         return {"TemplateBody": body, "StagesAvailable": ["Original", "Processed"]}
 
     def _op_GetTemplateSummary(self, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
         if request.get("StackName"):
-            template = self._stack(call, request["StackName"]).template
+            found = self._stack(call, request["StackName"])
+            body, template = found.template_body, found.template
         else:
-            _, template = self._template_from(call, request)
+            body, template = self._template_from(call, request)
         needed, reasons = required_capabilities(template)
         return {
             "Parameters": [
@@ -590,11 +612,11 @@ class CloudFormationEmulator:
             "ResourceTypes": sorted({r["Type"] for r in template["Resources"].values()}),
             "Version": template.get("AWSTemplateFormatVersion", "2010-09-09"),
             "Metadata": json.dumps(template["Metadata"]) if "Metadata" in template else None,
-            "DeclaredTransforms": _transforms(template),
+            "DeclaredTransforms": _declared(body),
         }
 
     def _op_ValidateTemplate(self, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
-        _, template = self._template_from(call, request)
+        body, template = self._template_from(call, request)
         needed, reasons = required_capabilities(template)
         return {
             "Parameters": [
@@ -609,7 +631,7 @@ class CloudFormationEmulator:
             "Description": template.get("Description"),
             "Capabilities": [needed] if needed else [],
             "CapabilitiesReason": _capabilities_reason(reasons) if needed else None,
-            "DeclaredTransforms": _transforms(template),
+            "DeclaredTransforms": _declared(body),
         }
 
     # guards -----------------------------------------------------------------------------
@@ -975,8 +997,6 @@ def _capabilities_reason(resources: list[str]) -> str:
     return f"The following resource(s) require capabilities: [{', '.join(resources)}]"
 
 
-def _transforms(template: Mapping[str, Any]) -> list[str]:
-    value = template.get("Transform")
-    if value is None:
-        return []
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+def _declared(body: str) -> list[str]:
+    """The transforms the original template names (the processed one has none)."""
+    return transforms.declared_transforms(load_template(body)) if body.strip() else []
