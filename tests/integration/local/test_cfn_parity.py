@@ -348,3 +348,97 @@ def _physical(resources: list[dict[str, Any]], logical_id: str) -> str:
     return next(
         str(r["PhysicalResourceId"]) for r in resources if r["LogicalResourceId"] == logical_id
     )
+
+
+def _child_template(extra_output: bool = False) -> str:
+    outputs: dict[str, Any] = {"TopicArn": {"Value": {"Ref": "Topic"}}}
+    if extra_output:
+        outputs["Greeting"] = {"Value": {"Fn::Sub": "hello ${Who}"}}
+    return json.dumps(
+        {
+            "Parameters": {"Who": {"Type": "String"}},
+            "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+            "Outputs": outputs,
+        }
+    )
+
+
+def _parent_template(url: str, who: str, output: str = "TopicArn") -> str:
+    return json.dumps(
+        {
+            "Resources": {
+                "Child": {
+                    "Type": "AWS::CloudFormation::Stack",
+                    "Properties": {"TemplateURL": url, "Parameters": {"Who": who}},
+                }
+            },
+            "Outputs": {"FromChild": {"Value": {"Fn::GetAtt": ["Child", f"Outputs.{output}"]}}},
+        }
+    )
+
+
+def test_nested_stacks_are_real_stacks_whose_outputs_flow_up(
+    aws: Callable[[str], Any], unique: Callable[[str], str], wait_stack: Any
+) -> None:
+    cfn, s3 = aws("cloudformation"), aws("s3")
+    bucket = unique("nested")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="child.json", Body=_child_template().encode())
+    s3.put_object(Bucket=bucket, Key="child2.json", Body=_child_template(True).encode())
+    url = f"https://s3.amazonaws.com/{bucket}/child.json"
+    name = unique("parent")
+
+    cfn.create_stack(StackName=name, TemplateBody=_parent_template(url, "world"))
+    parent = wait_stack(cfn, name)
+    assert parent["StackStatus"] == "CREATE_COMPLETE", parent
+    child_id = _physical(cfn.describe_stack_resources(StackName=name)["StackResources"], "Child")
+    child = cfn.describe_stacks(StackName=child_id)["Stacks"][0]
+    assert child["StackName"].startswith(f"{name}-Child-")
+    assert (child["ParentId"], child["RootId"]) == (parent["StackId"], parent["StackId"])
+    assert child["StackStatus"] == "CREATE_COMPLETE"
+    topic = {o["OutputKey"]: o["OutputValue"] for o in child["Outputs"]}["TopicArn"]
+    assert parent["Outputs"][0]["OutputValue"] == topic
+
+    url2 = f"https://s3.amazonaws.com/{bucket}/child2.json"
+    cfn.update_stack(StackName=name, TemplateBody=_parent_template(url2, "there", "Greeting"))
+    parent = wait_stack(cfn, name)
+    assert parent["StackStatus"] == "UPDATE_COMPLETE", parent
+    assert parent["Outputs"][0]["OutputValue"] == "hello there"
+    assert cfn.describe_stacks(StackName=child_id)["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+
+    cfn.delete_stack(StackName=name)
+    wait_stack(cfn, parent["StackId"])
+    assert cfn.describe_stacks(StackName=child_id)["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE"
+
+
+def test_a_failing_nested_stack_fails_and_rolls_back_its_parent(
+    aws: Callable[[str], Any], unique: Callable[[str], str], wait_stack: Any
+) -> None:
+    cfn, s3 = aws("cloudformation"), aws("s3")
+    bucket = unique("nested")
+    s3.create_bucket(Bucket=bucket)
+    broken = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"Nope": 1}}}}
+    s3.put_object(Bucket=bucket, Key="broken.json", Body=json.dumps(broken).encode())
+    name = unique("parent")
+    body = {
+        "Resources": {
+            "Child": {
+                "Type": "AWS::CloudFormation::Stack",
+                "Properties": {"TemplateURL": f"https://s3.amazonaws.com/{bucket}/broken.json"},
+            }
+        }
+    }
+    cfn.create_stack(StackName=name, TemplateBody=json.dumps(body))
+    assert wait_stack(cfn, name)["StackStatus"] == "ROLLBACK_COMPLETE"
+    failed = next(
+        e
+        for e in cfn.describe_stack_events(StackName=name)["StackEvents"]
+        if e["LogicalResourceId"] == "Child" and e["ResourceStatus"] == "CREATE_FAILED"
+    )
+    assert failed["ResourceStatusReason"].startswith("Embedded stack arn:aws:cloudformation:")
+    assert (
+        "was not successfully created: The following resource(s) failed to create: [Queue]"
+        in (failed["ResourceStatusReason"])
+    )
+    child = cfn.describe_stacks(StackName=failed["PhysicalResourceId"])["Stacks"][0]
+    assert child["StackStatus"] == "DELETE_COMPLETE"

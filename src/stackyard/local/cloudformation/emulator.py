@@ -30,9 +30,10 @@ from stackyard.local.cloudformation.errors import (
 from stackyard.local.cloudformation.idempotency import TokenLedger
 from stackyard.local.cloudformation.lifecycle import StackRunner, dependency_graph
 from stackyard.local.cloudformation.models import ChangeSet, Resource, Snapshot, Stack, now
+from stackyard.local.cloudformation.nested import NestedStacks
 from stackyard.local.cloudformation.parameters import resolve_parameters
 from stackyard.local.cloudformation.policy import parse_policy
-from stackyard.local.cloudformation.provisioner import is_provisionable
+from stackyard.local.cloudformation.provisioner import NestedHandler, is_provisionable
 from stackyard.local.cloudformation.template import (
     load_template,
     required_capabilities,
@@ -68,6 +69,7 @@ class CloudFormationEmulator:
         self.change_sets: dict[str, ChangeSet] = {}
         self.tokens = TokenLedger()
         self.drift_detections: dict[str, dict[str, Any]] = {}
+        self.nested_stacks: NestedHandler | None = self._nested_handler()
         self._threads: list[threading.Thread] = []
 
     # plumbing ---------------------------------------------------------------------------
@@ -129,9 +131,16 @@ class CloudFormationEmulator:
         self.change_sets = state["change_sets"]
         self.tokens = state.get("tokens") or TokenLedger()
         self.drift_detections = state.get("drift_detections") or {}
+        self.nested_stacks = self._nested_handler()
         self.lock = threading.RLock()
         self.stopping = threading.Event()
         self._threads = []
+
+    def _nested_handler(self) -> NestedStacks:
+        def read(account_id: str, region: str, url: str) -> str:
+            return self._read_template_url(_Call(region, account_id, ""), url)
+
+        return NestedStacks(self, read, self._start)
 
     def _start(self, work: Callable[[], None], name: str) -> None:
         self._threads = [t for t in self._threads if t.is_alive()]

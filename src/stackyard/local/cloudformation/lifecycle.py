@@ -19,7 +19,7 @@ from stackyard.local.cloudformation.intrinsics import Resolver
 from stackyard.local.cloudformation.models import Resource, Snapshot, Stack, StackEvent, now
 from stackyard.local.cloudformation.parameters import typed_parameters
 from stackyard.local.cloudformation.policy import allows
-from stackyard.local.cloudformation.provisioner import Provisioner
+from stackyard.local.cloudformation.provisioner import NestedHandler, Provisioner
 from stackyard.local.cloudformation.replacement import property_recreation
 from stackyard.local.latency import LatencySpec
 from stackyard.template_refs import references
@@ -35,6 +35,7 @@ class Host(Protocol):
     lock: threading.RLock
     latency: LatencySpec
     stopping: threading.Event
+    nested_stacks: NestedHandler | None
 
     def export_value(self, account_id: str, region: str, name: str) -> str | None: ...
 
@@ -76,7 +77,9 @@ class StackRunner:
         self.host = host
         self.stack = stack
         self.lock = host.lock
-        self.provisioner = Provisioner(stack.account_id, stack.region, stack.name, stack.stack_id)
+        self.provisioner = Provisioner(
+            stack.account_id, stack.region, stack.name, stack.stack_id, host.nested_stacks
+        )
         self.rng = random.Random()
 
     # helpers ----------------------------------------------------------------------------
@@ -191,6 +194,20 @@ class StackRunner:
         if seconds > 0:
             self.host.stopping.wait(seconds)
 
+    def settle(self, resource: Resource, failed_status: str) -> None:
+        """Wait out a resource operation: its latency, or a child stack's own operation (a
+        failed child fails the resource with ``failed_status``). Never with the lock held."""
+        nested = self.provisioner.nested
+        if nested is None or not self.provisioner.is_nested(resource):
+            self.pause(resource.type)
+            return
+        try:
+            nested.wait(resource)
+        except ResourceFailure as exc:
+            with self.lock:
+                self.resource_event(resource, failed_status, _reason(exc))
+            raise
+
     def run_graph(
         self, order: list[str], deps: Mapping[str, set[str]], action: Callable[[str], None]
     ) -> list[tuple[str, str]]:
@@ -266,7 +283,7 @@ class StackRunner:
                 self.resource_event(resource, "CREATE_FAILED", _reason(exc))
                 raise ResourceFailure(_reason(exc)) from exc
             self.resource_event(resource, "CREATE_IN_PROGRESS", "Resource creation Initiated", True)
-        self.pause(resource.type)
+        self.settle(resource, "CREATE_FAILED")
         with self.lock:
             self.resource_event(resource, "CREATE_COMPLETE")
 
@@ -321,13 +338,20 @@ class StackRunner:
                 self.resource_event(resource, "DELETE_COMPLETE")
                 return
             self.resource_event(resource, "DELETE_IN_PROGRESS")
-        self.pause(resource.type)
+        nested = self.provisioner.is_nested(resource)
+        if not nested:
+            self.pause(resource.type)
         with self.lock:
             try:
                 self.provisioner.delete(resource)
             except ResourceFailure as exc:
                 self.resource_event(resource, "DELETE_FAILED", _reason(exc))
                 raise
+            if not nested:
+                self.resource_event(resource, "DELETE_COMPLETE")
+                return
+        self.settle(resource, "DELETE_FAILED")
+        with self.lock:
             self.resource_event(resource, "DELETE_COMPLETE")
 
     def delete(self) -> None:
@@ -542,7 +566,7 @@ class StackRunner:
                 current.metadata = body.get("Metadata")
                 current.deletion_policy = body.get("DeletionPolicy")
                 target = current
-        self.pause(target.type)
+        self.settle(target, "UPDATE_FAILED")
         with self.lock:
             self.resource_event(target, "UPDATE_COMPLETE")
 
@@ -569,7 +593,11 @@ class StackRunner:
                     self.resource_event(resource, "UPDATE_FAILED", _reason(exc))
                     errors.append((logical_id, _reason(exc)))
                     continue
-            self.pause(resource.type)
+            try:
+                self.settle(resource, "UPDATE_FAILED")
+            except ResourceFailure as exc:
+                errors.append((logical_id, _reason(exc)))
+                continue
             with self.lock:
                 self.resource_event(resource, "UPDATE_COMPLETE")
         with self.lock:

@@ -110,6 +110,8 @@ class Stack:
     previous: Snapshot | None = None
     cancel_requested: bool = False
     client_request_token: str | None = None  # of the operation now writing events
+    parent_id: str | None = None  # a nested stack's parent and root stack ids
+    root_id: str | None = None
     drift_status: str = "NOT_CHECKED"
     drift_checked: dt.datetime | None = None
     resource_drifts: list[dict[str, Any]] | None = None  # of the last drift detection

@@ -11,7 +11,8 @@ from __future__ import annotations
 import random
 import string
 import uuid
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from stackyard import schemas
 from stackyard.local.cloudformation import gaps
@@ -19,7 +20,24 @@ from stackyard.local.cloudformation.errors import ResourceFailure, ValidationErr
 from stackyard.local.cloudformation.models import Resource
 from stackyard.local.cloudformation.schema_check import unsupported_properties
 
-__all__ = ["Provisioner", "error_text", "is_provisionable"]
+__all__ = ["NestedHandler", "Provisioner", "error_text", "is_provisionable"]
+
+NESTED_TYPE = "AWS::CloudFormation::Stack"
+
+
+class NestedHandler(Protocol):
+    """What provisions ``AWS::CloudFormation::Stack`` resources (see :mod:`nested`)."""
+
+    def create(self, parent_id: str, resource: Resource, properties: Mapping[str, Any]) -> None: ...
+
+    def update(self, resource: Resource, properties: Mapping[str, Any]) -> None: ...
+
+    def delete(self, resource: Resource) -> None: ...
+
+    def get_att(self, resource: Resource, attribute: str) -> Any: ...
+
+    def wait(self, resource: Resource) -> None: ...
+
 
 _ALWAYS_RECORDED = frozenset(
     {
@@ -40,8 +58,9 @@ def _model_class(resource_type: str) -> Any:
 
 
 def is_provisionable(resource_type: str) -> bool:
-    """Whether moto can provision ``resource_type`` (else it is kept as a record)."""
-    return _model_class(resource_type) is not None
+    """Whether ``resource_type`` is really provisioned (by moto, or as a child stack) rather
+    than kept as a record."""
+    return resource_type == NESTED_TYPE or _model_class(resource_type) is not None
 
 
 def error_text(exc: BaseException) -> str:
@@ -71,11 +90,23 @@ def _is_abstract(method: Any) -> bool:
 class Provisioner:
     """Creates, updates and deletes the resources of one stack in moto's backends."""
 
-    def __init__(self, account_id: str, region: str, stack_name: str, stack_id: str) -> None:
+    def __init__(
+        self,
+        account_id: str,
+        region: str,
+        stack_name: str,
+        stack_id: str,
+        nested: NestedHandler | None = None,
+    ) -> None:
         self.account_id = account_id
         self.region = region
         self.stack_name = stack_name
         self.stack_id = stack_id
+        self.nested = nested
+
+    def is_nested(self, resource: Resource) -> bool:
+        """Whether ``resource`` is a child stack this provisioner hands to its nested handler."""
+        return resource.type == NESTED_TYPE and self.nested is not None
 
     # names ------------------------------------------------------------------------------
 
@@ -111,6 +142,10 @@ class Provisioner:
     def create(self, resource: Resource, properties: dict[str, Any]) -> None:
         """Create ``resource`` with resolved ``properties``; raises ResourceFailure."""
         self._check_properties(resource.type, properties)
+        if self.nested is not None and resource.type == NESTED_TYPE:
+            self.nested.create(self.stack_id, resource, properties)
+            resource.properties = properties
+            return
         name = self.physical_name(resource.type, resource.logical_id, properties)
         resource.physical_name = name
         resource.properties = properties
@@ -162,6 +197,10 @@ class Provisioner:
     def update(self, resource: Resource, properties: dict[str, Any]) -> None:
         """Update ``resource`` in place (same physical resource) to ``properties``."""
         self._check_properties(resource.type, properties)
+        if self.nested is not None and resource.type == NESTED_TYPE:
+            self.nested.update(resource, properties)
+            resource.properties = properties
+            return
         cls = _model_class(resource.type)
         if cls is None or not resource.provisioned:
             resource.properties = properties
@@ -214,6 +253,9 @@ class Provisioner:
 
     def delete(self, resource: Resource) -> None:
         """Delete ``resource``; a resource already gone counts as deleted."""
+        if self.nested is not None and resource.type == NESTED_TYPE:
+            self.nested.delete(resource)
+            return
         if not resource.provisioned:
             return
         try:
@@ -248,6 +290,8 @@ class Provisioner:
 
     def get_att(self, resource: Resource, attribute: str) -> Any:
         """The value of ``Fn::GetAtt [resource, attribute]``."""
+        if self.nested is not None and resource.type == NESTED_TYPE:
+            return self.nested.get_att(resource, attribute)
         if resource.model is None:
             if attribute in resource.attributes:
                 return resource.attributes[attribute]

@@ -41,6 +41,8 @@ def stack(item: Stack) -> dict[str, Any]:
         "Tags": item.tags,
         "EnableTerminationProtection": item.termination_protection,
         "DriftInformation": _stack_drift(item),
+        "ParentId": item.parent_id,
+        "RootId": item.root_id,
     }
     return out
 
@@ -57,6 +59,8 @@ def stack_summary(item: Stack) -> dict[str, Any]:
         "StackStatus": item.status,
         "StackStatusReason": item.reason,
         "DriftInformation": _stack_drift(item),
+        "ParentId": item.parent_id,
+        "RootId": item.root_id,
     }
 
 
