@@ -442,3 +442,37 @@ def test_a_failing_nested_stack_fails_and_rolls_back_its_parent(
     )
     child = cfn.describe_stacks(StackName=failed["PhysicalResourceId"])["Stacks"][0]
     assert child["StackStatus"] == "DELETE_COMPLETE"
+
+
+@pytest.mark.parametrize(("policy", "kept"), [("Retain", True), ("Delete", False)])
+def test_update_replace_policy_decides_the_fate_of_the_replaced_resource(
+    aws: Callable[[str], Any],
+    unique: Callable[[str], str],
+    wait_stack: Any,
+    policy: str,
+    kept: bool,
+) -> None:
+    cfn, sqs = aws("cloudformation"), aws("sqs")
+    name = unique("replace")
+
+    def template(queue_name: str) -> str:
+        return json.dumps(
+            {
+                "Resources": {
+                    "Queue": {
+                        "Type": "AWS::SQS::Queue",
+                        "UpdateReplacePolicy": policy,
+                        "Properties": {"QueueName": queue_name},
+                    }
+                }
+            }
+        )
+
+    first, second = unique("q"), unique("q")
+    cfn.create_stack(StackName=name, TemplateBody=template(first))
+    wait_stack(cfn, name)
+    cfn.update_stack(StackName=name, TemplateBody=template(second))
+    assert wait_stack(cfn, name)["StackStatus"] == "UPDATE_COMPLETE"
+    urls = sqs.list_queues(QueueNamePrefix=first).get("QueueUrls", [])
+    assert bool(urls) is kept
+    assert sqs.list_queues(QueueNamePrefix=second)["QueueUrls"]

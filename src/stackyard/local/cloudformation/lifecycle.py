@@ -327,11 +327,21 @@ class StackRunner:
                     template_resources[n] = self.stack.previous.template["Resources"].get(n, {})
         forward = dependency_graph(template_resources, live)
         reverse = {n: {m for m in live if n in forward[m]} for n in live}
-        return self.run_graph(live, reverse, lambda n: self._delete_one(pool[n]))
+        return self.run_graph(
+            live, reverse, lambda n: self._delete_one(pool[n], self._retained(n, pool[n]))
+        )
 
-    def _delete_one(self, resource: Resource) -> None:
+    def _retained(self, key: str, resource: Resource) -> bool:
+        """Whether deleting ``resource`` keeps it: its DeletionPolicy, or for the old copy of
+        a replaced resource the UpdateReplacePolicy of the template being applied."""
+        if key.endswith(_REPLACED):
+            body = (self.stack.template.get("Resources") or {}).get(resource.logical_id) or {}
+            return body.get("UpdateReplacePolicy") == "Retain"
+        return resource.deletion_policy == "Retain"
+
+    def _delete_one(self, resource: Resource, retain: bool) -> None:
         with self.lock:
-            if resource.deletion_policy == "Retain":
+            if retain:
                 self.resource_event(resource, "DELETE_SKIPPED")
                 return
             if resource.status == "CREATE_FAILED" and resource.physical_id is None:
@@ -449,7 +459,7 @@ class StackRunner:
             stack.imports = set(resolver.imported)
             self.stack_event("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
         stale = {n: previous.resources[n] for n in removed}
-        stale.update({f"{n} (replaced)": r for n, r in self.replaced.items()})
+        stale.update({f"{n}{_REPLACED}": r for n, r in self.replaced.items()})
         self.delete_resources(list(stale), stale)
         with self.lock:
             for name in removed:
@@ -620,6 +630,7 @@ class StackRunner:
 
 
 _GONE = frozenset({"DELETE_COMPLETE", "DELETE_SKIPPED"})
+_REPLACED = " (replaced)"
 
 
 def _denied(action: str, logical_id: str) -> str:
