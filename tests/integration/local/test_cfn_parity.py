@@ -476,3 +476,53 @@ def test_update_replace_policy_decides_the_fate_of_the_replaced_resource(
     urls = sqs.list_queues(QueueNamePrefix=first).get("QueueUrls", [])
     assert bool(urls) is kept
     assert sqs.list_queues(QueueNamePrefix=second)["QueueUrls"]
+
+
+def test_stack_tags_reach_taggable_resources(
+    aws: Callable[[str], Any], unique: Callable[[str], str], wait_stack: Any
+) -> None:
+    cfn = aws("cloudformation")
+    name = unique("tags")
+    template = {
+        "Resources": {
+            "Queue": {"Type": "AWS::SQS::Queue"},
+            "Topic": {"Type": "AWS::SNS::Topic"},
+            "Param": {
+                "Type": "AWS::SSM::Parameter",
+                "Properties": {"Type": "String", "Value": "v", "Tags": {"team": "own"}},
+            },
+            "Group": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "g"}},
+        }
+    }
+    stack_id = cfn.create_stack(
+        StackName=name,
+        TemplateBody=json.dumps(template),
+        Tags=[{"Key": "team", "Value": "core"}, {"Key": "cost", "Value": "42"}],
+    )["StackId"]
+    assert wait_stack(cfn, name)["StackStatus"] == "CREATE_COMPLETE"
+    ids = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in cfn.describe_stack_resources(StackName=name)["StackResources"]
+    }
+
+    def expected(logical_id: str, team: str = "core") -> dict[str, str]:
+        return {
+            "team": team,
+            "cost": "42",
+            "aws:cloudformation:stack-name": name,
+            "aws:cloudformation:stack-id": stack_id,
+            "aws:cloudformation:logical-id": logical_id,
+        }
+
+    def pairs(tags: list[dict[str, str]]) -> dict[str, str]:
+        return {t["Key"]: t["Value"] for t in tags}
+
+    assert aws("sqs").list_queue_tags(QueueUrl=ids["Queue"])["Tags"] == expected("Queue")
+    topic_tags = aws("sns").list_tags_for_resource(ResourceArn=ids["Topic"])["Tags"]
+    assert pairs(topic_tags) == expected("Topic")
+    param_tags = aws("ssm").list_tags_for_resource(
+        ResourceType="Parameter", ResourceId=ids["Param"]
+    )
+    assert pairs(param_tags["TagList"]) == expected("Param", team="own")
+    group = aws("ec2").describe_security_groups(GroupIds=[ids["Group"]])["SecurityGroups"][0]
+    assert pairs(group["Tags"]) == expected("Group")

@@ -80,6 +80,7 @@ class StackRunner:
         self.provisioner = Provisioner(
             stack.account_id, stack.region, stack.name, stack.stack_id, host.nested_stacks
         )
+        self.provisioner.stack_tags = list(stack.tags)
         self.rng = random.Random()
 
     # helpers ----------------------------------------------------------------------------
@@ -413,6 +414,7 @@ class StackRunner:
             previous = stack.snapshot()
             stack.previous = previous
             stack.take_settings(change)
+            self.provisioner.stack_tags = list(stack.tags)
             stack.last_updated = now()
             stack.cancel_requested = False
             self.stack_event("UPDATE_IN_PROGRESS", "User Initiated")
@@ -592,6 +594,7 @@ class StackRunner:
         with self.lock:
             self.stack_event("UPDATE_ROLLBACK_IN_PROGRESS", reason)
             stack.take_settings(previous)
+            self.provisioner.stack_tags = list(stack.tags)
         errors: list[tuple[str, str]] = []
         for logical_id, old_properties in list(self.modified.items()):
             resource = stack.resources[logical_id]

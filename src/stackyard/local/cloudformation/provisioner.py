@@ -19,6 +19,7 @@ from stackyard.local.cloudformation import gaps
 from stackyard.local.cloudformation.errors import ResourceFailure, ValidationError
 from stackyard.local.cloudformation.models import Resource
 from stackyard.local.cloudformation.schema_check import unsupported_properties
+from stackyard.local.cloudformation.stack_tags import with_stack_tags
 
 __all__ = ["NestedHandler", "Provisioner", "error_text", "is_provisionable"]
 
@@ -103,6 +104,7 @@ class Provisioner:
         self.stack_name = stack_name
         self.stack_id = stack_id
         self.nested = nested
+        self.stack_tags: list[dict[str, str]] = []
 
     def is_nested(self, resource: Resource) -> bool:
         """Whether ``resource`` is a child stack this provisioner hands to its nested handler."""
@@ -153,7 +155,8 @@ class Provisioner:
         if cls is None:
             self._record(resource, name, properties)
             return
-        adapted = gaps.before_create(resource.type, dict(properties), name, self)
+        tagged = with_stack_tags(resource.type, properties, self._tags_for(resource))
+        adapted = gaps.before_create(resource.type, tagged, name, self)
         try:
             model = gaps.create(resource.type, name, adapted, self)
             model = model or cls.create_from_cloudformation_json(
@@ -178,6 +181,16 @@ class Provisioner:
         physical = getattr(model, "physical_resource_id", None)
         resource.physical_id = str(physical) if physical else name
         self._capture_attributes(resource)
+
+    def _tags_for(self, resource: Resource) -> list[dict[str, str]]:
+        """The stack's tags and CloudFormation's own, which AWS puts on every taggable
+        resource of the stack."""
+        return [
+            *self.stack_tags,
+            {"Key": "aws:cloudformation:stack-name", "Value": self.stack_name},
+            {"Key": "aws:cloudformation:stack-id", "Value": self.stack_id},
+            {"Key": "aws:cloudformation:logical-id", "Value": resource.logical_id},
+        ]
 
     def _check_properties(self, resource_type: str, properties: dict[str, Any]) -> None:
         unsupported = unsupported_properties(resource_type, properties, self.region)
@@ -206,7 +219,8 @@ class Provisioner:
             resource.properties = properties
             return
         name = self.custom_name(resource.type, properties) or resource.physical_name or ""
-        adapted = gaps.before_create(resource.type, dict(properties), name, self)
+        tagged = with_stack_tags(resource.type, properties, self._tags_for(resource))
+        adapted = gaps.before_create(resource.type, tagged, name, self)
         document = {"Type": resource.type, "Properties": adapted}
         try:
             if resource.model is not None and gaps.update(
