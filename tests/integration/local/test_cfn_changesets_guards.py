@@ -205,10 +205,8 @@ def test_unknown_type_rejected_and_unprovisionable_recorded(
     name = unique("waf")
     stack = _create(aws, wait_stack, name, json.dumps({
         "Resources": {
-            "Acl": {"Type": "AWS::WAFv2::WebACL", "Properties": {
-                "Scope": "REGIONAL", "DefaultAction": {"Allow": {}}, "VisibilityConfig": {
-                    "SampledRequestsEnabled": False, "CloudWatchMetricsEnabled": False,
-                    "MetricName": "m"}}},
+            "Acl": {"Type": "AWS::WAFv2::RegexPatternSet", "Properties": {
+                "Scope": "REGIONAL", "RegularExpressionList": ["^a"]}},
         },
         "Outputs": {"Arn": {"Value": {"Fn::GetAtt": ["Acl", "Arn"]}}},
     }))  # fmt: skip
@@ -216,7 +214,7 @@ def test_unknown_type_rejected_and_unprovisionable_recorded(
     assert stack["Outputs"][0]["OutputValue"].startswith("arn:aws:wafv2:us-east-1:")
     physical = cfn.describe_stack_resources(StackName=name)["StackResources"][0]
     assert physical["PhysicalResourceId"].endswith("|REGIONAL")
-    assert local_endpoint.emulator.unsupported_types().get("AWS::WAFv2::WebACL", 0) >= 1
+    assert local_endpoint.emulator.unsupported_types().get("AWS::WAFv2::RegexPatternSet", 0) >= 1
 
 
 def test_template_url_on_own_host(aws, unique, wait_stack, local_endpoint) -> None:

@@ -526,3 +526,66 @@ def test_stack_tags_reach_taggable_resources(
     assert pairs(param_tags["TagList"]) == expected("Param", team="own")
     group = aws("ec2").describe_security_groups(GroupIds=[ids["Group"]])["SecurityGroups"][0]
     assert pairs(group["Tags"]) == expected("Group")
+
+
+def test_wafv2_resources_made_by_a_stack_are_seen_by_the_wafv2_api(
+    aws: Callable[[str], Any], unique: Callable[[str], str], wait_stack: Any
+) -> None:
+    cfn, wafv2 = aws("cloudformation"), aws("wafv2")
+    name = unique("waf")
+    visibility = {
+        "SampledRequestsEnabled": False,
+        "CloudWatchMetricsEnabled": False,
+        "MetricName": "m",
+    }
+
+    def template(addresses: list[str]) -> str:
+        return json.dumps(
+            {
+                "Resources": {
+                    "Acl": {
+                        "Type": "AWS::WAFv2::WebACL",
+                        "Properties": {
+                            "Scope": "REGIONAL",
+                            "DefaultAction": {"Allow": {}},
+                            "VisibilityConfig": visibility,
+                        },
+                    },
+                    "Blocked": {
+                        "Type": "AWS::WAFv2::IPSet",
+                        "Properties": {
+                            "Scope": "REGIONAL",
+                            "IPAddressVersion": "IPV4",
+                            "Addresses": addresses,
+                        },
+                    },
+                },
+                "Outputs": {"AclArn": {"Value": {"Fn::GetAtt": ["Acl", "Arn"]}}},
+            }
+        )
+
+    cfn.create_stack(StackName=name, TemplateBody=template(["10.0.0.0/8"]))
+    stack = wait_stack(cfn, name)
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack
+    ids = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"].split("|")
+        for r in cfn.describe_stack_resources(StackName=name)["StackResources"]
+    }
+    acl_name, acl_id, _ = ids["Acl"]
+    acl = wafv2.get_web_acl(Name=acl_name, Scope="REGIONAL", Id=acl_id)["WebACL"]
+    assert acl["ARN"] == stack["Outputs"][0]["OutputValue"]
+    set_name, set_id, _ = ids["Blocked"]
+
+    def addresses() -> list[str]:
+        found = wafv2.get_ip_set(Name=set_name, Scope="REGIONAL", Id=set_id)["IPSet"]
+        return list(found["Addresses"])
+
+    assert addresses() == ["10.0.0.0/8"]
+    cfn.update_stack(StackName=name, TemplateBody=template(["10.0.0.0/8", "192.168.0.0/16"]))
+    assert wait_stack(cfn, name)["StackStatus"] == "UPDATE_COMPLETE"
+    assert addresses() == ["10.0.0.0/8", "192.168.0.0/16"]
+
+    cfn.delete_stack(StackName=name)
+    wait_stack(cfn, stack["StackId"])
+    listed = wafv2.list_web_acls(Scope="REGIONAL")["WebACLs"]
+    assert acl_id not in {a["Id"] for a in listed}

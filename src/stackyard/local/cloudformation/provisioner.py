@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from stackyard import schemas
-from stackyard.local.cloudformation import gaps
+from stackyard.local.cloudformation import gaps, waf
 from stackyard.local.cloudformation.errors import ResourceFailure, ValidationError
 from stackyard.local.cloudformation.models import Resource
 from stackyard.local.cloudformation.schema_check import unsupported_properties
@@ -61,7 +61,9 @@ def _model_class(resource_type: str) -> Any:
 def is_provisionable(resource_type: str) -> bool:
     """Whether ``resource_type`` is really provisioned (by moto, or as a child stack) rather
     than kept as a record."""
-    return resource_type == NESTED_TYPE or _model_class(resource_type) is not None
+    if resource_type == NESTED_TYPE or resource_type in waf.WAF_TYPES:
+        return True
+    return _model_class(resource_type) is not None
 
 
 def error_text(exc: BaseException) -> str:
@@ -215,6 +217,13 @@ class Provisioner:
             resource.properties = properties
             return
         cls = _model_class(resource.type)
+        if resource.type in waf.WAF_TYPES and resource.physical_id:
+            try:
+                waf.update(
+                    resource.type, resource.physical_id, properties, self.region, self.account_id
+                )
+            except Exception as exc:
+                raise ResourceFailure(error_text(exc)) from exc
         if cls is None or not resource.provisioned:
             resource.properties = properties
             return
@@ -270,6 +279,12 @@ class Provisioner:
         if self.nested is not None and resource.type == NESTED_TYPE:
             self.nested.delete(resource)
             return
+        if resource.type in waf.WAF_TYPES and resource.physical_id:
+            try:
+                waf.delete(resource.type, resource.physical_id, self.region, self.account_id)
+            except Exception as exc:
+                raise ResourceFailure(error_text(exc)) from exc
+            return
         if not resource.provisioned:
             return
         try:
@@ -324,6 +339,14 @@ class Provisioner:
     # records ----------------------------------------------------------------------------
 
     def _record(self, resource: Resource, name: str, properties: dict[str, Any]) -> None:
+        if resource.type in waf.WAF_TYPES:
+            try:
+                found = waf.create(resource.type, name, properties, self.region, self.account_id)
+            except Exception as exc:
+                raise ResourceFailure(error_text(exc)) from exc
+            resource.physical_id, resource.attributes = found
+            resource.model = None
+            return
         physical, attributes = gaps.record(
             resource.type, name, properties, self.region, self.account_id
         )
