@@ -589,3 +589,56 @@ def test_wafv2_resources_made_by_a_stack_are_seen_by_the_wafv2_api(
     wait_stack(cfn, stack["StackId"])
     listed = wafv2.list_web_acls(Scope="REGIONAL")["WebACLs"]
     assert acl_id not in {a["Id"] for a in listed}
+
+
+def test_drift_of_a_role_and_a_queue(
+    aws: Callable[[str], Any], unique: Callable[[str], str], wait_stack: Any
+) -> None:
+    cfn, iam, sqs = aws("cloudformation"), aws("iam"), aws("sqs")
+    name = unique("drift")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    template = {
+        "Resources": {
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {"AssumeRolePolicyDocument": trust, "MaxSessionDuration": 3600},
+            },
+            "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": 30}},
+        }
+    }
+    cfn.create_stack(
+        StackName=name, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM"]
+    )
+    assert wait_stack(cfn, name)["StackStatus"] == "CREATE_COMPLETE"
+
+    def statuses() -> dict[str, str]:
+        cfn.detect_stack_drift(StackName=name)
+        drifts = cfn.describe_stack_resource_drifts(StackName=name)["StackResourceDrifts"]
+        return {d["LogicalResourceId"]: d["StackResourceDriftStatus"] for d in drifts}
+
+    assert statuses() == {"Role": "IN_SYNC", "Queue": "IN_SYNC"}
+    ids = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in cfn.describe_stack_resources(StackName=name)["StackResources"]
+    }
+    iam.update_role(RoleName=ids["Role"], MaxSessionDuration=7200)
+    sqs.set_queue_attributes(QueueUrl=ids["Queue"], Attributes={"VisibilityTimeout": "90"})
+    assert statuses() == {"Role": "MODIFIED", "Queue": "MODIFIED"}
+    queue = cfn.detect_stack_resource_drift(StackName=name, LogicalResourceId="Queue")
+    assert queue["StackResourceDrift"]["PropertyDifferences"] == [
+        {
+            "PropertyPath": "/VisibilityTimeout",
+            "ExpectedValue": "30",
+            "ActualValue": "90",
+            "DifferenceType": "NOT_EQUAL",
+        }
+    ]

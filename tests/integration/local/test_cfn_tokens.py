@@ -142,3 +142,16 @@ def test_lost_change_set_calls_are_retried_idempotently(served: Served, cfn: Any
     # A later execution with another token is a new request, refused as on AWS.
     with pytest.raises(botocore.exceptions.ClientError, match="InvalidChangeSetStatus"):
         cfn.execute_change_set(ChangeSetName=created["Id"], ClientRequestToken="exec-2")
+
+
+def test_a_token_of_a_deleted_stack_creates_a_new_one(cfn: Any) -> None:
+    name = f"tok-{uuid.uuid4().hex[:10]}"
+    first = cfn.create_stack(StackName=name, TemplateBody=TOPIC, ClientRequestToken="again")
+    retried = cfn.create_stack(StackName=name, TemplateBody=TOPIC, ClientRequestToken="again")
+    assert retried["StackId"] == first["StackId"]
+    settle(cfn, name)
+    cfn.delete_stack(StackName=name)
+    settle(cfn, first["StackId"])
+    second = cfn.create_stack(StackName=name, TemplateBody=TOPIC, ClientRequestToken="again")
+    assert second["StackId"] != first["StackId"]
+    assert settle(cfn, name)["StackStatus"] == "CREATE_COMPLETE"

@@ -9,6 +9,7 @@ Types without a reader are ``NOT_CHECKED``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -109,13 +110,65 @@ def _security_group(account_id: str, region: str, resource: Resource) -> dict[st
     return live
 
 
+def _role(account_id: str, region: str, resource: Resource) -> dict[str, Any] | None:
+    from moto.iam.models import iam_backends
+    from moto.utilities.utils import get_partition
+
+    backend = iam_backends[account_id][get_partition(region)]
+    try:
+        role = backend.get_role(resource.physical_id or "")
+    except Exception:  # moto raises IAMNotFoundException
+        return None
+    document = role.assume_role_policy_document
+    if isinstance(document, str):
+        with contextlib.suppress(ValueError):
+            document = json.loads(document)
+    live: dict[str, Any] = {
+        "AssumeRolePolicyDocument": document,
+        "Path": role.path,
+        "ManagedPolicyArns": sorted(role.managed_policies),
+    }
+    if role.description is not None:
+        live["Description"] = role.description
+    if role.max_session_duration is not None:
+        live["MaxSessionDuration"] = role.max_session_duration
+    return live
+
+
+_QUEUE_ATTRIBUTES = {
+    "DelaySeconds": "delay_seconds",
+    "MaximumMessageSize": "maximum_message_size",
+    "MessageRetentionPeriod": "message_retention_period",
+    "ReceiveMessageWaitTimeSeconds": "receive_message_wait_time_seconds",
+    "VisibilityTimeout": "visibility_timeout",
+}
+
+
+def _queue(account_id: str, region: str, resource: Resource) -> dict[str, Any] | None:
+    from moto.sqs.models import sqs_backends
+
+    name = (resource.physical_id or "").rstrip("/").rsplit("/", 1)[-1]
+    try:
+        queue = sqs_backends[account_id][region].get_queue(name)
+    except Exception:  # moto raises QueueDoesNotExist
+        return None
+    return {
+        prop: getattr(queue, attribute)
+        for prop, attribute in _QUEUE_ATTRIBUTES.items()
+        if getattr(queue, attribute, None) is not None
+    }
+
+
 _READERS: dict[str, Reader] = {
     "AWS::SSM::Parameter": _ssm_parameter,
     "AWS::EC2::SecurityGroup": _security_group,
+    "AWS::IAM::Role": _role,
+    "AWS::SQS::Queue": _queue,
 }
 # What an unset property means, where something can be added to it outside the stack.
 _DEFAULTS: dict[str, dict[str, Any]] = {"AWS::EC2::SecurityGroup": {"SecurityGroupIngress": []}}
 _RULE_LISTS = frozenset({"SecurityGroupIngress", "SecurityGroupEgress"})
+_UNORDERED = frozenset({"ManagedPolicyArns"})
 _IGNORED = frozenset({"Tags"})  # compared by the tagging APIs, not here
 
 
@@ -173,6 +226,16 @@ def _differences(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> list
         if name in _RULE_LISTS:
             rules = want if isinstance(want, list) else []
             differences += _rule_differences(name, rules, have if isinstance(have, list) else [])
+        elif name in _UNORDERED and isinstance(want, list) and isinstance(have, list):
+            if sorted(map(_text, want)) != sorted(map(_text, have)):
+                differences.append(
+                    {
+                        "PropertyPath": f"/{name}",
+                        "ExpectedValue": _text(sorted(want)),
+                        "ActualValue": _text(sorted(have)),
+                        "DifferenceType": "NOT_EQUAL",
+                    }
+                )
         elif have is None:
             differences.append(
                 {

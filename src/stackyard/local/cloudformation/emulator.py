@@ -326,7 +326,8 @@ class CloudFormationEmulator:
         name = self._check_name(request.get("StackName"))
         token = TokenLedger.token_of("CreateStack", request)
         answered = self.tokens.recall(call.where, "CreateStack", name, token)
-        if answered is not None:
+        first = self.stacks.get(answered["StackId"]) if answered is not None else None
+        if answered is not None and first is not None and not first.deleted:
             return answered
         if self._find(call, name) is not None:
             raise AlreadyExists(f"Stack [{name}] already exists")
