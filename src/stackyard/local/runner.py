@@ -35,11 +35,14 @@ def _require_loopback(host: str) -> None:
         )
 
 
-def _warm_up() -> None:
+def _warm_up(lock: threading.RLock) -> None:
     """Load what the first CloudFormation call needs (moto's resource models, the resource
     schemas) while the endpoint waits for it, instead of inside that call: about a second
     and a half that would otherwise be charged to the first client."""
-    import moto.cloudformation.parsing  # noqa: F401  (imports every moto model it can create)
+    # Under the lock that moto's requests take: importing moto's models here while a request
+    # imports one of them (IAM, say) can meet a partially initialized module and fail.
+    with lock:
+        import moto.cloudformation.parsing  # noqa: F401  (imports every moto model it can create)
 
     from stackyard import schemas
 
@@ -110,7 +113,9 @@ class LocalEndpoint:
     def serve_forever(self) -> None:
         """Serve in the foreground until interrupted or stopped."""
         self._serving.set()
-        threading.Thread(target=_warm_up, name="stackyard-local-warm-up", daemon=True).start()
+        threading.Thread(
+            target=_warm_up, args=(self.lock,), name="stackyard-local-warm-up", daemon=True
+        ).start()
         try:
             self._server.serve_forever()
         finally:
