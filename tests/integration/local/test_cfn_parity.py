@@ -99,6 +99,19 @@ def test_a_misspelt_property_fails_the_create_with_aws_text(
         ("Queue", "Encountered unsupported property DelaySecond")
     ]
 
+    good = unique("typo")
+    cfn.create_stack(StackName=good, TemplateBody=json.dumps({"Resources": {"Queue": {
+        "Type": "AWS::SQS::Queue", "Properties": {"DelaySeconds": 5}}}}))  # fmt: skip
+    wait_stack(cfn, good)
+    cfn.update_stack(StackName=good, TemplateBody=json.dumps(body))
+    assert wait_stack(cfn, good)["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    reasons = [
+        e["ResourceStatusReason"]
+        for e in cfn.describe_stack_events(StackName=good)["StackEvents"]
+        if e["ResourceStatus"] == "UPDATE_FAILED"
+    ]
+    assert reasons == ["Encountered unsupported property DelaySecond"]
+
 
 @pytest.mark.parametrize(
     ("template", "message"),
