@@ -44,13 +44,13 @@ def _serve_options(command: F) -> F:
             "--latency",
             metavar="SPEC",
             help="Time per resource operation, e.g. resource=1.5s,jitter=0.2,"
-            "AWS::RDS::DBInstance=20s.",
+            "AWS::RDS::DBInstance=20s,changeset=0s.",
         ),
         click.option(
             "--faults",
             metavar="SPEC",
             help="Fault injection, e.g. seed=7,cloudformation:DescribeStacks=throttle:0.3,"
-            "*=error500:0.05,ssm:*=drop:0.1.",
+            "*=error500:0.05,ssm:*=drop:0.1,cloudformation:CreateStack=lost:0.1.",
         ),
         click.option(
             "--state",

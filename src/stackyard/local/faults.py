@@ -1,4 +1,5 @@
-"""Fault injection: a middleware answering chosen calls with throttling, 5xx, or a drop.
+"""Fault injection: a middleware answering chosen calls with throttling, 5xx, a drop, or losing
+the answer of a call that did its work.
 
 ``GET /_stackyard/faults`` returns the active fault spec and what was injected so far;
 ``POST /_stackyard/faults`` with the new spec as the body replaces it (an empty body, or
@@ -13,7 +14,7 @@ A fault spec is a comma-separated list of items::
     item    := "seed=" INTEGER | target "=" fault ("+" fault)*
     target  := "*" | SERVICE | SERVICE ":*" | SERVICE ":" ACTION | "*:" ACTION
     fault   := KIND [":" RATE]
-    KIND    := "throttle" | "error500" | "error503" | "drop"
+    KIND    := "throttle" | "error500" | "error503" | "drop" | "lost"
     RATE    := a fraction from 0 to 1, or a percentage such as "30%"; 1 when left out
 
 For example ``seed=7,cloudformation:DescribeStacks=throttle:0.3,*=error500:0.05,ssm:*=drop:0.1``.
@@ -26,7 +27,11 @@ of the most specific target that matches it (``service:action``, then ``*:action
   protocols say ``ThrottlingException``; S3 answers 503 ``SlowDown`` as it does on AWS); botocore
   recognizes it as throttling and retries it.
 - ``error500`` / ``error503``: ``InternalFailure`` / ``ServiceUnavailable``.
-- ``drop``: the connection is closed without a response.
+- ``drop``: the connection is closed without a response; the call never reached its service.
+- ``lost``: the call reaches its service and takes effect, then the connection is closed
+  without the answer, as when the network fails after AWS accepted a request. A client that
+  retries a write sees the effect of the first attempt (an idempotency token makes the retry
+  safe; without one it may fail with ``AlreadyExists``).
 
 Whether the n-th call of a given service and action is faulted depends only on the seed, the
 service, the action and n, so a run is reproducible however calls of different actions
@@ -38,7 +43,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import socket
 import threading
 from collections import Counter
@@ -47,13 +51,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from stackyard.errors import UsageError
+from stackyard.local.aws_errors import error_response
 from stackyard.local.request_info import RequestInfo, classify
 from stackyard.local.wsgi import OPS_PREFIX, StartResponse, WSGIApp, json_response, read_body
 
 __all__ = ["FAULT_KINDS", "FaultInjector", "FaultKind", "FaultRule", "FaultSpec"]
 
-FaultKind = Literal["throttle", "error500", "error503", "drop"]
-FAULT_KINDS: tuple[FaultKind, ...] = ("throttle", "error500", "error503", "drop")
+FaultKind = Literal["throttle", "error500", "error503", "drop", "lost"]
+FAULT_KINDS: tuple[FaultKind, ...] = ("throttle", "error500", "error503", "drop", "lost")
 
 
 @dataclass(frozen=True)
@@ -191,41 +196,6 @@ class FaultSpec:
         return None
 
 
-def _error_body(
-    info: RequestInfo, code: str, message: str
-) -> tuple[bytes, str, list[tuple[str, str]]]:
-    """An AWS error in the request's protocol: body, content type and extra headers."""
-    request_id = hashlib.sha1(os.urandom(8)).hexdigest()[:32]
-    if info.protocol == "json":
-        body = json.dumps({"__type": code, "message": message}).encode()
-        return body, "application/x-amz-json-1.1", [("x-amzn-RequestId", request_id)]
-    if info.protocol == "rest-json":
-        body = json.dumps({"message": message, "code": code}).encode()
-        headers = [("x-amzn-ErrorType", code), ("x-amzn-RequestId", request_id)]
-        return body, "application/json", headers
-    if info.protocol == "ec2":
-        text = (
-            "<?xml version='1.0' encoding='UTF-8'?><Response><Errors><Error>"
-            f"<Code>{code}</Code><Message>{message}</Message></Error></Errors>"
-            f"<RequestID>{request_id}</RequestID></Response>"
-        )
-        return text.encode(), "text/xml", []
-    if info.protocol == "s3":
-        text = (
-            "<?xml version='1.0' encoding='UTF-8'?><Error>"
-            f"<Code>{code}</Code><Message>{message}</Message>"
-            f"<RequestId>{request_id}</RequestId></Error>"
-        )
-        return text.encode(), "application/xml", [("x-amz-request-id", request_id)]
-    fault_type = "Receiver" if code in ("InternalFailure", "ServiceUnavailable") else "Sender"
-    text = (
-        "<ErrorResponse><Error>"
-        f"<Type>{fault_type}</Type><Code>{code}</Code><Message>{message}</Message>"
-        f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>"
-    )
-    return text.encode(), "text/xml", [("x-amzn-RequestId", request_id)]
-
-
 def _fault_status(info: RequestInfo, kind: FaultKind) -> tuple[int, str, str]:
     if kind == "throttle":
         if info.protocol == "s3":
@@ -245,6 +215,23 @@ def _drop_connection(environ: Mapping[str, Any]) -> None:
             sock.shutdown(socket.SHUT_RDWR)
     # werkzeug treats a ConnectionError as "the client went away" and sends nothing.
     raise ConnectionAbortedError("stackyard fault injection: connection dropped")
+
+
+def _serve_then_drop(app: WSGIApp, environ: dict[str, Any]) -> None:
+    """Let the call reach its service and finish (its effect happens), then drop the answer."""
+
+    def discard_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+        return lambda data: None
+
+    result = app(environ, discard_start_response)
+    try:
+        for _ in result:
+            pass
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    _drop_connection(environ)
 
 
 class FaultInjector:
@@ -309,15 +296,10 @@ class FaultInjector:
                 return app(environ, start_response)
             if kind == "drop":
                 _drop_connection(environ)
+            if kind == "lost":
+                _serve_then_drop(app, environ)
             status, code, message = _fault_status(info, kind)
-            body, content_type, headers = _error_body(info, code, message)
-            from http import HTTPStatus
-
-            start_response(
-                f"{status} {HTTPStatus(status).phrase}",
-                [("Content-Type", content_type), ("Content-Length", str(len(body))), *headers],
-            )
-            return [body] if environ.get("REQUEST_METHOD") != "HEAD" else [b""]
+            return error_response(start_response, method, info, status, code, message)
 
         return faulting_app
 

@@ -6,7 +6,9 @@ A latency spec is a comma-separated list of ``key=value`` items::
 
 ``resource`` is the default time per resource operation, ``jitter`` a fraction (0 to 1) by
 which each time varies at random, and any ``AWS::...`` or ``Custom::...`` key sets the time of
-that type. Durations accept ``ms``, ``s`` and ``m`` suffixes; a bare number is seconds.
+that type. ``changeset`` is the time CloudFormation takes to compute a change set
+(``CREATE_PENDING``, then ``CREATE_IN_PROGRESS``); it defaults to ``resource``. Durations
+accept ``ms``, ``s`` and ``m`` suffixes; a bare number is seconds.
 """
 
 from __future__ import annotations
@@ -42,6 +44,12 @@ class LatencySpec:
     resource: float = DEFAULT_RESOURCE_SECONDS
     jitter: float = 0.0
     per_type: dict[str, float] = field(default_factory=dict)
+    change_set: float | None = None
+
+    @property
+    def change_set_seconds(self) -> float:
+        """How long a change set takes to compute (``changeset``, else ``resource``)."""
+        return self.resource if self.change_set is None else self.change_set
 
     @classmethod
     def parse(cls, spec: str | None) -> LatencySpec:
@@ -51,6 +59,7 @@ class LatencySpec:
         resource = DEFAULT_RESOURCE_SECONDS
         jitter = 0.0
         per_type: dict[str, float] = {}
+        change_set: float | None = None
         for raw in spec.split(","):
             item = raw.strip()
             if not item:
@@ -64,6 +73,8 @@ class LatencySpec:
                 )
             if key == "resource":
                 resource = _parse_duration(value, item)
+            elif key == "changeset":
+                change_set = _parse_duration(value, item)
             elif key == "jitter":
                 try:
                     jitter = float(value)
@@ -78,9 +89,10 @@ class LatencySpec:
             else:
                 raise UsageError(
                     f"latency spec: unknown key {key!r}",
-                    hint="keys are 'resource', 'jitter' or a resource type such as AWS::S3::Bucket",
+                    hint="keys are 'resource', 'jitter', 'changeset' or a resource type such as "
+                    "AWS::S3::Bucket",
                 )
-        return cls(resource=resource, jitter=jitter, per_type=per_type)
+        return cls(resource=resource, jitter=jitter, per_type=per_type, change_set=change_set)
 
     def base_seconds(self, resource_type: str) -> float:
         """The time for one operation on ``resource_type``, before jitter."""

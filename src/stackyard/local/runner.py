@@ -13,6 +13,7 @@ from typing import Any
 from stackyard.errors import StackyardError, UsageError
 from stackyard.local.cloudformation import CloudFormationEmulator
 from stackyard.local.latency import LatencySpec
+from stackyard.local.local_only import LocalOnly
 from stackyard.local.server import build_app
 
 __all__ = ["LocalEndpoint", "WSGIApp"]
@@ -34,11 +35,14 @@ def _require_loopback(host: str) -> None:
         )
 
 
-def _warm_up() -> None:
+def _warm_up(lock: threading.RLock) -> None:
     """Load what the first CloudFormation call needs (moto's resource models, the resource
     schemas) while the endpoint waits for it, instead of inside that call: about a second
     and a half that would otherwise be charged to the first client."""
-    import moto.cloudformation.parsing  # noqa: F401  (imports every moto model it can create)
+    # Under the lock that moto's requests take: importing moto's models here while a request
+    # imports one of them (IAM, say) can meet a partially initialized module and fail.
+    with lock:
+        import moto.cloudformation.parsing  # noqa: F401  (imports every moto model it can create)
 
     from stackyard import schemas
 
@@ -63,6 +67,8 @@ class LocalEndpoint:
         app: WSGIApp = build_app(self.emulator, self.lock)
         for middleware in wrap:
             app = middleware(app)
+        # outermost, so no route (the endpoint's own included) answers a non-local caller
+        app = LocalOnly()(app)
         self.app = app
         self._server = self._make_server(host, port, app)
         bound_port = self._server.server_address[1]
@@ -107,7 +113,9 @@ class LocalEndpoint:
     def serve_forever(self) -> None:
         """Serve in the foreground until interrupted or stopped."""
         self._serving.set()
-        threading.Thread(target=_warm_up, name="stackyard-local-warm-up", daemon=True).start()
+        threading.Thread(
+            target=_warm_up, args=(self.lock,), name="stackyard-local-warm-up", daemon=True
+        ).start()
         try:
             self._server.serve_forever()
         finally:

@@ -119,11 +119,13 @@ def build_app(emulator: CloudFormationEmulator, lock: threading.RLock) -> WSGIAp
 
 
 def _account_id(lock: threading.RLock, access_key: str | None) -> str:
-    from moto.core.models import DEFAULT_ACCOUNT_ID
-
-    if not access_key:
-        return DEFAULT_ACCOUNT_ID
-    from moto.iam.models import get_account_id_from
-
+    # Import under the lock, as every other import of moto's models is: two threads importing
+    # moto's circular modules in different orders can see a partially initialized module.
     with lock:
+        from moto.core.models import DEFAULT_ACCOUNT_ID
+
+        if not access_key:
+            return DEFAULT_ACCOUNT_ID
+        from moto.iam.models import get_account_id_from
+
         return get_account_id_from(access_key)

@@ -171,3 +171,18 @@ def test_health_and_ops_routes_are_never_faulted_and_spec_changes_at_runtime(ops
     assert refused.value.code == 400
     route(url, "/_stackyard/faults", method="DELETE")
     assert "Buckets" in s3.list_buckets()
+
+
+def test_a_cross_origin_page_cannot_set_faults(ops: Served) -> None:
+    request = urllib.request.Request(
+        ops.endpoint.url + "/_stackyard/faults",
+        method="POST",
+        data=b"*=drop:1",
+        headers={"Origin": "http://evil.example", "Content-Type": "text/plain"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    refused.value.close()
+    assert refused.value.code == 403
+    assert route(ops.endpoint.url, "/_stackyard/faults")["spec"] == ""
+    client(ops.endpoint.url, "cloudformation").list_stacks()

@@ -35,3 +35,10 @@ def test_units(text: str, seconds: float) -> None:
 def test_bad_specs_are_clear_errors(bad: str) -> None:
     with pytest.raises(UsageError, match="latency spec"):
         LatencySpec.parse(bad)
+
+
+def test_change_set_time_defaults_to_the_resource_time() -> None:
+    from stackyard.local.latency import LatencySpec
+
+    assert LatencySpec.parse("resource=2s").change_set_seconds == 2.0
+    assert LatencySpec.parse("resource=2s,changeset=300ms").change_set_seconds == 0.3

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from stackyard.local.cloudformation import shapes, wire
+from stackyard.local.cloudformation import drift, shapes, transforms, wire
 from stackyard.local.cloudformation.changes import resource_changes
 from stackyard.local.cloudformation.errors import (
     AlreadyExists,
@@ -26,11 +27,13 @@ from stackyard.local.cloudformation.errors import (
     InvalidChangeSetStatus,
     ValidationError,
 )
+from stackyard.local.cloudformation.idempotency import TokenLedger
 from stackyard.local.cloudformation.lifecycle import StackRunner, dependency_graph
-from stackyard.local.cloudformation.models import ChangeSet, Snapshot, Stack, now
+from stackyard.local.cloudformation.models import ChangeSet, Resource, Snapshot, Stack, now
+from stackyard.local.cloudformation.nested import NestedStacks
 from stackyard.local.cloudformation.parameters import resolve_parameters
 from stackyard.local.cloudformation.policy import parse_policy
-from stackyard.local.cloudformation.provisioner import is_provisionable
+from stackyard.local.cloudformation.provisioner import NestedHandler, is_provisionable
 from stackyard.local.cloudformation.template import (
     load_template,
     required_capabilities,
@@ -48,6 +51,9 @@ _NO_CHANGES = (
 )
 
 
+_GONE = frozenset({"DELETE_COMPLETE", "DELETE_SKIPPED"})
+
+
 class _InvalidAction(ApiError):
     code = "InvalidAction"
 
@@ -61,6 +67,9 @@ class CloudFormationEmulator:
         self.stopping = threading.Event()
         self.stacks: dict[str, Stack] = {}
         self.change_sets: dict[str, ChangeSet] = {}
+        self.tokens = TokenLedger()
+        self.drift_detections: dict[str, dict[str, Any]] = {}
+        self.nested_stacks: NestedHandler | None = self._nested_handler()
         self._threads: list[threading.Thread] = []
 
     # plumbing ---------------------------------------------------------------------------
@@ -112,15 +121,26 @@ class CloudFormationEmulator:
                 "latency": self.latency,
                 "stacks": self.stacks,
                 "change_sets": self.change_sets,
+                "tokens": self.tokens,
+                "drift_detections": self.drift_detections,
             }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.latency = state["latency"]
         self.stacks = state["stacks"]
         self.change_sets = state["change_sets"]
+        self.tokens = state.get("tokens") or TokenLedger()
+        self.drift_detections = state.get("drift_detections") or {}
+        self.nested_stacks = self._nested_handler()
         self.lock = threading.RLock()
         self.stopping = threading.Event()
         self._threads = []
+
+    def _nested_handler(self) -> NestedStacks:
+        def read(account_id: str, region: str, url: str) -> str:
+            return self._read_template_url(_Call(region, account_id, ""), url)
+
+        return NestedStacks(self, read, self._start)
 
     def _start(self, work: Callable[[], None], name: str) -> None:
         self._threads = [t for t in self._threads if t.is_alive()]
@@ -142,6 +162,13 @@ class CloudFormationEmulator:
             for s in self._live(account_id, region)
             if name in s.imports and s.status != "ROLLBACK_COMPLETE"
         )
+
+    def exporter(self, account_id: str, region: str, name: str) -> tuple[str, str] | None:
+        """(stack id, stack name) of the live stack exporting ``name``, or None."""
+        for stack in self._live(account_id, region):
+            if any(o.get("ExportName") == name for o in stack.outputs):
+                return stack.stack_id, stack.name
+        return None
 
     def ssm_value(self, account_id: str, region: str, name: str) -> str:
         """The value of an SSM parameter, for ``AWS::SSM::Parameter::Value<>`` parameters."""
@@ -180,15 +207,27 @@ class CloudFormationEmulator:
                 return stack
         return None
 
-    def _stack(self, call: _Call, name_or_id: str | None, *, deleted: bool = False) -> Stack:
+    def _stack(
+        self, call: _Call, name_or_id: str | None, *, deleted: bool = False, bracketed: bool = False
+    ) -> Stack:
+        """The stack named (or with the ARN); AWS words a missing one two ways, by action."""
         if not name_or_id:
             raise ValidationError("1 validation error detected: StackName must not be null")
         stack = self._find(call, name_or_id, deleted=deleted)
         if stack is None:
+            if bracketed:
+                raise ValidationError(f"Stack [{name_or_id}] does not exist")
             raise ValidationError(f"Stack with id {name_or_id} does not exist")
         return stack
 
-    def _template_from(self, call: _Call, request: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    def _template_from(
+        self, call: _Call, request: Mapping[str, Any], capabilities: list[str] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """The template body as given and the template as processed (transforms expanded).
+
+        ``capabilities`` are checked for ``CAPABILITY_AUTO_EXPAND`` when given (a direct
+        create or update); a change set or a validation does not need it.
+        """
         body = request.get("TemplateBody")
         url = request.get("TemplateURL")
         if body is None and url is None:
@@ -198,6 +237,14 @@ class CloudFormationEmulator:
         if body is None:
             body = self._read_template_url(call, str(url))
         template = load_template(body)
+        if capabilities is not None:
+            transforms.require_auto_expand(template, capabilities)
+        given = {
+            p["ParameterKey"]: p["ParameterValue"]
+            for p in request.get("Parameters", [])
+            if "ParameterValue" in p
+        }
+        template = transforms.expand(template, given, call.region, call.account_id)
         validate_template(template, call.region)
         self._check_cycles(template)
         return body, template
@@ -277,9 +324,14 @@ class CloudFormationEmulator:
 
     def _op_CreateStack(self, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
         name = self._check_name(request.get("StackName"))
+        token = TokenLedger.token_of("CreateStack", request)
+        answered = self.tokens.recall(call.where, "CreateStack", name, token)
+        first = self.stacks.get(answered["StackId"]) if answered is not None else None
+        if answered is not None and first is not None and not first.deleted:
+            return answered
         if self._find(call, name) is not None:
             raise AlreadyExists(f"Stack [{name}] already exists")
-        body, template = self._template_from(call, request)
+        body, template = self._template_from(call, request, request.get("Capabilities", []))
         params = resolve_parameters(
             template.get("Parameters") or {}, request.get("Parameters", []), None
         )
@@ -310,6 +362,7 @@ class CloudFormationEmulator:
             timeout=request.get("TimeoutInMinutes"),
             termination_protection=bool(request.get("EnableTerminationProtection")),
             policy_body=policy,
+            client_request_token=token,
         )
         self.stacks[stack.stack_id] = stack
         runner = StackRunner(self, stack)
@@ -317,7 +370,9 @@ class CloudFormationEmulator:
             runner.stack_event("CREATE_IN_PROGRESS", "User Initiated")
             stack.events.clear()
         self._start(runner.create, name)
-        return {"StackId": stack.stack_id}
+        return self.tokens.remember(
+            call.where, "CreateStack", name, token, {"StackId": stack.stack_id}
+        )
 
     def _policy_from(self, request: Mapping[str, Any], key: str) -> str | None:
         body = request.get(key)
@@ -334,15 +389,23 @@ class CloudFormationEmulator:
                 self.ssm_value(call.account_id, call.region, params[key])
 
     def _op_UpdateStack(self, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
-        stack = self._stack(call, request.get("StackName"))
+        stack = self._stack(call, request.get("StackName"), bracketed=True)
+        token = TokenLedger.token_of("UpdateStack", request)
+        answered = self.tokens.recall(call.where, "UpdateStack", stack.stack_id, token)
+        if answered is not None:
+            return answered
         self._require_updatable(stack)
-        change = self._proposed(call, stack, request)
+        change = self._proposed(call, stack, request, direct=True)
         if self._unchanged(stack, change):
             raise ValidationError("No updates are to be performed.")
         policy = self._policy_for_update(stack, request)
         stack.change_set_id = None
+        stack.client_request_token = token
+        self._make_change_sets_obsolete(stack)
         self._start_update(stack, change, policy)
-        return {"StackId": stack.stack_id}
+        return self.tokens.remember(
+            call.where, "UpdateStack", stack.stack_id, token, {"StackId": stack.stack_id}
+        )
 
     def _require_updatable(self, stack: Stack) -> None:
         if stack.status not in (
@@ -356,11 +419,14 @@ class CloudFormationEmulator:
                 f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated."
             )
 
-    def _proposed(self, call: _Call, stack: Stack, request: Mapping[str, Any]) -> Snapshot:
+    def _proposed(
+        self, call: _Call, stack: Stack, request: Mapping[str, Any], *, direct: bool = False
+    ) -> Snapshot:
         if request.get("UsePreviousTemplate"):
             body, template = stack.template_body, stack.template
         else:
-            body, template = self._template_from(call, request)
+            capabilities = request.get("Capabilities", []) if direct else None
+            body, template = self._template_from(call, request, capabilities)
         params = resolve_parameters(
             template.get("Parameters") or {}, request.get("Parameters", []), stack.parameters
         )
@@ -399,6 +465,15 @@ class CloudFormationEmulator:
             stack.policy_body = new
         return parse_policy(current) if current else None
 
+    def _make_change_sets_obsolete(self, stack: Stack) -> None:
+        """A direct update leaves the stack's change sets describing a stack that is gone."""
+        for change_set in self.change_sets.values():
+            if change_set.stack_id == stack.stack_id and change_set.execution_status in (
+                "AVAILABLE",
+                "UNAVAILABLE",
+            ):
+                change_set.execution_status = "OBSOLETE"
+
     def _start_update(self, stack: Stack, change: Snapshot, policy: dict[str, Any] | None) -> None:
         runner = StackRunner(self, stack)
         stack.status = "UPDATE_IN_PROGRESS"
@@ -427,6 +502,7 @@ class CloudFormationEmulator:
             raise ValidationError(
                 f"Stack [{stack.name}] cannot be deleted while in status {stack.status}"
             )
+        stack.client_request_token = TokenLedger.token_of("DeleteStack", request)
         if stack.status == "REVIEW_IN_PROGRESS":
             runner = StackRunner(self, stack)
             runner.stack_event("DELETE_COMPLETE")
@@ -468,7 +544,7 @@ class CloudFormationEmulator:
         return {"StackSummaries": [shapes.stack_summary(s) for s in page], "NextToken": token}
 
     def _op_DescribeStackEvents(self, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
-        stack = self._stack(call, request.get("StackName"), deleted=True)
+        stack = self._stack(call, request.get("StackName"), deleted=True, bracketed=True)
         events = list(reversed(stack.events))
         page, token = self._page(events, request.get("NextToken"))
         return {"StackEvents": [shapes.event(e) for e in page], "NextToken": token}
@@ -511,16 +587,20 @@ class CloudFormationEmulator:
     def _op_GetTemplate(self, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
         if request.get("ChangeSetName"):
             change_set = self._change_set(call, request["ChangeSetName"], request.get("StackName"))
-            body = change_set.template_body
+            body, processed = change_set.template_body, change_set.template
         else:
-            body = self._stack(call, request.get("StackName"), deleted=True).template_body
+            stack = self._stack(call, request.get("StackName"), deleted=True)
+            body, processed = stack.template_body, stack.template
+        if request.get("TemplateStage") == "Processed" and _declared(body):
+            body = json.dumps(processed, indent=2)
         return {"TemplateBody": body, "StagesAvailable": ["Original", "Processed"]}
 
     def _op_GetTemplateSummary(self, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
         if request.get("StackName"):
-            template = self._stack(call, request["StackName"]).template
+            found = self._stack(call, request["StackName"])
+            body, template = found.template_body, found.template
         else:
-            _, template = self._template_from(call, request)
+            body, template = self._template_from(call, request)
         needed, reasons = required_capabilities(template)
         return {
             "Parameters": [
@@ -542,11 +622,11 @@ class CloudFormationEmulator:
             "ResourceTypes": sorted({r["Type"] for r in template["Resources"].values()}),
             "Version": template.get("AWSTemplateFormatVersion", "2010-09-09"),
             "Metadata": json.dumps(template["Metadata"]) if "Metadata" in template else None,
-            "DeclaredTransforms": _transforms(template),
+            "DeclaredTransforms": _declared(body),
         }
 
     def _op_ValidateTemplate(self, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
-        _, template = self._template_from(call, request)
+        body, template = self._template_from(call, request)
         needed, reasons = required_capabilities(template)
         return {
             "Parameters": [
@@ -561,7 +641,7 @@ class CloudFormationEmulator:
             "Description": template.get("Description"),
             "Capabilities": [needed] if needed else [],
             "CapabilitiesReason": _capabilities_reason(reasons) if needed else None,
-            "DeclaredTransforms": _transforms(template),
+            "DeclaredTransforms": _declared(body),
         }
 
     # guards -----------------------------------------------------------------------------
@@ -588,21 +668,30 @@ class CloudFormationEmulator:
 
     def _op_CancelUpdateStack(self, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
         stack = self._stack(call, request.get("StackName"))
+        token = TokenLedger.token_of("CancelUpdateStack", request)
+        if self.tokens.recall(call.where, "CancelUpdateStack", stack.stack_id, token) is not None:
+            return {}
         if stack.status != "UPDATE_IN_PROGRESS":
             raise ValidationError("CancelUpdateStack cannot be called from current stack status")
         stack.cancel_requested = True
-        return {}
+        stack.client_request_token = token
+        return self.tokens.remember(call.where, "CancelUpdateStack", stack.stack_id, token, {})
 
     def _op_ContinueUpdateRollback(self, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
         stack = self._stack(call, request.get("StackName"))
+        token = TokenLedger.token_of("ContinueUpdateRollback", request)
+        answered = self.tokens.recall(call.where, "ContinueUpdateRollback", stack.stack_id, token)
+        if answered is not None:
+            return answered
         if stack.status != "UPDATE_ROLLBACK_FAILED":
             raise ValidationError(
                 "ContinueUpdateRollback cannot be called from current stack status"
             )
+        stack.client_request_token = token
         runner = StackRunner(self, stack)
         runner.stack_event("UPDATE_ROLLBACK_IN_PROGRESS", "Continue rollback requested by user")
         runner.stack_event("UPDATE_ROLLBACK_COMPLETE")
-        return {}
+        return self.tokens.remember(call.where, "ContinueUpdateRollback", stack.stack_id, token, {})
 
     # exports and drift ------------------------------------------------------------------
 
@@ -624,42 +713,79 @@ class CloudFormationEmulator:
         page, token = self._page(users, request.get("NextToken"))
         return {"Imports": page, "NextToken": token}
 
+    def _resource_drift(self, stack: Stack, resource: Resource) -> dict[str, Any]:
+        found = drift.detect(stack.account_id, stack.region, resource)
+        out: dict[str, Any] = {
+            "StackId": stack.stack_id,
+            "LogicalResourceId": resource.logical_id,
+            "PhysicalResourceId": resource.physical_id,
+            "ResourceType": resource.type,
+            "StackResourceDriftStatus": found.status,
+            "Timestamp": now(),
+        }
+        if found.status != "NOT_CHECKED":
+            out["ExpectedProperties"] = json.dumps(found.expected, default=str, sort_keys=True)
+            out["ActualProperties"] = json.dumps(found.actual, default=str, sort_keys=True)
+            out["PropertyDifferences"] = found.differences
+        return out
+
     def _op_DetectStackDrift(self, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
         stack = self._stack(call, request.get("StackName"))
-        return {"StackDriftDetectionId": f"{uuid.uuid5(uuid.NAMESPACE_URL, stack.stack_id)}"}
+        if stack.in_progress:
+            raise ValidationError(
+                f"Drift detection cannot be performed on stack [{stack.name}] while it is in "
+                f"status {stack.status}"
+            )
+        wanted = set(request.get("LogicalResourceIds") or stack.resources)
+        drifts = [
+            self._resource_drift(stack, resource)
+            for resource in stack.resources.values()
+            if resource.logical_id in wanted and resource.status not in _GONE
+        ]
+        drifted = [d for d in drifts if d["StackResourceDriftStatus"] in ("MODIFIED", "DELETED")]
+        stack.resource_drifts = drifts
+        stack.drift_status = "DRIFTED" if drifted else "IN_SYNC"
+        stack.drift_checked = now()
+        detection_id = str(uuid.uuid4())
+        self.drift_detections[detection_id] = {
+            "StackId": stack.stack_id,
+            "StackDriftDetectionId": detection_id,
+            "StackDriftStatus": stack.drift_status,
+            "DetectionStatus": "DETECTION_COMPLETE",
+            "DriftedStackResourceCount": len(drifted),
+            "Timestamp": stack.drift_checked,
+        }
+        return {"StackDriftDetectionId": detection_id}
 
     def _op_DescribeStackDriftDetectionStatus(
         self, call: _Call, request: dict[str, Any]
     ) -> dict[str, Any]:
         detection = request.get("StackDriftDetectionId", "")
-        for stack in self._live(call.account_id, call.region):
-            if str(uuid.uuid5(uuid.NAMESPACE_URL, stack.stack_id)) == detection:
-                return {
-                    "StackId": stack.stack_id,
-                    "StackDriftDetectionId": detection,
-                    "StackDriftStatus": "IN_SYNC",
-                    "DetectionStatus": "DETECTION_COMPLETE",
-                    "DriftedStackResourceCount": 0,
-                    "Timestamp": now(),
-                }
-        raise ValidationError(f"Drift detection {detection} does not exist")
+        found = self.drift_detections.get(detection)
+        if found is None:
+            raise ValidationError(f"Drift detection {detection} does not exist")
+        return dict(found)
 
     def _op_DescribeStackResourceDrifts(
         self, call: _Call, request: dict[str, Any]
     ) -> dict[str, Any]:
         stack = self._stack(call, request.get("StackName"))
+        wanted = set(request.get("StackResourceDriftStatusFilters") or [])
         drifts = [
-            {
-                "StackId": stack.stack_id,
-                "LogicalResourceId": r.logical_id,
-                "PhysicalResourceId": r.physical_id,
-                "ResourceType": r.type,
-                "StackResourceDriftStatus": "IN_SYNC",
-                "Timestamp": now(),
-            }
-            for r in stack.resources.values()
+            d
+            for d in stack.resource_drifts or []
+            if not wanted or d["StackResourceDriftStatus"] in wanted
         ]
-        return {"StackResourceDrifts": drifts}
+        page, token = self._page(drifts, request.get("NextToken"))
+        return {"StackResourceDrifts": page, "NextToken": token}
+
+    def _op_DetectStackResourceDrift(self, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
+        stack = self._stack(call, request.get("StackName"))
+        logical = request.get("LogicalResourceId", "")
+        resource = stack.resources.get(logical)
+        if resource is None or resource.status in _GONE:
+            raise ValidationError(f"Resource {logical} does not exist for stack {stack.name}")
+        return {"StackResourceDrift": self._resource_drift(stack, resource)}
 
     # change sets ------------------------------------------------------------------------
 
@@ -681,7 +807,11 @@ class CloudFormationEmulator:
         raise ChangeSetNotFound(f"ChangeSet [{name}] does not exist")
 
     def _op_CreateChangeSet(self, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
-        name = self._check_name(request.get("StackName"))
+        requested = str(request.get("StackName") or "")
+        by_arn = self._find(call, requested) if requested.startswith("arn:") else None
+        if requested.startswith("arn:") and by_arn is None:
+            raise ValidationError(f"Stack [{requested}] does not exist")
+        name = by_arn.name if by_arn is not None else self._check_name(requested)
         cs_name = request.get("ChangeSetName", "")
         if not _STACK_NAME.match(cs_name):
             raise ValidationError(
@@ -690,6 +820,10 @@ class CloudFormationEmulator:
                 "[a-zA-Z][-a-zA-Z0-9]*"
             )
         kind = request.get("ChangeSetType") or "UPDATE"
+        token = TokenLedger.token_of("CreateChangeSet", request)
+        answered = self.tokens.recall(call.where, "CreateChangeSet", f"{name}/{cs_name}", token)
+        if answered is not None:
+            return answered
         stack = self._find(call, name)
         if kind == "CREATE":
             if stack is not None and stack.status != "REVIEW_IN_PROGRESS":
@@ -762,8 +896,12 @@ class CloudFormationEmulator:
             execution_status="AVAILABLE" if status == "CREATE_COMPLETE" else "UNAVAILABLE",
             reason=reason,
             description=request.get("Description"),
+            ready_at=time.time() + self.latency.change_set_seconds,
         )
-        return {"Id": change_set_id, "StackId": stack.stack_id}
+        answer = {"Id": change_set_id, "StackId": stack.stack_id}
+        return self.tokens.remember(
+            call.where, "CreateChangeSet", f"{name}/{cs_name}", token, answer
+        )
 
     def _op_DescribeChangeSet(self, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
         change_set = self._change_set(
@@ -800,12 +938,23 @@ class CloudFormationEmulator:
         change_set = self._change_set(
             call, request.get("ChangeSetName", ""), request.get("StackName")
         )
-        if change_set.execution_status != "AVAILABLE":
+        token = TokenLedger.token_of("ExecuteChangeSet", request)
+        subject = change_set.change_set_id
+        if self.tokens.recall(call.where, "ExecuteChangeSet", subject, token) is not None:
+            return {}
+        status, execution_status = change_set.visible(time.time())
+        if execution_status != "AVAILABLE":
+            shown = (
+                status
+                if status in ("FAILED", "CREATE_PENDING", "CREATE_IN_PROGRESS")
+                else (execution_status)
+            )
             raise InvalidChangeSetStatus(
                 f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current "
-                f"status of [{change_set.execution_status if change_set.status != 'FAILED' else change_set.status}]"  # noqa: E501
+                f"status of [{shown}]"
             )
         stack = self.stacks[change_set.stack_id]
+        stack.client_request_token = token
         change = Snapshot(
             change_set.template, change_set.template_body, change_set.parameters, {}, [],
             change_set.tags, change_set.notification_arns, change_set.role_arn,
@@ -824,10 +973,11 @@ class CloudFormationEmulator:
             policy = parse_policy(stack.policy_body) if stack.policy_body else None
             self._start_update(stack, change, policy)
         change_set.execution_status = "EXECUTE_COMPLETE"
-        for sibling in self.change_sets.values():
+        # AWS deletes a stack's other change sets once one is executed: they no longer apply
+        for sibling in list(self.change_sets.values()):
             if sibling.stack_id == stack.stack_id and sibling is not change_set:
-                sibling.execution_status = "OBSOLETE"
-        return {}
+                del self.change_sets[sibling.change_set_id]
+        return self.tokens.remember(call.where, "ExecuteChangeSet", subject, token, {})
 
 
 class _Call:
@@ -839,6 +989,11 @@ class _Call:
         self.region = region
         self.account_id = account_id
         self.host = host
+
+    @property
+    def where(self) -> tuple[str, str]:
+        """(account id, region): the scope of names and tokens."""
+        return self.account_id, self.region
 
 
 def _default_text(spec: Mapping[str, Any]) -> str | None:
@@ -852,8 +1007,6 @@ def _capabilities_reason(resources: list[str]) -> str:
     return f"The following resource(s) require capabilities: [{', '.join(resources)}]"
 
 
-def _transforms(template: Mapping[str, Any]) -> list[str]:
-    value = template.get("Transform")
-    if value is None:
-        return []
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+def _declared(body: str) -> list[str]:
+    """The transforms the original template names (the processed one has none)."""
+    return transforms.declared_transforms(load_template(body)) if body.strip() else []

@@ -75,6 +75,12 @@ def before_create(
         if isinstance(policy, dict | list):
             properties["KeyPolicy"] = json.dumps(policy)
         properties.setdefault("KeyPolicy", None)
+        if isinstance(properties.get("Tags"), list):  # moto's KMS tagger wants TagKey/TagValue
+            properties["Tags"] = [
+                {"TagKey": t.get("Key"), "TagValue": t.get("Value")}
+                for t in properties["Tags"]
+                if isinstance(t, dict)
+            ]
     elif resource_type == "AWS::SSM::Parameter":
         properties["Name"] = properties.get("Name") or name
         if "Tags" in properties:
@@ -112,9 +118,25 @@ def _refuse_existing_bucket(name: str, ctx: _Context) -> None:
         raise ResourceFailure(f"{name} already exists")
 
 
+def _tag_topic(model: Any, properties: dict[str, Any], ctx: _Context) -> None:
+    """moto's SNS topics ignore ``Tags`` from CloudFormation."""
+    from moto.sns.models import sns_backends
+
+    tags = {
+        str(t["Key"]): str(t.get("Value", ""))
+        for t in properties.get("Tags") or []
+        if isinstance(t, dict) and "Key" in t
+    }
+    if tags:
+        sns_backends[ctx.account_id][ctx.region].tag_resource(model.arn, tags)
+
+
 def after_create(resource_type: str, model: Any, properties: dict[str, Any], ctx: _Context) -> None:
     """Apply the settings moto's model of ``resource_type`` dropped."""
     if model is None:
+        return
+    if resource_type == "AWS::SNS::Topic":
+        _tag_topic(model, properties, ctx)
         return
     if resource_type == "AWS::ECS::Service":
         model.placement_constraints = [

@@ -19,7 +19,7 @@ from stackyard.local.cloudformation.intrinsics import Resolver
 from stackyard.local.cloudformation.models import Resource, Snapshot, Stack, StackEvent, now
 from stackyard.local.cloudformation.parameters import typed_parameters
 from stackyard.local.cloudformation.policy import allows
-from stackyard.local.cloudformation.provisioner import Provisioner
+from stackyard.local.cloudformation.provisioner import NestedHandler, Provisioner
 from stackyard.local.cloudformation.replacement import property_recreation
 from stackyard.local.latency import LatencySpec
 from stackyard.template_refs import references
@@ -35,10 +35,13 @@ class Host(Protocol):
     lock: threading.RLock
     latency: LatencySpec
     stopping: threading.Event
+    nested_stacks: NestedHandler | None
 
     def export_value(self, account_id: str, region: str, name: str) -> str | None: ...
 
     def importers(self, account_id: str, region: str, name: str) -> list[str]: ...
+
+    def exporter(self, account_id: str, region: str, name: str) -> tuple[str, str] | None: ...
 
     def ssm_value(self, account_id: str, region: str, name: str) -> str: ...
 
@@ -74,7 +77,10 @@ class StackRunner:
         self.host = host
         self.stack = stack
         self.lock = host.lock
-        self.provisioner = Provisioner(stack.account_id, stack.region, stack.name, stack.stack_id)
+        self.provisioner = Provisioner(
+            stack.account_id, stack.region, stack.name, stack.stack_id, host.nested_stacks
+        )
+        self.provisioner.stack_tags = list(stack.tags)
         self.rng = random.Random()
 
     # helpers ----------------------------------------------------------------------------
@@ -174,6 +180,7 @@ class StackRunner:
             status=status,
             reason=reason,
             properties=properties,
+            client_request_token=self.stack.client_request_token,
         )
         events = self.stack.events
         if events and event.timestamp <= events[-1].timestamp:
@@ -187,6 +194,20 @@ class StackRunner:
         seconds = self.host.latency.seconds_for(resource_type, self.rng)
         if seconds > 0:
             self.host.stopping.wait(seconds)
+
+    def settle(self, resource: Resource, failed_status: str) -> None:
+        """Wait out a resource operation: its latency, or a child stack's own operation (a
+        failed child fails the resource with ``failed_status``). Never with the lock held."""
+        nested = self.provisioner.nested
+        if nested is None or not self.provisioner.is_nested(resource):
+            self.pause(resource.type)
+            return
+        try:
+            nested.wait(resource)
+        except ResourceFailure as exc:
+            with self.lock:
+                self.resource_event(resource, failed_status, _reason(exc))
+            raise
 
     def run_graph(
         self, order: list[str], deps: Mapping[str, set[str]], action: Callable[[str], None]
@@ -233,7 +254,9 @@ class StackRunner:
         if not failures:
             with self.lock:
                 try:
-                    stack.outputs = self.compute_outputs(stack.template, resolver)
+                    outputs = self.compute_outputs(stack.template, resolver)
+                    self._check_exports_free(outputs)
+                    stack.outputs = outputs
                 except (ApiError, ResourceFailure) as exc:
                     failures = [("Outputs", _reason(exc))]
         if failures:
@@ -261,7 +284,7 @@ class StackRunner:
                 self.resource_event(resource, "CREATE_FAILED", _reason(exc))
                 raise ResourceFailure(_reason(exc)) from exc
             self.resource_event(resource, "CREATE_IN_PROGRESS", "Resource creation Initiated", True)
-        self.pause(resource.type)
+        self.settle(resource, "CREATE_FAILED")
         with self.lock:
             self.resource_event(resource, "CREATE_COMPLETE")
 
@@ -275,7 +298,7 @@ class StackRunner:
             return
         wording = "Delete" if stack.on_failure == "DELETE" else "Rollback"
         with self.lock:
-            lead = text if text.endswith(" ") else f"{text} "
+            lead = text if text.endswith(" ") else f"{text.rstrip('.')}. "
             self.stack_event("ROLLBACK_IN_PROGRESS", f"{lead}{wording} requested by user.".strip())
             stack.outputs = []
         errors = self.delete_resources(list(stack.resources))
@@ -305,24 +328,41 @@ class StackRunner:
                     template_resources[n] = self.stack.previous.template["Resources"].get(n, {})
         forward = dependency_graph(template_resources, live)
         reverse = {n: {m for m in live if n in forward[m]} for n in live}
-        return self.run_graph(live, reverse, lambda n: self._delete_one(pool[n]))
+        return self.run_graph(
+            live, reverse, lambda n: self._delete_one(pool[n], self._retained(n, pool[n]))
+        )
 
-    def _delete_one(self, resource: Resource) -> None:
+    def _retained(self, key: str, resource: Resource) -> bool:
+        """Whether deleting ``resource`` keeps it: its DeletionPolicy, or for the old copy of
+        a replaced resource the UpdateReplacePolicy of the template being applied."""
+        if key.endswith(_REPLACED):
+            body = (self.stack.template.get("Resources") or {}).get(resource.logical_id) or {}
+            return body.get("UpdateReplacePolicy") == "Retain"
+        return resource.deletion_policy == "Retain"
+
+    def _delete_one(self, resource: Resource, retain: bool) -> None:
         with self.lock:
-            if resource.deletion_policy == "Retain":
+            if retain:
                 self.resource_event(resource, "DELETE_SKIPPED")
                 return
             if resource.status == "CREATE_FAILED" and resource.physical_id is None:
                 self.resource_event(resource, "DELETE_COMPLETE")
                 return
             self.resource_event(resource, "DELETE_IN_PROGRESS")
-        self.pause(resource.type)
+        nested = self.provisioner.is_nested(resource)
+        if not nested:
+            self.pause(resource.type)
         with self.lock:
             try:
                 self.provisioner.delete(resource)
             except ResourceFailure as exc:
                 self.resource_event(resource, "DELETE_FAILED", _reason(exc))
                 raise
+            if not nested:
+                self.resource_event(resource, "DELETE_COMPLETE")
+                return
+        self.settle(resource, "DELETE_FAILED")
+        with self.lock:
             self.resource_event(resource, "DELETE_COMPLETE")
 
     def delete(self) -> None:
@@ -374,6 +414,7 @@ class StackRunner:
             previous = stack.snapshot()
             stack.previous = previous
             stack.take_settings(change)
+            self.provisioner.stack_tags = list(stack.tags)
             stack.last_updated = now()
             stack.cancel_requested = False
             self.stack_event("UPDATE_IN_PROGRESS", "User Initiated")
@@ -409,6 +450,7 @@ class StackRunner:
                 try:
                     outputs = self.compute_outputs(stack.template, resolver)
                     self._check_exports_in_use(previous.outputs, outputs)
+                    self._check_exports_free(outputs)
                     stack.outputs = outputs
                 except (ApiError, ResourceFailure) as exc:
                     failures = [("", _reason(exc))]
@@ -419,13 +461,25 @@ class StackRunner:
             stack.imports = set(resolver.imported)
             self.stack_event("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
         stale = {n: previous.resources[n] for n in removed}
-        stale.update({f"{n} (replaced)": r for n, r in self.replaced.items()})
+        stale.update({f"{n}{_REPLACED}": r for n, r in self.replaced.items()})
         self.delete_resources(list(stale), stale)
         with self.lock:
             for name in removed:
                 stack.resources.pop(name, None)
             stack.previous = None
             self.stack_event("UPDATE_COMPLETE")
+
+    def _check_exports_free(self, outputs: list[dict[str, Any]]) -> None:
+        """Refuse an export name another stack of the region already exports (call locked)."""
+        for output in outputs:
+            name = output.get("ExportName")
+            if name is None:
+                continue
+            owner = self.host.exporter(self.stack.account_id, self.stack.region, name)
+            if owner is not None and owner[0] != self.stack.stack_id:
+                raise ResourceFailure(
+                    f"Export with name {name} is already exported by stack {owner[1]}"
+                )
 
     def _check_exports_in_use(
         self, before: list[dict[str, Any]], after: list[dict[str, Any]]
@@ -524,7 +578,7 @@ class StackRunner:
                 current.metadata = body.get("Metadata")
                 current.deletion_policy = body.get("DeletionPolicy")
                 target = current
-        self.pause(target.type)
+        self.settle(target, "UPDATE_FAILED")
         with self.lock:
             self.resource_event(target, "UPDATE_COMPLETE")
 
@@ -540,6 +594,7 @@ class StackRunner:
         with self.lock:
             self.stack_event("UPDATE_ROLLBACK_IN_PROGRESS", reason)
             stack.take_settings(previous)
+            self.provisioner.stack_tags = list(stack.tags)
         errors: list[tuple[str, str]] = []
         for logical_id, old_properties in list(self.modified.items()):
             resource = stack.resources[logical_id]
@@ -551,7 +606,11 @@ class StackRunner:
                     self.resource_event(resource, "UPDATE_FAILED", _reason(exc))
                     errors.append((logical_id, _reason(exc)))
                     continue
-            self.pause(resource.type)
+            try:
+                self.settle(resource, "UPDATE_FAILED")
+            except ResourceFailure as exc:
+                errors.append((logical_id, _reason(exc)))
+                continue
             with self.lock:
                 self.resource_event(resource, "UPDATE_COMPLETE")
         with self.lock:
@@ -574,6 +633,7 @@ class StackRunner:
 
 
 _GONE = frozenset({"DELETE_COMPLETE", "DELETE_SKIPPED"})
+_REPLACED = " (replaced)"
 
 
 def _denied(action: str, logical_id: str) -> str:

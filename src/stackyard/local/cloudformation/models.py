@@ -58,6 +58,7 @@ class StackEvent:
     reason: str | None = None
     properties: str | None = None
     timestamp: dt.datetime = field(default_factory=now)
+    client_request_token: str | None = None
     event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
@@ -108,6 +109,12 @@ class Stack:
     change_set_id: str | None = None
     previous: Snapshot | None = None
     cancel_requested: bool = False
+    client_request_token: str | None = None  # of the operation now writing events
+    parent_id: str | None = None  # a nested stack's parent and root stack ids
+    root_id: str | None = None
+    drift_status: str = "NOT_CHECKED"
+    drift_checked: dt.datetime | None = None
+    resource_drifts: list[dict[str, Any]] | None = None  # of the last drift detection
 
     def snapshot(self) -> Snapshot:
         """What the stack is now: the state an update rolls back to."""
@@ -173,3 +180,11 @@ class ChangeSet:
     reason: str | None = None
     description: str | None = None
     creation_time: dt.datetime = field(default_factory=now)
+    ready_at: float = 0.0  # epoch seconds when the computation is done (status shows it then)
+
+    def visible(self, at: float) -> tuple[str, str]:
+        """(Status, ExecutionStatus) as seen at time ``at``: pending, computing, then final."""
+        if at >= self.ready_at:
+            return self.status, self.execution_status
+        started = self.ready_at - at < (self.ready_at - self.creation_time.timestamp()) / 2
+        return ("CREATE_IN_PROGRESS" if started else "CREATE_PENDING"), "UNAVAILABLE"

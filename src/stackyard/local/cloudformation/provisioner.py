@@ -11,14 +11,34 @@ from __future__ import annotations
 import random
 import string
 import uuid
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from stackyard import schemas
-from stackyard.local.cloudformation import gaps
+from stackyard.local.cloudformation import gaps, waf
 from stackyard.local.cloudformation.errors import ResourceFailure, ValidationError
 from stackyard.local.cloudformation.models import Resource
+from stackyard.local.cloudformation.schema_check import unsupported_properties
+from stackyard.local.cloudformation.stack_tags import with_stack_tags
 
-__all__ = ["Provisioner", "error_text", "is_provisionable"]
+__all__ = ["NestedHandler", "Provisioner", "error_text", "is_provisionable"]
+
+NESTED_TYPE = "AWS::CloudFormation::Stack"
+
+
+class NestedHandler(Protocol):
+    """What provisions ``AWS::CloudFormation::Stack`` resources (see :mod:`nested`)."""
+
+    def create(self, parent_id: str, resource: Resource, properties: Mapping[str, Any]) -> None: ...
+
+    def update(self, resource: Resource, properties: Mapping[str, Any]) -> None: ...
+
+    def delete(self, resource: Resource) -> None: ...
+
+    def get_att(self, resource: Resource, attribute: str) -> Any: ...
+
+    def wait(self, resource: Resource) -> None: ...
+
 
 _ALWAYS_RECORDED = frozenset(
     {
@@ -39,7 +59,10 @@ def _model_class(resource_type: str) -> Any:
 
 
 def is_provisionable(resource_type: str) -> bool:
-    """Whether moto can provision ``resource_type`` (else it is kept as a record)."""
+    """Whether ``resource_type`` is really provisioned (by moto, or as a child stack) rather
+    than kept as a record."""
+    if resource_type == NESTED_TYPE or resource_type in waf.WAF_TYPES:
+        return True
     return _model_class(resource_type) is not None
 
 
@@ -70,11 +93,24 @@ def _is_abstract(method: Any) -> bool:
 class Provisioner:
     """Creates, updates and deletes the resources of one stack in moto's backends."""
 
-    def __init__(self, account_id: str, region: str, stack_name: str, stack_id: str) -> None:
+    def __init__(
+        self,
+        account_id: str,
+        region: str,
+        stack_name: str,
+        stack_id: str,
+        nested: NestedHandler | None = None,
+    ) -> None:
         self.account_id = account_id
         self.region = region
         self.stack_name = stack_name
         self.stack_id = stack_id
+        self.nested = nested
+        self.stack_tags: list[dict[str, str]] = []
+
+    def is_nested(self, resource: Resource) -> bool:
+        """Whether ``resource`` is a child stack this provisioner hands to its nested handler."""
+        return resource.type == NESTED_TYPE and self.nested is not None
 
     # names ------------------------------------------------------------------------------
 
@@ -109,6 +145,11 @@ class Provisioner:
 
     def create(self, resource: Resource, properties: dict[str, Any]) -> None:
         """Create ``resource`` with resolved ``properties``; raises ResourceFailure."""
+        self._check_properties(resource.type, properties)
+        if self.nested is not None and resource.type == NESTED_TYPE:
+            self.nested.create(self.stack_id, resource, properties)
+            resource.properties = properties
+            return
         name = self.physical_name(resource.type, resource.logical_id, properties)
         resource.physical_name = name
         resource.properties = properties
@@ -116,7 +157,8 @@ class Provisioner:
         if cls is None:
             self._record(resource, name, properties)
             return
-        adapted = gaps.before_create(resource.type, dict(properties), name, self)
+        tagged = with_stack_tags(resource.type, properties, self._tags_for(resource))
+        adapted = gaps.before_create(resource.type, tagged, name, self)
         try:
             model = gaps.create(resource.type, name, adapted, self)
             model = model or cls.create_from_cloudformation_json(
@@ -142,6 +184,21 @@ class Provisioner:
         resource.physical_id = str(physical) if physical else name
         self._capture_attributes(resource)
 
+    def _tags_for(self, resource: Resource) -> list[dict[str, str]]:
+        """The stack's tags and CloudFormation's own, which AWS puts on every taggable
+        resource of the stack."""
+        return [
+            *self.stack_tags,
+            {"Key": "aws:cloudformation:stack-name", "Value": self.stack_name},
+            {"Key": "aws:cloudformation:stack-id", "Value": self.stack_id},
+            {"Key": "aws:cloudformation:logical-id", "Value": resource.logical_id},
+        ]
+
+    def _check_properties(self, resource_type: str, properties: dict[str, Any]) -> None:
+        unsupported = unsupported_properties(resource_type, properties, self.region)
+        if unsupported:
+            raise ResourceFailure(f"Encountered unsupported property {unsupported[0]}")
+
     def _capture_attributes(self, resource: Resource) -> None:
         """Keep the schema's read-only attributes, for use after a state restore."""
         for name in schemas.read_only_properties(resource.type):
@@ -154,12 +211,25 @@ class Provisioner:
 
     def update(self, resource: Resource, properties: dict[str, Any]) -> None:
         """Update ``resource`` in place (same physical resource) to ``properties``."""
+        self._check_properties(resource.type, properties)
+        if self.nested is not None and resource.type == NESTED_TYPE:
+            self.nested.update(resource, properties)
+            resource.properties = properties
+            return
         cls = _model_class(resource.type)
+        if resource.type in waf.WAF_TYPES and resource.physical_id:
+            try:
+                waf.update(
+                    resource.type, resource.physical_id, properties, self.region, self.account_id
+                )
+            except Exception as exc:
+                raise ResourceFailure(error_text(exc)) from exc
         if cls is None or not resource.provisioned:
             resource.properties = properties
             return
         name = self.custom_name(resource.type, properties) or resource.physical_name or ""
-        adapted = gaps.before_create(resource.type, dict(properties), name, self)
+        tagged = with_stack_tags(resource.type, properties, self._tags_for(resource))
+        adapted = gaps.before_create(resource.type, tagged, name, self)
         document = {"Type": resource.type, "Properties": adapted}
         try:
             if resource.model is not None and gaps.update(
@@ -206,6 +276,15 @@ class Provisioner:
 
     def delete(self, resource: Resource) -> None:
         """Delete ``resource``; a resource already gone counts as deleted."""
+        if self.nested is not None and resource.type == NESTED_TYPE:
+            self.nested.delete(resource)
+            return
+        if resource.type in waf.WAF_TYPES and resource.physical_id:
+            try:
+                waf.delete(resource.type, resource.physical_id, self.region, self.account_id)
+            except Exception as exc:
+                raise ResourceFailure(error_text(exc)) from exc
+            return
         if not resource.provisioned:
             return
         try:
@@ -240,6 +319,8 @@ class Provisioner:
 
     def get_att(self, resource: Resource, attribute: str) -> Any:
         """The value of ``Fn::GetAtt [resource, attribute]``."""
+        if self.nested is not None and resource.type == NESTED_TYPE:
+            return self.nested.get_att(resource, attribute)
         if resource.model is None:
             if attribute in resource.attributes:
                 return resource.attributes[attribute]
@@ -258,6 +339,14 @@ class Provisioner:
     # records ----------------------------------------------------------------------------
 
     def _record(self, resource: Resource, name: str, properties: dict[str, Any]) -> None:
+        if resource.type in waf.WAF_TYPES:
+            try:
+                found = waf.create(resource.type, name, properties, self.region, self.account_id)
+            except Exception as exc:
+                raise ResourceFailure(error_text(exc)) from exc
+            resource.physical_id, resource.attributes = found
+            resource.model = None
+            return
         physical, attributes = gaps.record(
             resource.type, name, properties, self.region, self.account_id
         )

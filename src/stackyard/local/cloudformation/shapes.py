@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from stackyard.local.cloudformation.models import ChangeSet, Resource, Stack, StackEvent
@@ -39,7 +40,9 @@ def stack(item: Stack) -> dict[str, Any]:
         "RoleARN": item.role_arn,
         "Tags": item.tags,
         "EnableTerminationProtection": item.termination_protection,
-        "DriftInformation": {"StackDriftStatus": "NOT_CHECKED"},
+        "DriftInformation": _stack_drift(item),
+        "ParentId": item.parent_id,
+        "RootId": item.root_id,
     }
     return out
 
@@ -55,8 +58,24 @@ def stack_summary(item: Stack) -> dict[str, Any]:
         "DeletionTime": item.deletion_time,
         "StackStatus": item.status,
         "StackStatusReason": item.reason,
-        "DriftInformation": {"StackDriftStatus": "NOT_CHECKED"},
+        "DriftInformation": _stack_drift(item),
+        "ParentId": item.parent_id,
+        "RootId": item.root_id,
     }
+
+
+def _stack_drift(item: Stack) -> dict[str, Any]:
+    return {"StackDriftStatus": item.drift_status, "LastCheckTimestamp": item.drift_checked}
+
+
+def _resource_drift(owner: Stack, logical_id: str) -> dict[str, Any]:
+    for drift in owner.resource_drifts or []:
+        if drift["LogicalResourceId"] == logical_id:
+            return {
+                "StackResourceDriftStatus": drift["StackResourceDriftStatus"],
+                "LastCheckTimestamp": drift["Timestamp"],
+            }
+    return {"StackResourceDriftStatus": "NOT_CHECKED"}
 
 
 def event(item: StackEvent) -> dict[str, Any]:
@@ -72,6 +91,7 @@ def event(item: StackEvent) -> dict[str, Any]:
         "ResourceStatus": item.status,
         "ResourceStatusReason": item.reason,
         "ResourceProperties": item.properties,
+        "ClientRequestToken": item.client_request_token,
     }
 
 
@@ -85,7 +105,7 @@ def resource(owner: Stack, item: Resource, detail: bool = False) -> dict[str, An
         "ResourceType": item.type,
         "ResourceStatus": item.status,
         "ResourceStatusReason": item.reason,
-        "DriftInformation": {"StackResourceDriftStatus": "NOT_CHECKED"},
+        "DriftInformation": _resource_drift(owner, item.logical_id),
     }
     if detail:
         import json
@@ -112,14 +132,16 @@ def resource_summary(item: Resource) -> dict[str, Any]:
 
 def change_set(item: ChangeSet, summary: bool = False) -> dict[str, Any]:
     """DescribeChangeSet's answer, or a ``Summaries`` entry of ListChangeSets."""
+    status, execution_status = item.visible(time.time())
+    ready = status == item.status
     out: dict[str, Any] = {
         "ChangeSetId": item.change_set_id,
         "ChangeSetName": item.name,
         "StackId": item.stack_id,
         "StackName": item.stack_name,
-        "ExecutionStatus": item.execution_status,
-        "Status": item.status,
-        "StatusReason": item.reason,
+        "ExecutionStatus": execution_status,
+        "Status": status,
+        "StatusReason": item.reason if ready else None,
         "CreationTime": item.creation_time,
         "Description": item.description,
     }
@@ -131,7 +153,7 @@ def change_set(item: ChangeSet, summary: bool = False) -> dict[str, Any]:
             "NotificationARNs": item.notification_arns,
             "Capabilities": item.capabilities,
             "Tags": item.tags,
-            "Changes": item.changes,
+            "Changes": item.changes if ready else [],
         }
     )
     return out

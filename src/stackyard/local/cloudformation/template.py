@@ -10,6 +10,7 @@ import yaml
 
 from stackyard import schemas
 from stackyard.local.cloudformation.errors import ValidationError
+from stackyard.local.cloudformation.schema_check import supports_attribute, unknown_sections
 
 __all__ = ["IAM_NAME_PROPERTIES", "load_template", "required_capabilities", "validate_template"]
 
@@ -104,6 +105,11 @@ PSEUDO_PARAMETERS = frozenset(
 
 def validate_template(template: dict[str, Any], region: str) -> None:
     """Reject what CloudFormation rejects before it starts: structure, types, references."""
+    extra = unknown_sections(template)
+    if extra:
+        raise ValidationError(
+            f"Template format error: Invalid template property or properties [{', '.join(extra)}]"
+        )
     resources = template.get("Resources")
     if not isinstance(resources, dict) or not resources:
         raise ValidationError(
@@ -153,6 +159,7 @@ def validate_template(template: dict[str, Any], region: str) -> None:
                 f"Template format error: Unresolved dependencies [{resource['Condition']}]. "
                 "Cannot reference resources in the Conditions block of the template"
             )
+    _check_attributes(template, region)
     out_refs: set[str] = set()
     out_getatts: set[str] = set()
     _refs_and_getatts(template.get("Outputs") or {}, out_refs, out_getatts)
@@ -164,6 +171,41 @@ def validate_template(template: dict[str, Any], region: str) -> None:
             "Template format error: Unresolved resource dependencies "
             f"[{', '.join(out_missing)}] in the Outputs block of the template"
         )
+
+
+def _getatt_pairs(node: Any, found: list[tuple[str, str]]) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Fn::GetAtt":
+                if isinstance(value, str) and "." in value:
+                    logical_id, attribute = value.split(".", 1)
+                    found.append((logical_id, attribute))
+                elif (
+                    isinstance(value, list)
+                    and len(value) == 2
+                    and all(isinstance(part, str) for part in value)
+                ):
+                    found.append((value[0], value[1]))
+            else:
+                _getatt_pairs(value, found)
+    elif isinstance(node, list):
+        for item in node:
+            _getatt_pairs(item, found)
+
+
+def _check_attributes(template: Mapping[str, Any], region: str) -> None:
+    """Refuse ``Fn::GetAtt`` of an attribute the resource's type does not have."""
+    resources = template.get("Resources") or {}
+    pairs: list[tuple[str, str]] = []
+    _getatt_pairs(resources, pairs)
+    _getatt_pairs(template.get("Outputs") or {}, pairs)
+    for logical_id, attribute in pairs:
+        rtype = (resources.get(logical_id) or {}).get("Type")
+        if isinstance(rtype, str) and not supports_attribute(rtype, attribute, region):
+            raise ValidationError(
+                f"Template error: resource {logical_id} does not support attribute type "
+                f"{attribute} in Fn::GetAtt"
+            )
 
 
 IAM_NAME_PROPERTIES = {
