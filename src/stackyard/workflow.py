@@ -242,6 +242,7 @@ def options_of(inputs: PlanInputs) -> PlanOptions:
         force=frozenset(inputs.force),
         change_sets=inputs.change_sets,
         destroy=inputs.destroy,
+        wait=inputs.wait,
     )
 
 
@@ -303,6 +304,7 @@ def apply(
         recreate_failed=inputs.recreate_failed,
         force=frozenset(inputs.force),
         disable_termination_protection=inputs.disable_termination_protection,
+        wait=inputs.wait,
     )
     policy = ApprovalPolicy(
         reviewed=saved,

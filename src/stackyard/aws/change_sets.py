@@ -46,12 +46,37 @@ class ChangeSet:
         """Its ``Changes`` (paginated)."""
         return self.gateway.change_set_changes(self.change_set_id, self.submission.location)
 
-    def execute(self) -> None:
-        """ExecuteChangeSet; afterwards it is CloudFormation's to clean up."""
-        self.gateway.execute_change_set(
-            self.change_set_id, self.submission.location, self.submission.fqn
+    def execute(self, token: str) -> None:
+        """ExecuteChangeSet with ``token``; afterwards it is CloudFormation's to clean up.
+        A lost answer or an "already executed" of our own execution counts as done."""
+        from stackyard.aws.idempotent import execute_change_set
+
+        execute_change_set(
+            self.gateway,
+            self.change_set_id,
+            self.submission.location,
+            self.submission.fqn,
+            token,
         )
         self.executed = True
+
+
+def _create(
+    gateway: CloudFormationGateway, submission: StackSubmission, name: str, token: str | None
+) -> str:
+    from stackyard.aws.errors import AWSCallError
+    from stackyard.aws.idempotent import AMBIGUOUS
+
+    try:
+        return gateway.create_change_set(submission, name, token)
+    except AWSCallError as exc:
+        if exc.code not in ("AlreadyExistsException", *AMBIGUOUS):
+            raise
+        try:
+            found = gateway.find_change_set(name, submission.location, submission.fqn)
+        except AWSCallError:
+            raise exc from None
+        return found.change_set_id
 
 
 @contextlib.contextmanager
@@ -65,10 +90,13 @@ def change_set(
     stopping: Callable[[], bool] = lambda: False,
     first_delay: float = 0.1,
     max_delay: float = 2.0,
+    token: str | None = None,
 ) -> Iterator[ChangeSet]:
-    """Create an UPDATE change set, wait until it settles (or ``stopping()``, or ``timeout``),
-    and yield it; on the way out it is deleted unless it was executed."""
-    made = ChangeSet(gateway, submission, gateway.create_change_set(submission, name))
+    """Create an UPDATE change set (``token``: its ClientToken), wait until it settles (or
+    ``stopping()``, or ``timeout``), and yield it; on the way out it is deleted unless it
+    was executed. A create whose answer was lost, or that meets "already exists", takes the
+    change set of that name: names are derived from the run, so it is ours."""
+    made = ChangeSet(gateway, submission, _create(gateway, submission, name, token))
     try:
         waited, delay = 0.0, first_delay
         while True:
@@ -86,4 +114,6 @@ def change_set(
         yield made
     finally:
         if not made.executed:
-            gateway.delete_change_set(made.change_set_id, submission.location, submission.fqn)
+            from stackyard.aws.idempotent import delete_change_set
+
+            delete_change_set(gateway, made.change_set_id, submission.location, submission.fqn)

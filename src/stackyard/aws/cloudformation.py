@@ -58,6 +58,7 @@ class StackEvent:
     status: str
     reason: str
     timestamp: datetime | None
+    token: str = ""  # the ClientRequestToken of the operation that caused it
 
     @property
     def is_stack(self) -> bool:
@@ -205,6 +206,7 @@ def _event(raw: Mapping[str, Any]) -> StackEvent:
         status=_text(raw.get("ResourceStatus")),
         reason=_text(raw.get("ResourceStatusReason")),
         timestamp=raw.get("Timestamp"),
+        token=_text(raw.get("ClientRequestToken")),
     )
 
 
@@ -406,9 +408,24 @@ class CloudFormationGateway:
 
     # -- writes -----------------------------------------------------------------------------
 
-    def create_stack(self, submission: StackSubmission) -> str:
-        """CreateStack; returns the new stack's id."""
+    def find_change_set(self, name: str, location: Location, fqn: str) -> ChangeSetInfo:
+        """A change set by its name on a stack (DescribeChangeSet)."""
+        answer = self._call(
+            location, "DescribeChangeSet", stack=fqn, ChangeSetName=name, StackName=fqn
+        )
+        return ChangeSetInfo(
+            change_set_id=_text(answer.get("ChangeSetId", name)),
+            status=_text(answer.get("Status")),
+            execution_status=_text(answer.get("ExecutionStatus")),
+            reason=_text(answer.get("StatusReason")),
+            changes=len(answer.get("Changes", [])),
+        )
+
+    def create_stack(self, submission: StackSubmission, token: str | None = None) -> str:
+        """CreateStack (with ``token`` as its ClientRequestToken); returns the stack's id."""
         args = submission.common_args()
+        if token:
+            args["ClientRequestToken"] = token
         if submission.termination_protection:
             args["EnableTerminationProtection"] = True
         if submission.stack_policy:
@@ -416,8 +433,11 @@ class CloudFormationGateway:
         answer = self._call(submission.location, "CreateStack", stack=submission.fqn, **args)
         return str(answer["StackId"])
 
-    def create_change_set(self, submission: StackSubmission, name: str) -> str:
-        """CreateChangeSet of type UPDATE; returns the change set's id."""
+    def create_change_set(
+        self, submission: StackSubmission, name: str, token: str | None = None
+    ) -> str:
+        """CreateChangeSet of type UPDATE (``token``: its ClientToken); returns its id."""
+        extra: dict[str, Any] = {"ClientToken": token} if token else {}
         answer = self._call(
             submission.location,
             "CreateChangeSet",
@@ -425,12 +445,16 @@ class CloudFormationGateway:
             ChangeSetName=name,
             ChangeSetType="UPDATE",
             **submission.common_args(),
+            **extra,
         )
         return str(answer["Id"])
 
-    def execute_change_set(self, change_set_id: str, location: Location, fqn: str) -> None:
-        """ExecuteChangeSet."""
-        self._call(location, "ExecuteChangeSet", stack=fqn, ChangeSetName=change_set_id)
+    def execute_change_set(
+        self, change_set_id: str, location: Location, fqn: str, token: str | None = None
+    ) -> None:
+        """ExecuteChangeSet (``token``: its ClientRequestToken)."""
+        extra: dict[str, Any] = {"ClientRequestToken": token} if token else {}
+        self._call(location, "ExecuteChangeSet", stack=fqn, ChangeSetName=change_set_id, **extra)
 
     def delete_change_set(self, change_set_id: str, location: Location, fqn: str) -> None:
         """DeleteChangeSet; a change set already gone is fine."""
@@ -440,11 +464,19 @@ class CloudFormationGateway:
             if exc.code not in ("ChangeSetNotFound", "ChangeSetNotFoundException"):
                 raise
 
-    def delete_stack(self, fqn: str, location: Location, role_arn: str | None = None) -> None:
-        """DeleteStack."""
+    def delete_stack(
+        self,
+        fqn: str,
+        location: Location,
+        role_arn: str | None = None,
+        token: str | None = None,
+    ) -> None:
+        """DeleteStack (``token``: its ClientRequestToken)."""
         args: dict[str, Any] = {"StackName": fqn}
         if role_arn:
             args["RoleARN"] = role_arn
+        if token:
+            args["ClientRequestToken"] = token
         self._call(location, "DeleteStack", stack=fqn, **args)
 
     def set_stack_policy(self, fqn: str, location: Location, policy: str) -> None:

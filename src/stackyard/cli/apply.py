@@ -62,6 +62,7 @@ def _approve_option(func: Any) -> Any:
     help="Update this locked stack anyway. Repeatable.",
 )
 @_approve_option
+@wiring.no_wait_option
 @click.pass_context
 def build(
     ctx: click.Context,
@@ -73,6 +74,7 @@ def build(
     recreate_failed: bool,
     force: tuple[str, ...],
     approve_protected: bool,
+    no_wait: bool,
 ) -> None:
     """Plan, approve, then create or update stacks, each as soon as what it needs is done.
 
@@ -92,6 +94,7 @@ def build(
         max_parallel=max_parallel,
         recreate_failed=recreate_failed,
         force=frozenset(force),
+        wait=not no_wait,
     )
     console = wiring.console()
     with wiring.gateway(inv, local, retry_mode) as gateway:

@@ -29,6 +29,7 @@ __all__ = ["apply", "diff", "plan"]
 
 
 def _plan_options(func: Any) -> Any:
+    func = wiring.no_wait_option(func)
     func = click.option(
         "--destroy",
         is_flag=True,
@@ -61,6 +62,7 @@ def _inputs(
     force: tuple[str, ...],
     change_sets: bool,
     destroy: bool,
+    no_wait: bool,
     disable_termination_protection: bool = False,
 ) -> PlanInputs:
     from stackyard.plan.model import PlanInputs
@@ -80,6 +82,7 @@ def _inputs(
         change_sets=change_sets,
         destroy=destroy,
         disable_termination_protection=disable_termination_protection,
+        wait=not no_wait,
     )
 
 
@@ -126,6 +129,7 @@ def diff(
     force: tuple[str, ...],
     change_sets: bool,
     destroy: bool,
+    no_wait: bool,
     as_json: bool,
     detailed_exitcode: bool,
 ) -> None:
@@ -134,7 +138,7 @@ def diff(
     Exit codes: 0 done, 1 error, 2 usage or config error; with --detailed-exitcode 0 no
     changes, 2 changes, 1 error or a stack that cannot be planned or applied.
     """
-    inputs = _inputs(inv, recreate_failed, force, change_sets, destroy)
+    inputs = _inputs(inv, recreate_failed, force, change_sets, destroy, no_wait)
     try:
         made = _make_plan(inv, local, retry_mode, inputs, record=False).plan
     except StackyardError as exc:
@@ -181,6 +185,7 @@ def plan(
     force: tuple[str, ...],
     change_sets: bool,
     destroy: bool,
+    no_wait: bool,
     disable_termination_protection: bool,
     out: str,
 ) -> None:
@@ -195,7 +200,7 @@ def plan(
             hint="name the config file, so `stackyard apply PLANFILE` can read it again",
         )
     inputs = _inputs(
-        inv, recreate_failed, force, change_sets, destroy, disable_termination_protection
+        inv, recreate_failed, force, change_sets, destroy, no_wait, disable_termination_protection
     )
     made = _make_plan(inv, local, retry_mode, inputs, record=True).plan
     Path(out).write_text(made.to_json() + "\n", encoding="utf-8")

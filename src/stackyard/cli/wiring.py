@@ -35,6 +35,7 @@ __all__ = [
     "gateway",
     "interrupts",
     "load_project",
+    "no_wait_option",
     "review_in_view",
     "run_in_view",
 ]
@@ -57,6 +58,16 @@ def aws_options(func: Any) -> Any:
         help="Use the local AWS endpoint (the running one, or one for this command).",
     )(func)
     return func
+
+
+def no_wait_option(func: Any) -> Any:
+    """``--no-wait``: refuse stacks found busy instead of waiting for them."""
+    return click.option(
+        "--no-wait",
+        is_flag=True,
+        help="Refuse stacks that are busy (*_IN_PROGRESS) instead of waiting for them to "
+        "finish (stacks with in_progress_behavior: wait still wait).",
+    )(func)
 
 
 def load_project(inv: Invocation) -> Project:

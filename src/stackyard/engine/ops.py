@@ -12,10 +12,10 @@ result that departs from the plan. ``DestroyOps`` executes deletions. Both run
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
+from stackyard.aws import idempotent
 from stackyard.aws.cloudformation import CloudFormationGateway, DeployedStack, StackEvent
 from stackyard.aws.template_store import TemplateStore
 from stackyard.engine.approval import Approvals
@@ -29,6 +29,8 @@ from stackyard.submission import protection_tag, stack_submission
 __all__ = ["BuildOps", "DestroyOps", "first_failure", "mask_failure", "secret_values"]
 
 _INTERRUPTED = Done(Phase.NOT_STARTED, "interrupted before it was submitted")
+# Actions that submit a rendered template, so unknowns must be resolved first.
+_RENDERS = (StackAction.CREATE, StackAction.UPDATE, StackAction.RECREATE)
 
 
 def first_failure(events: Sequence[StackEvent], stack: DeployedStack | None) -> Failure:
@@ -93,6 +95,7 @@ class BuildOps:
     interrupt: Interrupt
     approvals: Approvals
     namespace: str
+    run_id: str
     service_role: str | None = None
     sleep: Callable[[float], None] = time.sleep
     change_set_timeout: float = 600.0
@@ -117,17 +120,21 @@ class BuildOps:
         plan = item.plan
         action = plan.action
         if action is StackAction.WAIT:
-            if name not in self._waited:
+            if name in self._waited:  # it settled: decide now, as the plan could not
+                item = self._settle(item, refresh=True)
+                action = item.plan.action
+            if action is StackAction.WAIT:  # busy (again): follow it until it settles
                 self._waited.add(name)
                 deployed = item.deployed
                 status = deployed.status if deployed else "UPDATE_IN_PROGRESS"
                 stack_id = deployed.stack_id if deployed else None
-                return InFlight("wait", plan.fqn, item.location, status, stack_id)
-            item = self._settle(item, refresh=True)
-            action = item.plan.action
-        elif plan.unknowns and action in (StackAction.CREATE, StackAction.UPDATE):
+                return InFlight(
+                    "wait", plan.fqn, item.location, status, stack_id, detail=item.plan.reason
+                )
+        elif plan.unknowns and action in _RENDERS:
             item = self._settle(item)
             action = item.plan.action
+        plan = item.plan
         if action is StackAction.NO_CHANGE:
             return Done(Phase.NO_CHANGE)
         if action is StackAction.SKIP_LOCKED:
@@ -139,7 +146,8 @@ class BuildOps:
         if action is StackAction.RECREATE and name not in self._deleted:
             assert item.deployed is not None
             self._deleted.add(name)
-            self.gateway.delete_stack(plan.fqn, item.location, self.service_role)
+            token = idempotent.run_token(self.run_id, "recreate", plan.fqn)
+            idempotent.delete_stack(self.gateway, plan.fqn, item.location, self.service_role, token)
             return InFlight(
                 "recreate", plan.fqn, item.location, "DELETE_IN_PROGRESS", item.deployed.stack_id
             )
@@ -172,7 +180,8 @@ class BuildOps:
         )
         if self.interrupt.stopping:
             return _INTERRUPTED
-        stack_id = self.gateway.create_stack(submission)
+        token = idempotent.run_token(self.run_id, "create", desired.fqn)
+        stack_id = idempotent.create_stack(self.gateway, submission, token)
         self._submitted[item.name] = desired.template_body
         return InFlight("create", desired.fqn, item.location, "CREATE_IN_PROGRESS", stack_id)
 
@@ -201,14 +210,14 @@ class BuildOps:
         )
         if self.interrupt.stopping:
             return _INTERRUPTED
-        name = f"stackyard-{desired.template_hash}-{uuid.uuid4().hex[:8]}"
         with change_set(
             self.gateway,
             submission,
-            name,
+            idempotent.change_set_name(self.run_id, fqn),
             timeout=self.change_set_timeout,
             sleep=self.sleep,
             stopping=lambda: self.interrupt.stopping,
+            token=idempotent.run_token(self.run_id, "changeset", fqn),
         ) as made:
             if made.empty:
                 if policy:
@@ -220,7 +229,7 @@ class BuildOps:
                 return Done(Phase.FAILED, "change set failed", Failure(made.reason))
             if self.interrupt.stopping:
                 return _INTERRUPTED
-            made.execute()
+            made.execute(idempotent.run_token(self.run_id, "update", fqn))
         self._submitted[item.name] = desired.template_body
         if policy:
             self._policies[item.name] = policy
@@ -268,6 +277,7 @@ class DestroyOps:
     gateway: CloudFormationGateway
     interrupt: Interrupt
     approvals: Approvals
+    run_id: str
     service_role: str | None = None
     disable_termination_protection: bool = False
 
@@ -303,7 +313,8 @@ class DestroyOps:
                     ),
                 )
             self.gateway.update_termination_protection(fqn, location, False)
-        self.gateway.delete_stack(fqn, location, self.service_role)
+        token = idempotent.run_token(self.run_id, "delete", fqn)
+        idempotent.delete_stack(self.gateway, fqn, location, self.service_role, token)
         return InFlight("delete", fqn, location, "DELETE_IN_PROGRESS", deployed.stack_id)
 
     def settled(

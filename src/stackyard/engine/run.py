@@ -52,6 +52,7 @@ class RunOptions:
     recreate_failed: bool = False
     force: frozenset[str] = frozenset()  # locked stacks to update anyway
     disable_termination_protection: bool = False
+    wait: bool = True  # wait for stacks found busy (False: --no-wait refuses them)
     poll: PollPolicy = field(default_factory=PollPolicy)
 
 
@@ -213,6 +214,13 @@ class _Run:
         return result
 
 
+def new_run_id() -> str:
+    """A run's id: the part of every write's token that tells runs apart."""
+    import uuid
+
+    return uuid.uuid4().hex[:12]
+
+
 def _planner(
     project: Project, gateway: CloudFormationGateway, access: AWSAccess, store: TemplateStore
 ) -> Planner:
@@ -278,6 +286,7 @@ def build(
                 stacks=options.stacks,
                 recreate_failed=options.recreate_failed,
                 force=options.force,
+                wait=options.wait,
                 locked_delta=False,
             )
         )
@@ -294,6 +303,7 @@ def build(
             interrupt,
             settled,
             namespace=project.context.namespace,
+            run_id=new_run_id(),
             service_role=project.loaded.config.service_role,
             sleep=sleep,
         )
@@ -380,6 +390,7 @@ def destroy(
             gateway,
             interrupt,
             settled,
+            run_id=new_run_id(),
             service_role=project.loaded.config.service_role,
             disable_termination_protection=options.disable_termination_protection,
         )

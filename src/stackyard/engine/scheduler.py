@@ -49,6 +49,7 @@ class InFlight:
     location: Location
     status: str  # the status it is in now; only changes from it are reported
     stack_id: str | None = None
+    detail: str = ""  # what to tell the user while it is in flight
 
 
 @dataclass(frozen=True)
@@ -280,7 +281,9 @@ class Scheduler:
                 stack_id=outcome.stack_id,
             )
             self._set(
-                name, _OP_PHASES.get(outcome.op, Phase.SUBMITTED), _OP_DETAILS.get(outcome.op, "")
+                name,
+                _OP_PHASES.get(outcome.op, Phase.SUBMITTED),
+                outcome.detail or _OP_DETAILS.get(outcome.op, ""),
             )
         else:
             self._flights.pop(name, None)

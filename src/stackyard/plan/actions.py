@@ -90,11 +90,11 @@ def classify(
     status = deployed.status
     if status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
         if wait_in_progress:
-            return Action(StackAction.WAIT, f"waiting for {status} to finish")
+            return Action(StackAction.WAIT, _waiting_for(deployed))
         return Action(
             StackAction.BLOCKED,
             f"stack is busy ({status})",
-            hint="set in_progress_behavior: wait on the stack, or retry later",
+            hint="rerun without --no-wait to wait for it, or retry later",
         )
     if locked and not forced and status in UPDATABLE:
         return Action(StackAction.SKIP_LOCKED, "locked")
@@ -117,6 +117,14 @@ def classify(
     if locked and not forced:
         return Action(StackAction.SKIP_LOCKED, "locked")
     return None
+
+
+def _waiting_for(deployed: DeployedStack) -> str:
+    """``waiting for the update started at 12:01:07 to finish``."""
+    operation = deployed.status.split("_", 1)[0].lower()
+    started = deployed.last_change
+    when = f" started at {started.strftime('%H:%M:%S')}" if started is not None else ""
+    return f"waiting for the {operation}{when} to finish ({deployed.status})"
 
 
 def normalise_template(template: Any) -> Any:

@@ -58,6 +58,16 @@ def _worse(planned: ResourceChange | None, resolved: ResourceChange) -> bool:
 def broken_promises(planned: StackPlan, resolved: StackPlan) -> list[str]:
     """How ``resolved`` departs from ``planned`` (empty when it keeps its word)."""
     after = ", ".join(planned.unknowns) or "the values known after apply"
+    approved = {i.id for i in planned.protection.items}
+    if planned.action is StackAction.WAIT:
+        # The plan could not decide while the stack was busy: what it does now is decided
+        # afresh, but it may not need an approval the reviewed plan did not give.
+        return [
+            f"after the stack settled, {i.reason} needs approval, which the reviewed plan did "
+            "not give"
+            for i in resolved.protection.items
+            if i.id not in approved
+        ]
     out: list[str] = []
     if resolved.action is not planned.action and resolved.action not in (
         StackAction.NO_CHANGE,
@@ -65,7 +75,6 @@ def broken_promises(planned: StackPlan, resolved: StackPlan) -> list[str]:
     ):
         out.append(f"planned {planned.action}; after resolving {after} it would {resolved.action}")
     shown = {r.logical_id: r for r in planned.resources}
-    approved = {i.id for i in planned.protection.items}
     unapproved = {i.subject for i in resolved.protection.items if i.id not in approved}
     for change in resolved.resources:
         before = shown.get(change.logical_id)

@@ -91,6 +91,7 @@ class PlanOptions:
     change_sets: bool = False
     change_set_timeout: float = 120.0
     destroy: bool = False
+    wait: bool = True  # a stack found busy is waited on; False (--no-wait) refuses it
     locked_delta: bool = True  # read locked stacks' templates to show what they hold back
 
 
@@ -103,6 +104,8 @@ class PlannedStack:
     desired: DesiredStack | None = None
     deployed: DeployedStack | None = None  # with its template, as the plan saw it
     protected: bool | tuple[str, ...] = False  # in force: the config's and the deployed one
+    forced: bool = False  # a locked stack planned as if unlocked (--force)
+    wait: bool = True  # a busy stack is waited on
 
     @property
     def name(self) -> str:
@@ -158,10 +161,17 @@ def plan_stack(
     forced: bool = False,
     recreate_failed: bool = False,
     protected: bool | tuple[str, ...] | None = None,
+    wait: bool = True,
 ) -> StackPlan:
     """One stack's plan from its desired state and what CloudFormation described."""
     deployed = snapshot(described, template or {}, stack_policy) if described is not None else None
-    return _diff(project, desired, deployed, forced, recreate_failed, protected)
+    return _diff(project, desired, deployed, forced, recreate_failed, protected, wait)
+
+
+def waits(desired: DesiredStack | None, wait: bool) -> bool:
+    """Whether a stack found busy is waited on: by default, or by stacker's
+    ``in_progress_behavior: wait`` even under ``--no-wait``."""
+    return wait or (desired is not None and desired.in_progress_behavior == "wait")
 
 
 def _diff(
@@ -171,8 +181,9 @@ def _diff(
     forced: bool,
     recreate_failed: bool,
     protected: bool | tuple[str, ...] | None,
+    wait: bool = True,
 ) -> StackPlan:
-    wait = desired is not None and desired.in_progress_behavior == "wait"
+    wait = waits(desired, wait)
     if protected is None:
         configured = desired.protected if desired is not None else False
         recorded = deployed_protection(deployed) if deployed is not None else False
@@ -327,16 +338,14 @@ class Planner:
             described = self.gateway.describe_stack(self.project.fqn(name), planned.location)
             deployed = self._snapshot(name, described, planned.desired, refresh=True)
         desired = self._render(name, _Pending())
-        forced = (
-            planned.plan.action is not StackAction.SKIP_LOCKED and self.project.stack(name).locked
-        )
         resolved = _diff(
             self.project,
             desired,
             deployed,
-            forced,
+            planned.forced,
             planned.plan.action is StackAction.RECREATE,
             planned.protected,
+            planned.wait,
         )
         broken = broken_promises(planned.plan, resolved)
         if broken:
@@ -413,7 +422,7 @@ class Planner:
             locked=desired.locked,
             forced=forced,
             recreate_failed=options.recreate_failed,
-            wait_in_progress=desired.in_progress_behavior == "wait",
+            wait_in_progress=waits(desired, options.wait),
         )
         recreate = decided is not None and decided.kind is StackAction.RECREATE
         skipped = decided is not None and decided.kind is StackAction.SKIP_LOCKED
@@ -425,7 +434,9 @@ class Planner:
         if recreate and described is not None:
             deployed = snapshot(described, {}, None)
         protected = merge_protection(desired.protected, deployed_protection(described))
-        plan = _diff(project, desired, deployed, forced, options.recreate_failed, protected)
+        plan = _diff(
+            project, desired, deployed, forced, options.recreate_failed, protected, options.wait
+        )
         if (
             options.change_sets
             and deployed is not None
@@ -433,7 +444,7 @@ class Planner:
             and not plan.unknowns
         ):
             plan = self._cross_check(plan, desired, deployed, location, options, protected)
-        item = PlannedStack(plan, location, desired, deployed, protected)
+        item = PlannedStack(plan, location, desired, deployed, protected, forced, options.wait)
         return item, stack_fingerprint(desired, deployed)
 
     @staticmethod

@@ -268,7 +268,9 @@ class FakeCloud:
             "Changes": [{}],
         }
 
-    def execute_change_set(self, ChangeSetName: str) -> dict[str, Any]:
+    def execute_change_set(
+        self, ChangeSetName: str, ClientRequestToken: str | None = None
+    ) -> dict[str, Any]:
         cs = self.change_sets.pop(ChangeSetName)
         self._log("ExecuteChangeSet", cs["stack"])
         stack = self._find(cs["stack"])
@@ -285,7 +287,9 @@ class FakeCloud:
         self.change_sets.pop(ChangeSetName, None)
         return {}
 
-    def delete_stack(self, StackName: str, RoleARN: str | None = None) -> dict[str, Any]:
+    def delete_stack(
+        self, StackName: str, RoleARN: str | None = None, ClientRequestToken: str | None = None
+    ) -> dict[str, Any]:
         self._log("DeleteStack", StackName)
         stack = self._find(StackName)
         self._start(stack, "DELETE_IN_PROGRESS", "DELETE_COMPLETE")
@@ -355,13 +359,14 @@ class World:
         )
         return Project.load(str(config))
 
-    def build(self, project: Any, **options: Any) -> Any:
+    def build(self, project: Any, listener: Any = None, **options: Any) -> Any:
         from stackyard.engine.run import RunOptions, build
 
         return build(
             project,
             RunOptions(**options),
             self.gateway,
+            listener,
             interrupt=self.interrupt,
             clock=self.clock,
             sleep=self.clock.sleep,

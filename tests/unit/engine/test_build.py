@@ -154,21 +154,37 @@ def test_locked_stack_is_read_not_updated_unless_forced(world: World) -> None:
     assert world.cloud.stacks["t-a"].params == {"Value": "new"}
 
 
-def test_in_progress_stack_is_waited_for_when_asked(world: World) -> None:
+def test_a_busy_stack_is_waited_for_then_planned_unless_no_wait(world: World) -> None:
     stack = world.cloud.add_stack("t-a", "UPDATE_IN_PROGRESS", value="a")
     stack.pending = (world.clock() + 20, "UPDATE_COMPLETE")
-    project = world.project(
-        "- {name: a, template_path: t.json, in_progress_behavior: wait, variables: {Value: a}}\n"
-    )
-    result = world.build(project)
-    assert result.states["a"].phase is Phase.NO_CHANGE
+    project = world.project("- {name: a, template_path: t.json, variables: {Value: b}}\n")
+    seen: list[str] = []
+
+    class Watch:
+        def stack_changed(self, state: Any) -> None:
+            seen.append(state.detail)
+
+        def note(self, message: str) -> None:
+            pass
+
+    result = world.build(project, listener=Watch())
+    # Waited for the update another run started, then planned and updated it.
+    assert result.states["a"].phase is Phase.COMPLETE
     assert world.clock() >= 1020
+    assert world.cloud.stacks["t-a"].params == {"Value": "b"}
+    assert any(d.startswith("waiting for the update started at ") for d in seen), seen
     stack.status = "UPDATE_IN_PROGRESS"
     stack.pending = (world.clock() + 20, "UPDATE_COMPLETE")
-    project = world.project("- {name: a, template_path: t.json, variables: {Value: a}}\n")
-    result = world.build(project)
+    result = world.build(project, wait=False)
     assert result.states["a"].phase is Phase.FAILED
     assert "busy" in str(result.states["a"].failure)
+    # stacker's in_progress_behavior: wait keeps working under --no-wait.
+    stack.status = "UPDATE_IN_PROGRESS"
+    stack.pending = (world.clock() + 20, "UPDATE_COMPLETE")
+    waiting = world.project(
+        "- {name: a, template_path: t.json, in_progress_behavior: wait, variables: {Value: b}}\n"
+    )
+    assert world.build(waiting, wait=False).states["a"].phase is Phase.NO_CHANGE
 
 
 def test_settings_are_applied_without_a_change_set(world: World) -> None:
