@@ -55,6 +55,7 @@ def connect(
     region: str | None = None,
 ) -> CloudFormationGateway:
     """The CloudFormation gateway for a run (``endpoint_url``: a local endpoint)."""
+    from stackyard.aws.change_set_journal import ChangeSetJournal, default_journal_dir
     from stackyard.aws.cloudformation import CloudFormationGateway
     from stackyard.aws.session import ClientFactory
     from stackyard.aws.template_cache import TemplateCache, default_cache_dir
@@ -64,7 +65,11 @@ def connect(
         retry_mode="adaptive" if retry_mode == "adaptive" else "standard",
         default_region=region,
     )
-    return CloudFormationGateway(factory, templates=TemplateCache(default_cache_dir()))
+    return CloudFormationGateway(
+        factory,
+        templates=TemplateCache(default_cache_dir()),
+        journal=ChangeSetJournal(default_journal_dir(), endpoint_url),
+    )
 
 
 def load(inputs: PlanInputs, secrets: Mapping[str, str] | None = None) -> Project:

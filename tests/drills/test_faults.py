@@ -57,6 +57,8 @@ def _drill(
     stacks: int,
     width: int,
     spec: str,
+    kinds: tuple[str, ...] = ("throttle", "error500"),
+    services: int = 2,
 ) -> None:
     workload = Workload.layered(stacks, width, seed=stacks)
     config = workload.write(tmp_path, big="s001", ssm_root=True)
@@ -68,8 +70,8 @@ def _drill(
         drilled = _run(faulty, config, f"fault{tag}", spec)
     finally:
         record_faults(request, faulty.injected)
-    assert faulty.injected["throttle"] and faulty.injected["error500"], faulty.injected
-    assert faulty.services["cloudformation"] and len(faulty.services) > 1, faulty.services
+    assert all(faulty.injected[k] for k in kinds), faulty.injected
+    assert faulty.services["cloudformation"] and len(faulty.services) >= services, faulty.services
     for (command, _), (want_phases, want), (got_phases, got) in zip(
         STEPS, reference, drilled, strict=True
     ):
@@ -101,3 +103,50 @@ def test_faults_forty_stacks(
 ) -> None:
     spec = "seed=30,*=throttle:0.30+error500:0.05"
     _drill(request, clean_endpoint, drill_endpoint, tmp_path, stacks=40, width=6, spec=spec)
+
+
+# Every CloudFormation call may land and lose its answer (the network failing after AWS
+# accepted it): writes are retried with their tokens, or reconciled from the stack.
+LOST = "cloudformation:*=lost:0.1"
+
+
+def test_lost_answers_fast(
+    request: pytest.FixtureRequest,
+    clean_endpoint: DrillEndpoint,
+    drill_endpoint: DrillEndpoint,
+    tmp_path: Path,
+) -> None:
+    spec = f"seed=3,{LOST}"
+    _drill(
+        request,
+        clean_endpoint,
+        drill_endpoint,
+        tmp_path,
+        stacks=10,
+        width=4,
+        spec=spec,
+        kinds=("lost",),
+        services=1,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_lost_answers_forty_stacks(
+    request: pytest.FixtureRequest,
+    clean_endpoint: DrillEndpoint,
+    drill_endpoint: DrillEndpoint,
+    tmp_path: Path,
+    seed: int,
+) -> None:
+    _drill(
+        request,
+        clean_endpoint,
+        drill_endpoint,
+        tmp_path,
+        stacks=40,
+        width=6,
+        spec=f"seed={seed},{LOST}",
+        kinds=("lost",),
+        services=1,
+    )

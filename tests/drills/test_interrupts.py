@@ -141,6 +141,60 @@ def _drill(request: pytest.FixtureRequest, daemon: Daemon, interrupted: int, see
         record_faults(request, {"sigint": presses})
 
 
+def _killed_build(daemon: Daemon, args: list[str], delay: float) -> int:
+    """Start a build and SIGKILL it after ``delay`` seconds: no handler, no cleanup."""
+    with subprocess.Popen(
+        [str(STACKYARD), "build", "--local", *args],
+        cwd=daemon.folder,
+        env=daemon.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    ) as process:
+        time.sleep(delay)
+        killed = process.poll() is None
+        if killed:
+            process.kill()
+        process.wait(timeout=60)
+    return int(killed)
+
+
+def _kill_drill(request: pytest.FixtureRequest, daemon: Daemon, kills: int, seed: int) -> None:
+    """Builds killed at seeded random moments (creates and updates alternating), each followed
+    at once by a rerun that must exit 0 and converge: stacks the dead run left busy are waited
+    for, change sets it left are deleted."""
+    rng = random.Random(seed)
+    config = str(daemon.folder / "drill.yaml")
+    killed = 0
+    namespace = ""
+    trial = -1
+    try:
+        while killed < kills:
+            trial += 1
+            assert trial < 3 * kills, "builds keep finishing before their moment"
+            fresh = trial % 2 == 0 or not namespace
+            if fresh:
+                namespace = f"kill{uuid.uuid4().hex[:8]}"
+            value = f"k{trial}"
+            args = ["-e", f"namespace={namespace}", "-e", f"value={value}", config]
+            delay = rng.uniform(0.6, 2.2)
+            killed += _killed_build(daemon, args, delay)
+            where = f"trial {trial} ({'create' if fresh else 'update'}, killed at {delay:.2f}s)"
+            again = daemon.run("build", "--local", *args)
+            assert again.returncode == 0, (where, again.stdout + again.stderr)
+            _check_converged(daemon, namespace, value, where)
+    finally:
+        record_faults(request, {"sigkill": killed})
+
+
+def test_kills_fast(request: pytest.FixtureRequest, daemon: Daemon) -> None:
+    _kill_drill(request, daemon, kills=2, seed=3)
+
+
+@pytest.mark.slow
+def test_kills_ten(request: pytest.FixtureRequest, daemon: Daemon) -> None:
+    _kill_drill(request, daemon, kills=10, seed=2026)
+
+
 def test_interrupts_fast(request: pytest.FixtureRequest, daemon: Daemon) -> None:
     _drill(request, daemon, interrupted=3, seed=1)
 

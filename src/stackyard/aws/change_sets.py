@@ -15,7 +15,7 @@ from typing import Any
 
 from stackyard.aws.cloudformation import CloudFormationGateway, StackSubmission
 
-__all__ = ["ChangeSet", "change_set"]
+__all__ = ["ChangeSet", "change_set", "sweep_leftovers"]
 
 # CloudFormation's texts for a change set that holds nothing (FAILED with this reason).
 _NO_CHANGES = ("didn't contain changes", "no updates are to be performed", "submitted information")
@@ -96,7 +96,14 @@ def change_set(
     ``stopping()``, or ``timeout``), and yield it; on the way out it is deleted unless it
     was executed. A create whose answer was lost, or that meets "already exists", takes the
     change set of that name: names are derived from the run, so it is ours."""
-    made = ChangeSet(gateway, submission, _create(gateway, submission, name, token))
+    journal = gateway.journal
+    noted = journal.begin(name, submission.fqn, submission.location) if journal else None
+    try:
+        made = ChangeSet(gateway, submission, _create(gateway, submission, name, token))
+    except BaseException:
+        if journal is not None:
+            journal.end(noted)
+        raise
     try:
         waited, delay = 0.0, first_delay
         while True:
@@ -117,3 +124,28 @@ def change_set(
             from stackyard.aws.idempotent import delete_change_set
 
             delete_change_set(gateway, made.change_set_id, submission.location, submission.fqn)
+        if journal is not None:
+            journal.end(noted)
+
+
+def sweep_leftovers(gateway: CloudFormationGateway) -> int:
+    """Delete the change sets that runs killed on this machine left behind (from the
+    gateway's journal); how many were deleted. Ones already executed are only forgotten."""
+    from stackyard.aws.errors import AWSCallError
+
+    journal = gateway.journal
+    if journal is None:
+        return 0
+    deleted = 0
+    for entry in journal.leftovers():
+        try:
+            info = gateway.find_change_set(entry.name, entry.location, entry.fqn)
+            if info.execution_status in ("AVAILABLE", "UNAVAILABLE", ""):
+                gateway.delete_change_set(info.change_set_id, entry.location, entry.fqn)
+                deleted += 1
+        except AWSCallError as exc:
+            gone = exc.code in ("ChangeSetNotFound", "ChangeSetNotFoundException")
+            if not (gone or "does not exist" in str(exc)):
+                continue  # unreachable now: try again next run
+        journal.end(entry.path)
+    return deleted

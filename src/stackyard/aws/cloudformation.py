@@ -18,12 +18,15 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stackyard.aws.errors import AWSCallError, error_code, map_client_error
 from stackyard.aws.limiter import CallStats, RateLimiter
 from stackyard.aws.session import ClientFactory, Location
 from stackyard.aws.template_cache import TemplateCache
+
+if TYPE_CHECKING:
+    from stackyard.aws.change_set_journal import ChangeSetJournal
 
 __all__ = [
     "ChangeSetInfo",
@@ -224,11 +227,13 @@ class CloudFormationGateway:
         limiter: RateLimiter | None = None,
         stats: CallStats | None = None,
         templates: TemplateCache | None = None,
+        journal: ChangeSetJournal | None = None,
     ) -> None:
         self.clients = clients
         self.limiter = limiter or RateLimiter()
         self.stats = stats or CallStats()
         self.templates = templates
+        self.journal = journal  # change sets in flight, cleaned up after a killed run
         self._lock = threading.Lock()
         self._listings: dict[Location, dict[str, DeployedStack]] = {}
         self.pages: dict[Location, int] = {}  # pages the latest listing took, per location

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from stackyard.aws.change_sets import sweep_leftovers
 from stackyard.aws.cloudformation import CloudFormationGateway
 from stackyard.aws.limiter import CallStats
 from stackyard.aws.poller import PollPolicy, StatusPoller
@@ -293,6 +294,9 @@ def build(
     if review is not None:
         review(planned)
     settled = settle(planned.plan, approvals)
+    swept = sweep_leftovers(gateway)
+    if swept:
+        listener.note(f"deleted {swept} change set(s) an interrupted run left behind")
 
     def make_ops() -> StackOps:
         return BuildOps(
