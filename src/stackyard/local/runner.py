@@ -106,11 +106,16 @@ class LocalEndpoint:
 
     def serve_forever(self) -> None:
         """Serve in the foreground until interrupted or stopped."""
+        from stackyard.local.ecs.runtime import runtime
+
         self._serving.set()
         threading.Thread(target=_warm_up, name="stackyard-local-warm-up", daemon=True).start()
+        # ECS services advance in the background, under this endpoint's lock too.
+        runtime.attach(self.lock, self.emulator.latency)
         try:
             self._server.serve_forever()
         finally:
+            runtime.detach(self.lock)
             self._serving.clear()
             self.emulator.shutdown()
 

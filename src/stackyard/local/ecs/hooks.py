@@ -1,0 +1,264 @@
+"""Where the local ECS meets moto: small wrappers around moto's ECS and EC2 methods.
+
+- CreateService / UpdateService / DeleteService hand the service to the runner (a new
+  deployment when the task definition changes or ``forceNewDeployment`` is set; a new desired
+  count on the PRIMARY deployment otherwise), and keep the placement, deployment and load
+  balancer settings moto's responses drop;
+- ListTasks filters by ``serviceName`` and, as ECS does, shows only tasks whose desired status
+  is RUNNING unless asked for another;
+- ListAttributes filters by attribute name without a value;
+- RegisterContainerInstance sizes the instance from its type;
+- an EC2 instance whose user data configures the ECS agent (``ECS_CLUSTER=``,
+  ``ECS_INSTANCE_ATTRIBUTES=``) joins that cluster with those attributes, as the agent would.
+
+Installed once per process, before the first request; each wrapper calls moto's original.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from stackyard.local.ecs import service_runner
+from stackyard.local.ecs.runtime import runtime
+
+__all__ = ["install", "join_clusters"]
+
+_installed = False
+
+# Service settings that moto's CreateService response drops: request key -> model attribute.
+_CREATE_SETTINGS = {
+    "placementConstraints": "placement_constraints",
+    "placementStrategy": "placement_strategy",
+    "deploymentConfiguration": "deployment_configuration",
+    "healthCheckGracePeriodSeconds": "health_check_grace_period_seconds",
+    "enableECSManagedTags": "enable_ecs_managed_tags",
+    "enableExecuteCommand": "enable_execute_command",
+}
+
+
+def _wrap(owner: type, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+    original = getattr(owner, name)
+    wrapper = make(original)
+    functools.update_wrapper(wrapper, original)
+    setattr(owner, name, wrapper)
+
+
+def install() -> None:
+    """Install the wrappers (idempotent)."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    from moto.ec2.models import EC2Backend
+    from moto.ecs.models import EC2ContainerServiceBackend
+    from moto.ecs.responses import EC2ContainerServiceResponse
+
+    _wrap(EC2ContainerServiceBackend, "create_service", _create_service)
+    _wrap(EC2ContainerServiceBackend, "update_service", _update_service)
+    _wrap(EC2ContainerServiceBackend, "delete_service", _delete_service)
+    _wrap(EC2ContainerServiceBackend, "list_tasks", _list_tasks)
+    _wrap(EC2ContainerServiceBackend, "register_container_instance", _register_container_instance)
+    EC2ContainerServiceBackend.list_attributes = _list_attributes  # type: ignore[method-assign]
+    _wrap(EC2ContainerServiceResponse, "create_service", _create_service_response)
+    _wrap(EC2Backend, "run_instances", _run_instances)
+
+
+def _create_service(original: Callable[..., Any]) -> Callable[..., Any]:
+    def create_service(self: Any, *args: Any, **kwargs: Any) -> Any:
+        service = original(self, *args, **kwargs)
+        service_runner.adopt(self, service, time.time())
+        runtime.services_seen = True
+        return service
+
+    return create_service
+
+
+def _update_service(original: Callable[..., Any]) -> Callable[..., Any]:
+    def update_service(self: Any, service_properties: dict[str, Any]) -> Any:
+        force = bool(service_properties.get("force_new_deployment"))
+        service = original(self, service_properties)
+        state = service_runner.state_of(service)
+        if state is None:
+            return service
+        now = time.time()
+        primary = state.primary
+        wanted = self.describe_task_definition(service.task_definition).arn
+        desired = int(service.desired_count or 0)
+        if primary is None or wanted != primary.task_definition or force:
+            state.start(wanted, desired, now)
+        elif primary.desired != desired:
+            primary.desired = desired
+            primary.updated = now
+            state.steady = False
+        service.deployment_configuration = service_runner.configuration(service)
+        service_runner.refresh(self, service)
+        return service
+
+    return update_service
+
+
+def _delete_service(original: Callable[..., Any]) -> Callable[..., Any]:
+    def delete_service(self: Any, cluster_name: str, service_name: str, force: bool) -> Any:
+        service = original(self, cluster_name, service_name, force)
+        service_runner.retire(self, service, time.time())
+        return service
+
+    return delete_service
+
+
+def _list_tasks(original: Callable[..., Any]) -> Callable[..., Any]:
+    def list_tasks(
+        self: Any,
+        cluster_str: str | None = None,
+        container_instance: str | None = None,
+        family: str | None = None,
+        started_by: str | None = None,
+        service_name: str | None = None,
+        desiredStatus: str | None = None,
+    ) -> list[Any]:
+        found = original(
+            self,
+            cluster_str,
+            container_instance,
+            family,
+            started_by,
+            None,
+            desiredStatus or "RUNNING",
+        )
+        if service_name:
+            name = service_name.rsplit("/", 1)[-1]
+            found = [t for t in found if t.group == f"service:{name}"]
+        return list(found)
+
+    return list_tasks
+
+
+def _list_attributes(
+    self: Any,
+    target_type: str,
+    cluster_name: str | None = None,
+    attr_name: str | None = None,
+    attr_value: str | None = None,
+) -> Any:
+    from moto.ecs.exceptions import InvalidParameterException
+
+    if target_type != "container-instance":
+        raise InvalidParameterException("targetType must be container-instance")
+    cluster = cluster_name.rsplit("/", 1)[-1] if cluster_name else None
+    found = []
+    for name, instances in self.container_instances.items():
+        if cluster is not None and name != cluster:
+            continue
+        for instance in instances.values():
+            for key, value in instance.attributes.items():
+                if attr_name and key != attr_name:
+                    continue
+                if attr_value is not None and value != attr_value:
+                    continue
+                found.append((name, instance.container_instance_arn, key, value))
+    return found
+
+
+def _instance_resources(instance_type: str) -> tuple[int, int] | None:
+    """(CPU units, MiB of memory) ECS registers for an instance type."""
+    from moto.ec2.models.instance_types import INSTANCE_TYPES
+
+    info = INSTANCE_TYPES.get(instance_type)
+    if not info:
+        return None
+    cpus = int((info.get("VCpuInfo") or {}).get("DefaultVCpus") or 0)
+    memory = int((info.get("MemoryInfo") or {}).get("SizeInMiB") or 0)
+    if not cpus or not memory:
+        return None
+    # The agent keeps some memory for the OS and itself; registered memory is below the total.
+    return cpus * 1024, int(memory * 0.94)
+
+
+def _register_container_instance(original: Callable[..., Any]) -> Callable[..., Any]:
+    def register_container_instance(self: Any, cluster_str: str, ec2_instance_id: str) -> Any:
+        instance = original(self, cluster_str, ec2_instance_id)
+        sized = _instance_resources(str(instance.attributes.get("ecs.instance-type") or ""))
+        if sized is not None:
+            for table in (instance.registered_resources, instance.remaining_resources):
+                for resource in table:
+                    if resource.get("name") == "CPU":
+                        resource["integerValue"] = sized[0]
+                    elif resource.get("name") == "MEMORY":
+                        resource["integerValue"] = sized[1]
+        instance.attributes.setdefault("ecs.cpu-architecture", "x86_64")
+        return instance
+
+    return register_container_instance
+
+
+def _create_service_response(original: Callable[..., Any]) -> Callable[..., Any]:
+    def create_service(self: Any) -> Any:
+        result = original(self)
+        cluster = self._get_param("cluster", "default")
+        name = self._get_param("serviceName")
+        service = self.ecs_backend._get_service(cluster, name)
+        for key, attribute in _CREATE_SETTINGS.items():
+            value = self._get_param(key)
+            if value is not None:
+                setattr(service, attribute, value)
+        service.deployment_configuration = service_runner.configuration(service)
+        return result
+
+    return create_service
+
+
+# EC2 instances joining clusters --------------------------------------------------------------
+
+_CLUSTER = re.compile(r"^\s*(?:export\s+)?ECS_CLUSTER=[\"']?([\w-]+)", re.M)
+_ATTRIBUTES = re.compile(
+    r"^\s*(?:export\s+)?ECS_INSTANCE_ATTRIBUTES=[\"']?(\{.*?\})[\"']?\s*$", re.M
+)
+
+
+def _user_data_text(user_data: Any) -> str:
+    if isinstance(user_data, list | tuple):
+        user_data = user_data[0] if user_data else ""
+    if isinstance(user_data, bytes):
+        user_data = user_data.decode("utf-8", "replace")
+    text = str(user_data or "")
+    if "ECS_CLUSTER" in text:
+        return text
+    try:
+        return base64.b64decode(text, validate=False).decode("utf-8", "replace")
+    except ValueError:
+        return text
+
+
+def join_clusters(account_id: str, region: str, instances: list[Any]) -> None:
+    """Register each instance whose user data names an existing cluster, with its attributes."""
+    from moto.ecs.models import ecs_backends
+
+    backend = ecs_backends[account_id][region]
+    for instance in instances:
+        text = _user_data_text(getattr(instance, "user_data", None))
+        found = _CLUSTER.search(text)
+        if found is None or found.group(1) not in backend.clusters:
+            continue
+        container_instance = backend.register_container_instance(found.group(1), instance.id)
+        attributes = _ATTRIBUTES.search(text)
+        if attributes is not None:
+            try:
+                extra = json.loads(attributes.group(1))
+            except ValueError:
+                extra = {}
+            container_instance.attributes.update({str(k): str(v) for k, v in extra.items()})
+
+
+def _run_instances(original: Callable[..., Any]) -> Callable[..., Any]:
+    def run_instances(self: Any, *args: Any, **kwargs: Any) -> Any:
+        reservation = original(self, *args, **kwargs)
+        join_clusters(self.account_id, self.region_name, list(reservation.instances))
+        return reservation
+
+    return run_instances

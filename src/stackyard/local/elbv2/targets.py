@@ -1,0 +1,92 @@
+"""Targets that ECS registers for service tasks, and their health.
+
+moto keys a target group's targets by id alone and calls every registered target healthy.
+Tasks sharing an instance differ only by port, and a task's target goes ``initial`` →
+``healthy`` (or ``unhealthy``) → gone as the task starts, passes or fails its health check and
+stops. Those targets are kept per target group in ``stackyard_targets`` (keyed ``id:port``,
+saved with moto's state); DescribeTargetHealth answers from there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "deregister",
+    "health_of",
+    "register",
+    "set_state",
+    "target_group",
+    "task_targets",
+]
+
+_REASONS = {
+    "initial": ("Elb.RegistrationInProgress", "Target registration is in progress"),
+    "unhealthy": ("Target.FailedHealthChecks", "Health checks failed"),
+    "draining": ("Target.DeregistrationInProgress", "Target deregistration is in progress"),
+    "healthy": (None, None),
+}
+
+
+def target_group(account_id: str, region: str, arn: str) -> Any:
+    """moto's target group ``arn``, or None."""
+    from moto.elbv2.models import elbv2_backends
+
+    return elbv2_backends[account_id][region].target_groups.get(arn)
+
+
+def _targets(group: Any) -> dict[str, dict[str, Any]]:
+    targets: dict[str, dict[str, Any]] | None = getattr(group, "stackyard_targets", None)
+    if targets is None:
+        targets = {}
+        group.stackyard_targets = targets
+    return targets
+
+
+def _key(target_id: str, port: Any) -> str:
+    return f"{target_id}:{port}"
+
+
+def register(group: Any, target_id: str, port: int, task_arn: str) -> None:
+    """Register a task's target; it starts ``initial``."""
+    key = _key(target_id, port)
+    _targets(group)[key] = {"Id": target_id, "Port": port, "Task": task_arn, "State": "initial"}
+    group.targets[key] = {"Id": target_id, "Port": port}
+
+
+def set_state(group: Any, target_id: str, port: int, state: str) -> None:
+    """Move a registered target to ``state`` (``healthy``, ``unhealthy``, ``draining``)."""
+    found = _targets(group).get(_key(target_id, port))
+    if found is not None:
+        found["State"] = state
+
+
+def deregister(group: Any, target_id: str, port: int) -> None:
+    """Remove a task's target."""
+    key = _key(target_id, port)
+    _targets(group).pop(key, None)
+    group.targets.pop(key, None)
+
+
+def task_targets(group: Any) -> list[dict[str, Any]]:
+    """The task targets of ``group``: dicts with Id, Port, Task and State."""
+    return [dict(t) for t in _targets(group).values()]
+
+
+def health_of(group: Any, target: dict[str, Any]) -> Any:
+    """moto's health record for a task target, or None if ``target`` is not one."""
+    key = _key(str(target.get("Id")), target.get("Port", group.port))
+    found = _targets(group).get(key)
+    if found is None:
+        return None
+    from moto.elbv2.models import FakeHealthStatus
+
+    reason, description = _REASONS.get(found["State"], (None, None))
+    return FakeHealthStatus(
+        found["Id"],
+        found["Port"],
+        group.health_check_port,
+        found["State"],
+        reason,
+        description,
+    )
