@@ -215,10 +215,9 @@ def _create_service_response(original: Callable[..., Any]) -> Callable[..., Any]
 
 # EC2 instances joining clusters --------------------------------------------------------------
 
-_CLUSTER = re.compile(r"^\s*(?:export\s+)?ECS_CLUSTER=[\"']?([\w-]+)", re.M)
-_ATTRIBUTES = re.compile(
-    r"^\s*(?:export\s+)?ECS_INSTANCE_ATTRIBUTES=[\"']?(\{.*?\})[\"']?\s*$", re.M
-)
+# The agent's config file is written by the user data, as a heredoc or with echo.
+_CLUSTER = re.compile(r"(?:^|[\s\"';])ECS_CLUSTER=[\"']?([\w-]+)")
+_ATTRIBUTES = re.compile(r"ECS_INSTANCE_ATTRIBUTES=[\"']?(\{.*?\})")
 
 
 def _user_data_text(user_data: Any) -> str:
