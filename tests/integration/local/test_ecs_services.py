@@ -139,8 +139,42 @@ def test_a_task_that_cannot_be_placed_reports_the_ecs_event(
         "service nowhere was unable to place a task because no container instance met all "
         "of its requirements. The closest matching container-instance "
     )
-    assert "is missing an attribute required by your task" in message
+    assert message.endswith(
+        ' encountered error "MemberOf placement constraint unsatisfied.". For more information, '
+        "see the Troubleshooting section of the Amazon ECS Developer Guide."
+    )
     assert service(ecs, cluster, "nowhere")["runningCount"] == 0
+
+
+def test_run_task_places_by_constraints_and_reports_failures(
+    client: Callable[[str], Any], cluster: str
+) -> None:
+    ecs = client("ecs")
+    family = name("batch")
+    task_definition(ecs, family, memory=600)  # two do not fit on one t3.micro
+    ran = ecs.run_task(
+        cluster=cluster,
+        taskDefinition=family,
+        count=3,
+        placementConstraints=[
+            {"type": "memberOf", "expression": "attribute:ecs.instance-type =~ t3.*"}
+        ],
+    )
+    assert len(ran["tasks"]) == 2
+    # The m5 instances have room but fail the constraint: they came closest.
+    assert [f["reason"] for f in ran["failures"]] == ["MemberOf placement constraint unsatisfied."]
+    instances = ecs.describe_container_instances(
+        cluster=cluster, containerInstances=[t["containerInstanceArn"] for t in ran["tasks"]]
+    )["containerInstances"]
+    assert {
+        next(a["value"] for a in i["attributes"] if a["name"] == "ecs.instance-type")
+        for i in instances
+    } == {"t3.micro"}
+    huge = name("huge")
+    task_definition(ecs, huge, memory=100_000)
+    refused = ecs.run_task(cluster=cluster, taskDefinition=huge)
+    assert refused["tasks"] == []
+    assert refused["failures"][0]["reason"] == "RESOURCE:MEMORY"
 
 
 def test_distinct_instance_and_memory_limit_placement(

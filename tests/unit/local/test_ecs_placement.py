@@ -95,7 +95,10 @@ def test_placement_filters_resources_ports_and_constraints_then_reports_the_clos
     assert place([small, busy, free], needs).chosen is free
     member_of = [{"type": "memberOf", "expression": "attribute:ecs.instance-type =~ t3.*"}]
     refused = place([busy, free], Requirements(memory=10), constraints=member_of)
-    assert refused.reason.endswith("is missing an attribute required by your task.")
+    assert refused.reason.endswith(
+        'encountered error "MemberOf placement constraint unsatisfied.".'
+    )
+    assert refused.code == "MemberOf placement constraint unsatisfied."
     assert place([], needs).reason == "Reason: No Container Instances were found in your cluster."
 
 

@@ -7,6 +7,8 @@
 - ListTasks filters by ``serviceName`` and, as ECS does, shows only tasks whose desired status
   is RUNNING unless asked for another;
 - ListAttributes filters by attribute name without a value;
+- RunTask on EC2 places tasks by the placement rules and reports what fits nowhere in
+  ``failures`` (:mod:`stackyard.local.ecs.standalone`);
 - RegisterContainerInstance sizes the instance from its type;
 - an EC2 instance whose user data configures the ECS agent (``ECS_CLUSTER=``,
   ``ECS_INSTANCE_ATTRIBUTES=``) joins that cluster with those attributes, as the agent would.
@@ -66,6 +68,7 @@ def install() -> None:
     _wrap(EC2ContainerServiceBackend, "register_container_instance", _register_container_instance)
     EC2ContainerServiceBackend.list_attributes = _list_attributes  # type: ignore[method-assign]
     _wrap(EC2ContainerServiceResponse, "create_service", _create_service_response)
+    _wrap(EC2ContainerServiceResponse, "run_task", _run_task_response)
     _wrap(EC2Backend, "run_instances", _run_instances)
 
 
@@ -211,6 +214,41 @@ def _create_service_response(original: Callable[..., Any]) -> Callable[..., Any]
         return result
 
     return create_service
+
+
+def _run_task_response(original: Callable[..., Any]) -> Callable[..., Any]:
+    def run_task(self: Any) -> Any:
+        launch_type = self._get_param("launchType")
+        cluster = self.ecs_backend._get_cluster(self._get_param("cluster", "default"))
+        by_provider = self._get_param("capacityProviderStrategy") or (
+            not launch_type and cluster.default_capacity_provider_strategy
+        )
+        if launch_type not in (None, "EC2") or by_provider:
+            return original(self)
+        instances = self.ecs_backend.container_instances.get(cluster.name, {})
+        if not instances:
+            from moto.ecs.exceptions import InvalidParameterException
+
+            raise InvalidParameterException("No Container Instances were found in your cluster.")
+        from moto.core.responses import ActionResult
+
+        from stackyard.local.ecs.standalone import run_task as place_and_run
+
+        tasks, failures = place_and_run(
+            self.ecs_backend,
+            cluster.name,
+            self._get_param("taskDefinition"),
+            self._get_int_param("count", 1),
+            constraints=self._get_param("placementConstraints") or [],
+            strategies=self._get_param("placementStrategy") or [],
+            group=self._get_param("group"),
+            started_by=self._get_param("startedBy") or "",
+            overrides=self._get_param("overrides"),
+            tags=self._get_param("tags"),
+        )
+        return ActionResult({"tasks": tasks, "failures": failures})
+
+    return run_task
 
 
 # EC2 instances joining clusters --------------------------------------------------------------

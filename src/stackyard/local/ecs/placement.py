@@ -74,10 +74,13 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Placement:
-    """The chosen instance, or why none was chosen."""
+    """The chosen instance, or why none was chosen: ``reason`` in a service event's words,
+    ``code`` as RunTask's failures give it, ``closest`` the instance that came nearest."""
 
     chosen: Candidate | None
     reason: str = ""
+    code: str = ""
+    closest: Candidate | None = None
 
 
 def _int(value: Any) -> int:
@@ -112,12 +115,19 @@ def requirements_of(task_definition: Any) -> Requirements:
     return Requirements(cpu=cpu, memory=memory, ports=frozenset(ports))
 
 
-_NOT_ACTIVE = 'encountered error "AGENT".'
-_CPU = "has insufficient CPU units available."
-_MEMORY = "has insufficient memory available."
-_PORT = "is already using a port required by your task."
-_ATTRIBUTE = "is missing an attribute required by your task."
-_DISTINCT = "is already running a task of this service (distinctInstance)."
+# Why an instance cannot take a task: (RunTask's failure reason, the service event's words).
+_AGENT = ("AGENT", 'encountered error "AGENT".')
+_CPU = ("RESOURCE:CPU", "has insufficient CPU units available.")
+_MEMORY = ("RESOURCE:MEMORY", "has insufficient memory available.")
+_PORTS = ("RESOURCE:PORTS", "is already using a port required by your task.")
+_MEMBER_OF = (
+    "MemberOf placement constraint unsatisfied.",
+    'encountered error "MemberOf placement constraint unsatisfied.".',
+)
+_DISTINCT = (
+    "DistinctInstance placement constraint unsatisfied.",
+    'encountered error "DistinctInstance placement constraint unsatisfied.".',
+)
 
 
 def _first_failure(
@@ -125,20 +135,20 @@ def _first_failure(
     needs: Requirements,
     member_of: Sequence[Any],
     distinct_group: str | None,
-) -> tuple[int, str]:
-    """How many checks ``candidate`` passes, and the first it fails ("" if none)."""
+) -> tuple[int, tuple[str, str] | None]:
+    """How many checks ``candidate`` passes, and the first it fails (None if none)."""
     checks = (
-        (candidate.active, _NOT_ACTIVE),
+        (candidate.active, _AGENT),
         (candidate.cpu >= needs.cpu, _CPU),
         (candidate.memory >= needs.memory, _MEMORY),
-        (not (needs.ports & candidate.used_ports), _PORT),
-        (all(p(candidate.as_query_subject()) for p in member_of), _ATTRIBUTE),
+        (not (needs.ports & candidate.used_ports), _PORTS),
+        (all(p(candidate.as_query_subject()) for p in member_of), _MEMBER_OF),
         (distinct_group is None or distinct_group not in candidate.task_groups, _DISTINCT),
     )
-    for passed, (ok, reason) in enumerate(checks):
+    for passed, (ok, failure) in enumerate(checks):
         if not ok:
-            return passed, reason
-    return len(checks), ""
+            return passed, failure
+    return len(checks), None
 
 
 def _field_value(candidate: Candidate, field_name: str) -> str | None:
@@ -179,18 +189,21 @@ def place(
     needs: Requirements,
     *,
     constraints: Sequence[Mapping[str, Any]] = (),
-    strategies: Sequence[Mapping[str, Any]] = (),
+    strategies: Sequence[Mapping[str, Any]] | None = None,
     group: str = "",
     rng: random.Random | None = None,
 ) -> Placement:
     """Choose an instance for one task of ``group``; ``reason`` says why none fits.
 
     ``constraints`` and ``strategies`` are ECS's shapes (``{"type": "memberOf", "expression":
-    ...}``, ``{"type": "spread", "field": ...}``).
+    ...}``, ``{"type": "spread", "field": ...}``); no strategies (None) means a service's
+    default, an empty list the first instance that fits.
     """
     rng = rng or random.Random()
     if not candidates:
-        return Placement(None, "Reason: No Container Instances were found in your cluster.")
+        return Placement(
+            None, "Reason: No Container Instances were found in your cluster.", "MISSING"
+        )
     member_of = []
     distinct_group: str | None = None
     for constraint in constraints:
@@ -199,24 +212,27 @@ def place(
             try:
                 member_of.append(parse(str(constraint.get("expression") or "")))
             except QueryError as exc:
-                return Placement(None, f"Reason: invalid placement constraint: {exc}.")
+                return Placement(None, f"Reason: invalid placement constraint: {exc}.", "ATTRIBUTE")
         elif kind == "distinctInstance":
             distinct_group = group
     fitting: list[Candidate] = []
-    closest: tuple[int, str, Candidate] | None = None
+    closest: tuple[int, tuple[str, str], Candidate] | None = None
     for candidate in candidates:
-        passed, reason = _first_failure(candidate, needs, member_of, distinct_group)
-        if not reason:
+        passed, failure = _first_failure(candidate, needs, member_of, distinct_group)
+        if failure is None:
             fitting.append(candidate)
         elif closest is None or passed > closest[0]:
-            closest = (passed, reason, candidate)
+            closest = (passed, failure, candidate)
     if not fitting:
         assert closest is not None
-        _, reason, candidate = closest
+        _, (code, words), candidate = closest
         return Placement(
-            None, f"The closest matching container-instance {candidate.short_id} {reason}"
+            None,
+            f"The closest matching container-instance {candidate.short_id} {words}",
+            code,
+            candidate,
         )
-    for strategy in strategies or DEFAULT_SERVICE_STRATEGY:
+    for strategy in strategies if strategies is not None else DEFAULT_SERVICE_STRATEGY:
         fitting = _apply_strategy(strategy, fitting, candidates, group, rng)
         if len(fitting) == 1:
             break

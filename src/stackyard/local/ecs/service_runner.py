@@ -97,6 +97,7 @@ def retire(backend: Any, service: Any, now: float) -> None:
     for task in _service_tasks(backend, service, state):
         _stop(
             backend,
+            service,
             task,
             f"Scaling activity initiated by (deployment {task.stackyard_deployment})",
             now,
@@ -170,6 +171,7 @@ def _instance_id(service: Any, task: Any) -> str | None:
 
 def _stop(
     backend: Any,
+    service: Any,
     task: Any,
     reason: str,
     now: float,
@@ -180,6 +182,11 @@ def _stop(
         group = target_ops.target_group(backend.account_id, backend.region_name, arn)
         if group is not None:
             target_ops.deregister(group, target_id, port)
+            add_event(
+                service,
+                f"service {service.name} deregistered 1 targets in target-group {group.name}",
+                now,
+            )
     task.stackyard_targets = []
     task_ops.stop(backend, task, reason, now, code, exit_code)
 
@@ -212,13 +219,18 @@ def _progress_task(
         for group, target_id, port in _targets_of(service, task):
             target_ops.register(group, target_id, port, task.task_arn)
             task.stackyard_targets.append((group.arn, target_id, port))
+            add_event(
+                service,
+                f"service {service.name} registered 1 targets in target-group {group.name}",
+                now,
+            )
         return False
     if task.last_status != "RUNNING":
         return False
     if task.stackyard_stop_at is not None:
         if now >= task.stackyard_stop_at:
             reason, code, exit_code = _fail_reason(service, task)
-            _stop(backend, task, reason, now, code, exit_code)
+            _stop(backend, service, task, reason, now, code, exit_code)
             return True
         return False
     due = task.stackyard_check_at is not None and now >= task.stackyard_check_at
@@ -332,7 +344,7 @@ def _launch_tasks(
     fargate = (service.launch_type or "EC2") == "FARGATE"
     constraints = list(getattr(task_definition, "placement_constraints", None) or [])
     constraints += list(getattr(service, "placement_constraints", None) or [])
-    strategies = list(getattr(service, "placement_strategy", None) or [])
+    strategies = list(getattr(service, "placement_strategy", None) or []) or None
     for _ in range(count):
         instance_arn = None
         if not fargate:
@@ -388,6 +400,7 @@ def _stop_tasks(backend: Any, service: Any, chosen: list[Any], now: float) -> No
     for task in chosen:
         _stop(
             backend,
+            service,
             task,
             f"Scaling activity initiated by (deployment {task.stackyard_deployment})",
             now,
