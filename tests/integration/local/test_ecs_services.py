@@ -215,6 +215,28 @@ def test_distinct_instance_and_memory_limit_placement(
     assert len({t["containerInstanceArn"] for t in tasks}) == 1
 
 
+def test_daemon_service_runs_one_task_on_each_allowed_instance(
+    client: Callable[[str], Any], cluster: str
+) -> None:
+    ecs, ec2 = client("ecs"), client("ec2")
+    ecs.create_service(
+        cluster=cluster,
+        serviceName="agent",
+        taskDefinition=task_definition(ecs, name("agent"), memory=64),
+        schedulingStrategy="DAEMON",
+        placementConstraints=[
+            {"type": "memberOf", "expression": "attribute:ecs.instance-type =~ t3.*"}
+        ],
+    )
+    wait_for(lambda: (s := completed(ecs, cluster, "agent")) and s["runningCount"] == 2)
+    launch(ec2, cluster, "t3.micro", 1)  # a new instance gets its daemon task
+    wait_for(lambda: (s := completed(ecs, cluster, "agent")) and s["runningCount"] == 3)
+    tasks = ecs.describe_tasks(
+        cluster=cluster, tasks=ecs.list_tasks(cluster=cluster, serviceName="agent")["taskArns"]
+    )["tasks"]
+    assert len({t["containerInstanceArn"] for t in tasks}) == 3
+
+
 def test_auto_scaling_group_instances_join_with_pool_attributes(
     client: Callable[[str], Any],
 ) -> None:

@@ -259,3 +259,55 @@ def test_an_image_marked_unhealthy_fails_its_targets_and_tasks(
     wait_for(lambda: target_states(elbv2, canary["canary"]) == ["healthy"])
     [after] = ecs.list_tasks(cluster=canary["cluster"], serviceName="canary")["taskArns"]
     assert after != before  # the service replaced its failed task
+
+
+def test_fargate_tasks_register_their_addresses_in_ip_target_groups(
+    client: Callable[[str], Any], network: dict[str, Any]
+) -> None:
+    ecs, ec2, elbv2 = client("ecs"), client("ec2"), client("elbv2")
+    group = elbv2.create_target_group(
+        Name=name("ip"), Protocol="HTTP", Port=8080, VpcId=network["vpc"], TargetType="ip"
+    )["TargetGroups"][0]["TargetGroupArn"]
+    security_group = ec2.create_security_group(
+        GroupName=name("sg"), Description="tasks", VpcId=network["vpc"]
+    )["GroupId"]
+    cluster = name("fargate")
+    ecs.create_cluster(clusterName=cluster)
+    definition = ecs.register_task_definition(
+        family=name("api"),
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=[
+            {"name": "api", "image": "api:1", "portMappings": [{"containerPort": 8080}]}
+        ],
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(
+        cluster=cluster,
+        serviceName="api",
+        taskDefinition=definition,
+        desiredCount=2,
+        launchType="FARGATE",
+        networkConfiguration={
+            "awsvpcConfiguration": {
+                "subnets": network["subnets"][:1],
+                "securityGroups": [security_group],
+            }
+        },
+        loadBalancers=[{"targetGroupArn": group, "containerName": "api", "containerPort": 8080}],
+    )
+    wait_for(lambda: target_states(elbv2, group) == ["healthy", "healthy"])
+    tasks = ecs.describe_tasks(
+        cluster=cluster, tasks=ecs.list_tasks(cluster=cluster, serviceName="api")["taskArns"]
+    )["tasks"]
+    addresses = {
+        detail["value"]
+        for task in tasks
+        for attachment in task["attachments"]
+        for detail in attachment["details"]
+        if detail["name"] == "privateIPv4Address"
+    }
+    described = elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
+    assert {d["Target"]["Id"] for d in described} == addresses
+    assert {d["Target"]["Port"] for d in described} == {8080}

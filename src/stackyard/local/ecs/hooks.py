@@ -10,6 +10,7 @@
 - RunTask on EC2 places tasks by the placement rules and reports what fits nowhere in
   ``failures`` (:mod:`stackyard.local.ecs.standalone`);
 - RegisterContainerInstance sizes the instance from its type;
+- network interfaces answer ``private_dns_name``, which moto's awsvpc tasks read;
 - an EC2 instance whose user data configures the ECS agent (``ECS_CLUSTER=``,
   ``ECS_INSTANCE_ATTRIBUTES=``) joins that cluster with those attributes, as the agent would.
 
@@ -70,13 +71,16 @@ def install() -> None:
     _wrap(EC2ContainerServiceResponse, "create_service", _create_service_response)
     _wrap(EC2ContainerServiceResponse, "run_task", _run_task_response)
     _wrap(EC2Backend, "run_instances", _run_instances)
+    _give_network_interfaces_dns_names()
 
 
 def _create_service(original: Callable[..., Any]) -> Callable[..., Any]:
     def create_service(self: Any, *args: Any, **kwargs: Any) -> Any:
         service = original(self, *args, **kwargs)
-        service_runner.adopt(self, service, time.time())
-        runtime.services_seen = True
+        controller = (service.deployment_controller or {}).get("type", "ECS")
+        if controller == "ECS":  # CODE_DEPLOY and EXTERNAL services run task sets instead
+            service_runner.adopt(self, service, time.time())
+            runtime.services_seen = True
         return service
 
     return create_service
@@ -249,6 +253,29 @@ def _run_task_response(original: Callable[..., Any]) -> Callable[..., Any]:
         return ActionResult({"tasks": tasks, "failures": failures})
 
     return run_task
+
+
+def _give_network_interfaces_dns_names() -> None:
+    """moto's awsvpc tasks read ``private_dns_name`` of the interface they create, which its
+    network interfaces lack; answer with EC2's private DNS name for the address."""
+    from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+
+    if hasattr(NetworkInterface, "private_dns_name"):
+        return
+
+    def private_dns_name(self: Any) -> str:
+        given = self.__dict__.get("_stackyard_private_dns_name")
+        if given is not None:
+            return str(given)
+        address = str(self.private_ip_address or "").replace(".", "-")
+        region = str(getattr(self.ec2_backend, "region_name", "us-east-1"))
+        domain = "ec2.internal" if region == "us-east-1" else f"{region}.compute.internal"
+        return f"ip-{address}.{domain}"
+
+    def set_private_dns_name(self: Any, value: str) -> None:
+        self.__dict__["_stackyard_private_dns_name"] = value
+
+    NetworkInterface.private_dns_name = property(private_dns_name, set_private_dns_name)  # type: ignore[assignment]
 
 
 # EC2 instances joining clusters --------------------------------------------------------------

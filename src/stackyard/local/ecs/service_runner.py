@@ -24,6 +24,7 @@ from stackyard.local.ecs.deployments import (
 )
 from stackyard.local.ecs.images import ImageHealth
 from stackyard.local.ecs.placement import place, requirements_of
+from stackyard.local.ecs.query import parse
 from stackyard.local.elbv2 import targets as target_ops
 
 __all__ = ["Timing", "add_event", "adopt", "reconcile", "refresh", "retire", "state_of"]
@@ -329,6 +330,38 @@ def _order_for_stopping(tasks: list[Any]) -> list[Any]:
     return sorted(tasks, key=lambda t: (t.stackyard_healthy, t.last_status == "RUNNING"))
 
 
+def _is_daemon(service: Any) -> bool:
+    return str(getattr(service, "scheduling_strategy", "") or "").upper() == "DAEMON"
+
+
+def _constraints(backend: Any, service: Any, task_definition: Any) -> list[dict[str, Any]]:
+    found = list(getattr(task_definition, "placement_constraints", None) or [])
+    return found + list(getattr(service, "placement_constraints", None) or [])
+
+
+def _daemon_count(backend: Any, service: Any, deployment: Deployment) -> int:
+    """A DAEMON service runs one task on each active instance its constraints allow."""
+    definition = backend.describe_task_definition(deployment.task_definition)
+    expressions = [
+        parse(str(c.get("expression") or ""))
+        for c in _constraints(backend, service, definition)
+        if c.get("type") == "memberOf"
+    ]
+    return sum(
+        1
+        for candidate in task_ops.candidates(backend, service.cluster_name)
+        if candidate.active and all(p(candidate.as_query_subject()) for p in expressions)
+    )
+
+
+def _throttled_event(service: Any, message: str, now: float) -> None:
+    """A failure event, at most once per ``PLACEMENT_EVENT_SECONDS`` as ECS repeats them."""
+    state = state_of(service)
+    if state is not None and now - state.placement_event_at >= PLACEMENT_EVENT_SECONDS:
+        state.placement_event_at = now
+        add_event(service, message, now)
+
+
 def _launch_tasks(
     backend: Any,
     service: Any,
@@ -342,9 +375,11 @@ def _launch_tasks(
     needs = requirements_of(task_definition)
     started: list[Any] = []
     fargate = (service.launch_type or "EC2") == "FARGATE"
-    constraints = list(getattr(task_definition, "placement_constraints", None) or [])
-    constraints += list(getattr(service, "placement_constraints", None) or [])
-    strategies = list(getattr(service, "placement_strategy", None) or []) or None
+    constraints = _constraints(backend, service, task_definition)
+    strategies: list[Any] | None = list(getattr(service, "placement_strategy", None) or []) or None
+    if _is_daemon(service):
+        constraints.append({"type": "distinctInstance"})
+        strategies = []
     for _ in range(count):
         instance_arn = None
         if not fargate:
@@ -357,17 +392,14 @@ def _launch_tasks(
                 rng=rng,
             )
             if placement.chosen is None:
-                state = state_of(service)
-                if state is not None and now - state.placement_event_at >= PLACEMENT_EVENT_SECONDS:
-                    state.placement_event_at = now
-                    add_event(
-                        service,
-                        f"service {service.name} was unable to place a task because no container "
-                        f"instance met all of its requirements. {placement.reason} For more "
-                        "information, see the Troubleshooting section of the Amazon ECS "
-                        "Developer Guide.",
-                        now,
-                    )
+                _throttled_event(
+                    service,
+                    f"service {service.name} was unable to place a task because no container "
+                    f"instance met all of its requirements. {placement.reason} For more "
+                    "information, see the Troubleshooting section of the Amazon ECS "
+                    "Developer Guide.",
+                    now,
+                )
                 break
             instance_arn = placement.chosen.arn
         try:
@@ -382,7 +414,7 @@ def _launch_tasks(
                 task_ops.jitter(timing.task_seconds, rng),
             )
         except Exception as exc:  # moto refuses e.g. awsvpc without a network configuration
-            add_event(
+            _throttled_event(
                 service, f"(service {service.name}) failed to launch a task with ({exc}).", now
             )
             break
@@ -436,6 +468,9 @@ def reconcile(
     if primary is None:
         refresh(backend, service)
         return
+    if _is_daemon(service):
+        primary.desired = _daemon_count(backend, service, primary)
+        service.desired_count = primary.desired
     live = _service_tasks(backend, service, state)
     mine = [t for t in live if t.stackyard_deployment == primary.id]
     old = [t for t in live if t.stackyard_deployment != primary.id]
