@@ -237,6 +237,43 @@ def test_daemon_service_runs_one_task_on_each_allowed_instance(
     assert len({t["containerInstanceArn"] for t in tasks}) == 3
 
 
+def test_tasks_on_a_terminated_instance_are_replaced(
+    client: Callable[[str], Any], cluster: str
+) -> None:
+    ecs, ec2 = client("ecs"), client("ec2")
+    ecs.create_service(
+        cluster=cluster,
+        serviceName="sturdy",
+        taskDefinition=task_definition(ecs, name("sturdy")),
+        desiredCount=2,
+        placementConstraints=[
+            {"type": "memberOf", "expression": "attribute:ecs.instance-type =~ m5.*"},
+            {"type": "distinctInstance"},
+        ],
+    )
+    wait_for(lambda: completed(ecs, cluster, "sturdy"))
+    [task] = ecs.describe_tasks(
+        cluster=cluster, tasks=ecs.list_tasks(cluster=cluster, serviceName="sturdy")["taskArns"][:1]
+    )["tasks"]
+    [instance] = ecs.describe_container_instances(
+        cluster=cluster, containerInstances=[task["containerInstanceArn"]]
+    )["containerInstances"]
+    ec2.terminate_instances(InstanceIds=[instance["ec2InstanceId"]])
+
+    def stopped() -> dict[str, Any] | None:
+        found = ecs.describe_tasks(cluster=cluster, tasks=[task["taskArn"]])["tasks"][0]
+        return found if found["lastStatus"] == "STOPPED" else None
+
+    assert wait_for(stopped)["stoppedReason"] == (
+        f"Host EC2 (instance {instance['ec2InstanceId']}) terminated."
+    )
+    launch(ec2, cluster, "m5.large", 1)
+    replaced = wait_for(
+        lambda: (s := completed(ecs, cluster, "sturdy")) and s["runningCount"] == 2 and s
+    )
+    assert replaced["deployments"][0]["rolloutState"] == "COMPLETED"
+
+
 def test_auto_scaling_group_instances_join_with_pool_attributes(
     client: Callable[[str], Any],
 ) -> None:

@@ -493,6 +493,8 @@ def _service_settings(model: Any, properties: Mapping[str, Any]) -> None:
         model.health_check_grace_period_seconds = int(properties["HealthCheckGracePeriodSeconds"])
     if properties.get("NetworkConfiguration"):
         model.network_configuration = _lower_keys(properties["NetworkConfiguration"])
+    if properties.get("Tags"):
+        model.tags = _lower_keys(properties["Tags"])
 
 
 def _task_definition_settings(model: Any, properties: Mapping[str, Any]) -> None:

@@ -12,7 +12,8 @@
 - RegisterContainerInstance sizes the instance from its type;
 - network interfaces answer ``private_dns_name``, which moto's awsvpc tasks read;
 - an EC2 instance whose user data configures the ECS agent (``ECS_CLUSTER=``,
-  ``ECS_INSTANCE_ATTRIBUTES=``) joins that cluster with those attributes, as the agent would.
+  ``ECS_INSTANCE_ATTRIBUTES=``) joins that cluster with those attributes, as the agent would;
+  when it terminates, its container instance goes INACTIVE and services replace its tasks.
 
 Installed once per process, before the first request; each wrapper calls moto's original.
 """
@@ -71,6 +72,7 @@ def install() -> None:
     _wrap(EC2ContainerServiceResponse, "create_service", _create_service_response)
     _wrap(EC2ContainerServiceResponse, "run_task", _run_task_response)
     _wrap(EC2Backend, "run_instances", _run_instances)
+    _wrap(EC2Backend, "terminate_instances", _terminate_instances)
     _give_network_interfaces_dns_names()
 
 
@@ -326,3 +328,20 @@ def _run_instances(original: Callable[..., Any]) -> Callable[..., Any]:
         return reservation
 
     return run_instances
+
+
+def _terminate_instances(original: Callable[..., Any]) -> Callable[..., Any]:
+    def terminate_instances(self: Any, instance_ids: list[str]) -> Any:
+        terminated = original(self, instance_ids)
+        from moto.ecs.models import ecs_backends
+
+        gone = {instance.id for instance, _ in terminated}
+        backend = ecs_backends[self.account_id][self.region_name]
+        for instances in backend.container_instances.values():
+            for container_instance in instances.values():
+                if container_instance.ec2_instance_id in gone:
+                    container_instance.status = "INACTIVE"
+                    container_instance.agent_connected = False
+        return terminated
+
+    return terminate_instances

@@ -192,6 +192,18 @@ def _stop(
     task_ops.stop(backend, task, reason, now, code, exit_code)
 
 
+def _host_terminated(backend: Any, task: Any) -> str | None:
+    """The EC2 instance id if the task's container instance went away with its instance."""
+    if not task.container_instance_arn:
+        return None
+    instance = backend.container_instances.get(task.cluster_name, {}).get(
+        task.container_instance_arn.rsplit("/", 1)[-1]
+    )
+    if instance is None or instance.status == "INACTIVE":
+        return str(instance.ec2_instance_id) if instance is not None else "unknown"
+    return None
+
+
 def _fail_reason(service: Any, task: Any) -> tuple[str, str, int]:
     """(stopped reason, stop code, exit code) of a task that failed its health check."""
     if task.stackyard_targets:
@@ -457,6 +469,17 @@ def reconcile(
         return
     rng = rng or random.Random()
     for task in _service_tasks(backend, service, state):
+        host = _host_terminated(backend, task)
+        if host is not None:
+            _stop(
+                backend,
+                service,
+                task,
+                f"Host EC2 (instance {host}) terminated.",
+                now,
+                "TerminationNotice",
+            )
+            continue
         if _progress_task(backend, service, task, now, timing, images):
             failed_in = next(
                 (d for d in state.deployments if d.id == task.stackyard_deployment), None
