@@ -408,6 +408,28 @@ def test_broken_image_trips_the_circuit_breaker_and_rolls_back(
     assert "Essential container in task exited" in reasons
 
 
+def test_without_a_circuit_breaker_failing_tasks_are_replaced_and_old_ones_pruned(
+    client: Callable[[str], Any], cluster: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stackyard.local.ecs import service_runner
+
+    monkeypatch.setattr(service_runner, "KEEP_STOPPED", 2)
+    ecs = client("ecs")
+    ecs.create_service(
+        cluster=cluster,
+        serviceName="flaky",
+        taskDefinition=task_definition(ecs, name("flaky"), image="app:unhealthy"),
+        desiredCount=1,
+    )
+    found = wait_for(
+        lambda: (s := service(ecs, cluster, "flaky"))["deployments"][0]["failedTasks"] >= 4 and s
+    )
+    assert found["deployments"][0]["rolloutState"] == "IN_PROGRESS"  # no breaker: it keeps trying
+    stopped = ecs.list_tasks(cluster=cluster, serviceName="flaky", desiredStatus="STOPPED")
+    assert len(stopped["taskArns"]) == 2
+    ecs.delete_service(cluster=cluster, service="flaky", force=True)
+
+
 def test_alarm_in_alarm_state_rolls_back_a_deployment(
     client: Callable[[str], Any], cluster: str
 ) -> None:

@@ -30,6 +30,8 @@ from stackyard.local.elbv2 import targets as target_ops
 __all__ = ["Timing", "add_event", "adopt", "reconcile", "refresh", "retire", "state_of"]
 
 MAX_EVENTS = 100
+# Stopped tasks a service keeps listed (ECS shows them for about an hour); older ones go.
+KEEP_STOPPED = 100
 # ECS repeats an "unable to place" event at most this often.
 PLACEMENT_EVENT_SECONDS = 30.0
 
@@ -550,4 +552,20 @@ def reconcile(
         add_event(service, f"(service {service.name}) has reached a steady state.", now)
     elif not settled:
         state.steady = False
+    _prune_stopped(backend, service, state)
     refresh(backend, service)
+
+
+def _prune_stopped(backend: Any, service: Any, state: ServiceState) -> None:
+    tasks = backend.tasks.get(service.cluster_name, {})
+    stopped = [
+        task
+        for task in tasks.values()
+        if task.desired_status == "STOPPED"
+        and getattr(task, "stackyard_service", None) == state.token
+    ]
+    if len(stopped) <= KEEP_STOPPED:
+        return
+    stopped.sort(key=lambda task: task.stopped_at)
+    for task in stopped[:-KEEP_STOPPED]:
+        del tasks[task.task_arn]
