@@ -49,6 +49,7 @@ class EcsRuntime:
         self._rng = random.Random()
         self.services_seen = False
         self._idle_ticks = 0
+        self._reported: set[str] = set()
 
     @property
     def timing(self) -> Timing:
@@ -105,9 +106,16 @@ class EcsRuntime:
             backends: list[Any] = [b for _, _, b in ecs_backends.iter_backends()]
             for backend in backends:
                 for service in list(backend.services.values()):
-                    if getattr(service, "stackyard_state", None) is not None:
-                        self.services_seen = True
+                    state = getattr(service, "stackyard_state", None)
+                    if state is None:
+                        continue
+                    self.services_seen = True
+                    try:
                         reconcile(backend, service, moment, timing, self.images, self._rng)
+                    except Exception:  # one broken service must not stop the others
+                        if state.token not in self._reported:
+                            self._reported.add(state.token)
+                            _log.exception("local ECS: service %s cannot advance", service.arn)
 
 
 runtime = EcsRuntime(image_health)
