@@ -4,10 +4,14 @@ groups, and instances that join clusters from their user data.
 
 - ``query``: the cluster query language of ``memberOf`` constraints;
 - ``placement``: choosing an instance for a task (resources, constraints, strategies);
-- ``deployments``: deployment records and the rolling-update and circuit-breaker arithmetic;
-- ``tasks``: launching and stopping service tasks in moto's backend;
+- ``deployments``: deployment records, the rolling-update arithmetic, and failing (circuit
+  breaker, alarms) and rolling back;
+- ``tasks``: launching and stopping tasks in moto's backend;
+- ``task_lifecycle``: a service task from PENDING to its health check, and its stop;
 - ``images``: which images are unhealthy (a name marker, or the health route);
-- ``service_runner``: one step of a service's life;
+- ``events``: service events;
+- ``service_runner``: one step of a service's life (the rolling update);
+- ``standalone``: RunTask by the placement rules;
 - ``runtime``: the background clock that steps every service under the endpoints' locks;
 - ``hooks``: the wrappers around moto's ECS and EC2 methods.
 """

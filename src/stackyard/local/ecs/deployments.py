@@ -1,4 +1,5 @@
-"""Service deployments: their records, the rolling-update arithmetic and the circuit breaker.
+"""Service deployments: their records, the rolling-update arithmetic, and when one fails (its
+circuit breaker trips or an alarm fires) and rolls back.
 
 A service has one PRIMARY deployment (the task definition it converges to) and, while a rolling
 update runs, ACTIVE ones being drained. These records live on moto's service model
@@ -10,14 +11,18 @@ from __future__ import annotations
 import math
 import random
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from stackyard.local.ecs import events
 
 __all__ = [
     "DEFAULT_DEPLOYMENT_CONFIGURATION",
     "Deployment",
     "ServiceState",
+    "check_failures",
     "circuit_breaker_threshold",
     "deployment_limits",
     "new_deployment_id",
@@ -123,3 +128,69 @@ class ServiceState:
         self.deployments.insert(0, deployment)
         self.steady = False
         return deployment
+
+
+def _alarm_firing(service: Any, names: Iterable[str]) -> str | None:
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    alarms = cloudwatch_backends[service._account_id][service.region_name].alarms
+    for name in names:
+        alarm = alarms.get(name)
+        if alarm is not None and alarm.state_value == "ALARM":
+            return str(name)
+    return None
+
+
+def _fail_deployment(
+    service: Any, state: ServiceState, why: str, rollback: bool, reason: str, now: float
+) -> None:
+    primary = state.primary
+    assert primary is not None
+    primary.rollout_state = "FAILED"
+    primary.reason = reason
+    primary.updated = now
+    events.add(
+        service,
+        f"(service {service.name}) (deployment {primary.id}) deployment failed: {why}.",
+        now,
+    )
+    target = state.last_completed
+    if not rollback or target is None:
+        return
+    restored = state.start(target.task_definition, primary.desired, now)
+    restored.rollback = True
+    restored.reason = f"{reason.split(':')[0]}: rolling back to deploymentId {target.id}."
+    service.task_definition = target.task_definition
+    events.add(service, f"(service {service.name}) rolling back to deployment {target.id}.", now)
+
+
+def check_failures(service: Any, state: ServiceState, config: dict[str, Any], now: float) -> None:
+    """Fail the PRIMARY deployment if an alarm fires or its circuit breaker trips, and roll
+    back to the last completed deployment when asked to."""
+    primary = state.primary
+    # A rollback is not itself rolled back: it goes to a revision that completed before.
+    if primary is None or primary.rollout_state != "IN_PROGRESS" or primary.rollback:
+        return
+    alarms = config.get("alarms") or {}
+    if alarms.get("enable"):
+        firing = _alarm_firing(service, alarms.get("alarmNames") or [])
+        if firing is not None:
+            _fail_deployment(
+                service,
+                state,
+                f"alarm {firing} in ALARM state",
+                bool(alarms.get("rollback")),
+                f"ECS deployment alarms: alarm {firing} is in ALARM state.",
+                now,
+            )
+            return
+    breaker = config.get("deploymentCircuitBreaker") or {}
+    if breaker.get("enable") and primary.failed_tasks >= circuit_breaker_threshold(primary.desired):
+        _fail_deployment(
+            service,
+            state,
+            "tasks failed to start",
+            bool(breaker.get("rollback")),
+            "ECS deployment circuit breaker: tasks failed to start.",
+            now,
+        )

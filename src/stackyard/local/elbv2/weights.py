@@ -42,14 +42,12 @@ def forward_targets(action: Any) -> list[tuple[str, int]]:
     config = data.get("ForwardConfig") or {}
     groups = config.get("TargetGroups") or []
     if groups:
-        return [
-            (
-                str(group["TargetGroupArn"]),
-                _weight(group.get("Weight")) if group.get("Weight") is not None else 1,
-            )  # type: ignore[misc]
-            for group in groups
-            if isinstance(group, Mapping) and group.get("TargetGroupArn")
-        ]
+        found = []
+        for group in groups:
+            if isinstance(group, Mapping) and group.get("TargetGroupArn"):
+                weight = _weight(group.get("Weight"))
+                found.append((str(group["TargetGroupArn"]), 1 if weight is None else weight))
+        return found
     if data.get("TargetGroupArn"):
         return [(str(data["TargetGroupArn"]), 1)]
     return []
