@@ -12,6 +12,7 @@ groups, and instances that join clusters from their user data.
 - ``events``: service events;
 - ``service_runner``: one step of a service's life (the rolling update);
 - ``standalone``: RunTask by the placement rules;
+- ``instances``: EC2 instances joining and leaving clusters from their user data;
 - ``runtime``: the background clock that steps every service under the endpoints' locks;
 - ``hooks``: the wrappers around moto's ECS and EC2 methods.
 """

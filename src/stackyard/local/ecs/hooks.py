@@ -13,25 +13,23 @@
 - network interfaces answer ``private_dns_name``, which moto's awsvpc tasks read;
 - an EC2 instance whose user data configures the ECS agent (``ECS_CLUSTER=``,
   ``ECS_INSTANCE_ATTRIBUTES=``) joins that cluster with those attributes, as the agent would;
-  when it terminates, its container instance goes INACTIVE and services replace its tasks.
+  when it terminates, its container instance goes INACTIVE and services replace its tasks
+  (:mod:`stackyard.local.ecs.instances`).
 
 Installed once per process, before the first request; each wrapper calls moto's original.
 """
 
 from __future__ import annotations
 
-import base64
 import functools
-import json
-import re
 import time
 from collections.abc import Callable
 from typing import Any
 
-from stackyard.local.ecs import service_runner
+from stackyard.local.ecs import instances, service_runner
 from stackyard.local.ecs.runtime import runtime
 
-__all__ = ["install", "join_clusters"]
+__all__ = ["install"]
 
 _installed = False
 
@@ -161,10 +159,10 @@ def _list_attributes(
         raise InvalidParameterException("targetType must be container-instance")
     cluster = cluster_name.rsplit("/", 1)[-1] if cluster_name else None
     found = []
-    for name, instances in self.container_instances.items():
+    for name, registered in self.container_instances.items():
         if cluster is not None and name != cluster:
             continue
-        for instance in instances.values():
+        for instance in registered.values():
             for key, value in instance.attributes.items():
                 if attr_name and key != attr_name:
                     continue
@@ -174,25 +172,12 @@ def _list_attributes(
     return found
 
 
-def _instance_resources(instance_type: str) -> tuple[int, int] | None:
-    """(CPU units, MiB of memory) ECS registers for an instance type."""
-    from moto.ec2.models.instance_types import INSTANCE_TYPES
-
-    info = INSTANCE_TYPES.get(instance_type)
-    if not info:
-        return None
-    cpus = int((info.get("VCpuInfo") or {}).get("DefaultVCpus") or 0)
-    memory = int((info.get("MemoryInfo") or {}).get("SizeInMiB") or 0)
-    if not cpus or not memory:
-        return None
-    # The agent keeps some memory for the OS and itself; registered memory is below the total.
-    return cpus * 1024, int(memory * 0.94)
-
-
 def _register_container_instance(original: Callable[..., Any]) -> Callable[..., Any]:
     def register_container_instance(self: Any, cluster_str: str, ec2_instance_id: str) -> Any:
         instance = original(self, cluster_str, ec2_instance_id)
-        sized = _instance_resources(str(instance.attributes.get("ecs.instance-type") or ""))
+        sized = instances.instance_resources(
+            str(instance.attributes.get("ecs.instance-type") or "")
+        )
         if sized is not None:
             for table in (instance.registered_resources, instance.remaining_resources):
                 for resource in table:
@@ -231,8 +216,7 @@ def _run_task_response(original: Callable[..., Any]) -> Callable[..., Any]:
         )
         if launch_type not in (None, "EC2") or by_provider:
             return original(self)
-        instances = self.ecs_backend.container_instances.get(cluster.name, {})
-        if not instances:
+        if not self.ecs_backend.container_instances.get(cluster.name):
             from moto.ecs.exceptions import InvalidParameterException
 
             raise InvalidParameterException("No Container Instances were found in your cluster.")
@@ -280,51 +264,13 @@ def _give_network_interfaces_dns_names() -> None:
     NetworkInterface.private_dns_name = property(private_dns_name, set_private_dns_name)  # type: ignore[assignment]
 
 
-# EC2 instances joining clusters --------------------------------------------------------------
-
-# The agent's config file is written by the user data, as a heredoc or with echo.
-_CLUSTER = re.compile(r"(?:^|[\s\"';])ECS_CLUSTER=[\"']?([\w-]+)")
-_ATTRIBUTES = re.compile(r"ECS_INSTANCE_ATTRIBUTES=[\"']?(\{.*?\})")
-
-
-def _user_data_text(user_data: Any) -> str:
-    if isinstance(user_data, list | tuple):
-        user_data = user_data[0] if user_data else ""
-    if isinstance(user_data, bytes):
-        user_data = user_data.decode("utf-8", "replace")
-    text = str(user_data or "")
-    if "ECS_CLUSTER" in text:
-        return text
-    try:
-        return base64.b64decode(text, validate=False).decode("utf-8", "replace")
-    except ValueError:
-        return text
-
-
-def join_clusters(account_id: str, region: str, instances: list[Any]) -> None:
-    """Register each instance whose user data names an existing cluster, with its attributes."""
-    from moto.ecs.models import ecs_backends
-
-    backend = ecs_backends[account_id][region]
-    for instance in instances:
-        text = _user_data_text(getattr(instance, "user_data", None))
-        found = _CLUSTER.search(text)
-        if found is None or found.group(1) not in backend.clusters:
-            continue
-        container_instance = backend.register_container_instance(found.group(1), instance.id)
-        attributes = _ATTRIBUTES.search(text)
-        if attributes is not None:
-            try:
-                extra = json.loads(attributes.group(1))
-            except ValueError:
-                extra = {}
-            container_instance.attributes.update({str(k): str(v) for k, v in extra.items()})
+# EC2 instances joining and leaving clusters ---------------------------------------------------
 
 
 def _run_instances(original: Callable[..., Any]) -> Callable[..., Any]:
     def run_instances(self: Any, *args: Any, **kwargs: Any) -> Any:
         reservation = original(self, *args, **kwargs)
-        join_clusters(self.account_id, self.region_name, list(reservation.instances))
+        instances.join_clusters(self.account_id, self.region_name, list(reservation.instances))
         return reservation
 
     return run_instances
@@ -333,15 +279,8 @@ def _run_instances(original: Callable[..., Any]) -> Callable[..., Any]:
 def _terminate_instances(original: Callable[..., Any]) -> Callable[..., Any]:
     def terminate_instances(self: Any, instance_ids: list[str]) -> Any:
         terminated = original(self, instance_ids)
-        from moto.ecs.models import ecs_backends
-
         gone = {instance.id for instance, _ in terminated}
-        backend = ecs_backends[self.account_id][self.region_name]
-        for instances in backend.container_instances.values():
-            for container_instance in instances.values():
-                if container_instance.ec2_instance_id in gone:
-                    container_instance.status = "INACTIVE"
-                    container_instance.agent_connected = False
+        instances.leave_clusters(self.account_id, self.region_name, gone)
         return terminated
 
     return terminate_instances
