@@ -6,8 +6,12 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
+
+import boto3
+from botocore.config import Config
 
 
 def name(prefix: str) -> str:
@@ -71,3 +75,24 @@ def completed(ecs: Any, cluster: str, name_: str) -> dict[str, Any] | None:
     if len(deployments) == 1 and deployments[0]["rolloutState"] == "COMPLETED":
         return found
     return None
+
+
+@contextmanager
+def boto3_clients(url: str, region: str = "us-east-1") -> Iterator[Callable[[str], Any]]:
+    """``make("ecs")`` gives a boto3 client on ``url``; every client is closed at the end, so
+    no socket outlives the endpoint."""
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
+    )
+    config = Config(retries={"mode": "standard", "max_attempts": 1})
+    made: list[Any] = []
+
+    def make(service_name: str) -> Any:
+        made.append(session.client(service_name, endpoint_url=url, config=config))
+        return made[-1]
+
+    try:
+        yield make
+    finally:
+        for client in made:
+            client.close()

@@ -125,60 +125,66 @@ def roller(url: str, index: int, barrier: threading.Barrier, done: threading.Eve
     ecs, ec2, elbv2 = (
         session.client(n, endpoint_url=url, config=config) for n in ("ecs", "ec2", "elbv2")
     )
-    cluster = f"stress-{uuid.uuid4().hex[:8]}-{index}"
-    ecs.create_cluster(clusterName=cluster)
-    ec2.run_instances(
-        ImageId="ami-12c6146b",
-        MinCount=2,
-        MaxCount=2,
-        InstanceType="m5.large",
-        UserData=f"#!/bin/bash\necho ECS_CLUSTER={cluster} >> /etc/ecs/ecs.config\n",
-    )
-    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
-    group = elbv2.create_target_group(Name=cluster[:32], Protocol="HTTP", Port=80, VpcId=vpc)[
-        "TargetGroups"
-    ][0]["TargetGroupArn"]
+    try:
+        cluster = f"stress-{uuid.uuid4().hex[:8]}-{index}"
+        ecs.create_cluster(clusterName=cluster)
+        ec2.run_instances(
+            ImageId="ami-12c6146b",
+            MinCount=2,
+            MaxCount=2,
+            InstanceType="m5.large",
+            UserData=f"#!/bin/bash\necho ECS_CLUSTER={cluster} >> /etc/ecs/ecs.config\n",
+        )
+        vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+        group = elbv2.create_target_group(Name=cluster[:32], Protocol="HTTP", Port=80, VpcId=vpc)[
+            "TargetGroups"
+        ][0]["TargetGroupArn"]
 
-    def definition(revision: int) -> str:
-        arn: str = ecs.register_task_definition(
-            family=cluster,
-            containerDefinitions=[
-                {
-                    "name": "web",
-                    "image": f"app:{revision}",
-                    "memory": 64,
-                    "portMappings": [{"containerPort": 80}],
-                }
-            ],
-        )["taskDefinition"]["taskDefinitionArn"]
-        return arn
+        def definition(revision: int) -> str:
+            arn: str = ecs.register_task_definition(
+                family=cluster,
+                containerDefinitions=[
+                    {
+                        "name": "web",
+                        "image": f"app:{revision}",
+                        "memory": 64,
+                        "portMappings": [{"containerPort": 80}],
+                    }
+                ],
+            )["taskDefinition"]["taskDefinitionArn"]
+            return arn
 
-    ecs.create_service(
-        cluster=cluster,
-        serviceName="web",
-        taskDefinition=definition(0),
-        desiredCount=2,
-        loadBalancers=[{"targetGroupArn": group, "containerName": "web", "containerPort": 80}],
-    )
-    barrier.wait()
-    rolls = 0
-    while not done.is_set():
-        rolls += 1
-        ecs.update_service(cluster=cluster, service="web", taskDefinition=definition(rolls))
-        ecs.describe_services(cluster=cluster, services=["web"])
-        arns = ecs.list_tasks(cluster=cluster, serviceName="web")["taskArns"]
-        if arns:
-            ecs.describe_tasks(cluster=cluster, tasks=arns)
-        elbv2.describe_target_health(TargetGroupArn=group)
-        time.sleep(0.05)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        found = ecs.describe_services(cluster=cluster, services=["web"])["services"][0]
-        states = [d["rolloutState"] for d in found["deployments"]]
-        if states == ["COMPLETED"] and found["runningCount"] == 2:
-            return rolls
-        time.sleep(0.05)
-    raise AssertionError(f"the service did not settle after {rolls} rolls: {found['deployments']}")
+        ecs.create_service(
+            cluster=cluster,
+            serviceName="web",
+            taskDefinition=definition(0),
+            desiredCount=2,
+            loadBalancers=[{"targetGroupArn": group, "containerName": "web", "containerPort": 80}],
+        )
+        barrier.wait()
+        rolls = 0
+        while not done.is_set():
+            rolls += 1
+            ecs.update_service(cluster=cluster, service="web", taskDefinition=definition(rolls))
+            ecs.describe_services(cluster=cluster, services=["web"])
+            arns = ecs.list_tasks(cluster=cluster, serviceName="web")["taskArns"]
+            if arns:
+                ecs.describe_tasks(cluster=cluster, tasks=arns)
+            elbv2.describe_target_health(TargetGroupArn=group)
+            time.sleep(0.05)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            found = ecs.describe_services(cluster=cluster, services=["web"])["services"][0]
+            states = [d["rolloutState"] for d in found["deployments"]]
+            if states == ["COMPLETED"] and found["runningCount"] == 2:
+                return rolls
+            time.sleep(0.05)
+        raise AssertionError(
+            f"the service did not settle after {rolls} rolls: {found['deployments']}"
+        )
+    finally:
+        for client in (ecs, ec2, elbv2):
+            client.close()
 
 
 def test_sixteen_clients_at_once_get_no_server_errors(served: Served) -> None:

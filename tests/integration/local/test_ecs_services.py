@@ -9,14 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
-from ecs_helpers import completed, launch, name, service, task_definition, wait_for
+from ecs_helpers import boto3_clients, completed, launch, name, service, task_definition, wait_for
 
 from stackyard.local.runner import LocalEndpoint
-
-REGION = "us-east-1"
 
 
 @pytest.fixture(scope="module")
@@ -30,16 +26,9 @@ def endpoint() -> Iterator[LocalEndpoint]:
 
 
 @pytest.fixture
-def client(endpoint: LocalEndpoint) -> Callable[[str], Any]:
-    session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-    )
-    config = Config(retries={"mode": "standard", "max_attempts": 1})
-
-    def make(name: str) -> Any:
-        return session.client(name, endpoint_url=endpoint.url, config=config)
-
-    return make
+def client(endpoint: LocalEndpoint) -> Iterator[Callable[[str], Any]]:
+    with boto3_clients(endpoint.url) as make:
+        yield make
 
 
 @pytest.fixture
@@ -475,38 +464,35 @@ def test_alarm_in_alarm_state_rolls_back_a_deployment(
 def test_services_keep_running_and_rolling_after_a_state_restore(tmp_path: Any) -> None:
     from stackyard.local.daemon import ServeOptions, build_endpoint
 
-    def clients(url: str) -> tuple[Any, Any]:
-        session = boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-        )
-        return session.client("ecs", endpoint_url=url), session.client("ec2", endpoint_url=url)
-
     options = ServeOptions(port=0, latency="resource=0s", state=str(tmp_path))
     first = build_endpoint(options)
-    ecs, ec2 = clients(first.start())
-    cluster_name = name("kept")
-    ecs.create_cluster(clusterName=cluster_name)
-    launch(ec2, cluster_name, "m5.large", 2)
-    family = name("kept")
-    ecs.create_service(
-        cluster=cluster_name,
-        serviceName="kept",
-        taskDefinition=task_definition(ecs, family),
-        desiredCount=2,
-    )
-    before = wait_for(lambda: completed(ecs, cluster_name, "kept"))
-    tasks = sorted(ecs.list_tasks(cluster=cluster_name, serviceName="kept")["taskArns"])
+    with boto3_clients(first.start()) as make:
+        ecs, ec2 = make("ecs"), make("ec2")
+        cluster_name = name("kept")
+        ecs.create_cluster(clusterName=cluster_name)
+        launch(ec2, cluster_name, "m5.large", 2)
+        family = name("kept")
+        ecs.create_service(
+            cluster=cluster_name,
+            serviceName="kept",
+            taskDefinition=task_definition(ecs, family),
+            desiredCount=2,
+        )
+        before = wait_for(lambda: completed(ecs, cluster_name, "kept"))
+        tasks = sorted(ecs.list_tasks(cluster=cluster_name, serviceName="kept")["taskArns"])
     first.stop()
 
     second = build_endpoint(options)
-    ecs, _ = clients(second.start())
     try:
-        again = service(ecs, cluster_name, "kept")
-        assert again["deployments"][0]["id"] == before["deployments"][0]["id"]
-        assert sorted(ecs.list_tasks(cluster=cluster_name, serviceName="kept")["taskArns"]) == tasks
-        newer = task_definition(ecs, family, image="app:after-restore")
-        ecs.update_service(cluster=cluster_name, service="kept", taskDefinition=newer)
-        done = wait_for(lambda: completed(ecs, cluster_name, "kept"))
-        assert done["taskDefinition"] == newer and done["runningCount"] == 2
+        with boto3_clients(second.start()) as make:
+            ecs = make("ecs")
+            again = service(ecs, cluster_name, "kept")
+            assert again["deployments"][0]["id"] == before["deployments"][0]["id"]
+            listed = ecs.list_tasks(cluster=cluster_name, serviceName="kept")["taskArns"]
+            assert sorted(listed) == tasks
+            newer = task_definition(ecs, family, image="app:after-restore")
+            ecs.update_service(cluster=cluster_name, service="kept", taskDefinition=newer)
+            done = wait_for(lambda: completed(ecs, cluster_name, "kept"))
+            assert done["taskDefinition"] == newer and done["runningCount"] == 2
     finally:
         second.stop()

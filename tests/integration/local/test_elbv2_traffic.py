@@ -9,16 +9,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import botocore.exceptions
 import pytest
-from botocore.config import Config
-from ecs_helpers import completed, launch, task_definition, wait_for
+from ecs_helpers import boto3_clients, completed, launch, task_definition, wait_for
 
 from stackyard.local.elbv2.traffic import send_traffic
 from stackyard.local.runner import LocalEndpoint
-
-REGION = "us-east-1"
 
 
 @pytest.fixture(scope="module")
@@ -32,16 +28,9 @@ def endpoint() -> Iterator[LocalEndpoint]:
 
 
 @pytest.fixture(scope="module")
-def client(endpoint: LocalEndpoint) -> Callable[[str], Any]:
-    session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-    )
-    config = Config(retries={"mode": "standard", "max_attempts": 1})
-
-    def make(name: str) -> Any:
-        return session.client(name, endpoint_url=endpoint.url, config=config)
-
-    return make
+def client(endpoint: LocalEndpoint) -> Iterator[Callable[[str], Any]]:
+    with boto3_clients(endpoint.url) as make:
+        yield make
 
 
 def name(prefix: str) -> str:
