@@ -119,13 +119,19 @@ def test_weights_outside_aws_limits_are_refused(
     assert "'actions.1.member.forwardConfig.targetGroups.1.member.weight'" in refused(
         lambda: rule(1500)
     )
+    assert "Member must have value less than or equal to 999" in refused(
+        lambda: elbv2.modify_listener(
+            ListenerArn=made["ListenerArn"], DefaultActions=forward((a, 1), (b, 1000))
+        )
+    )
     elbv2.delete_listener(ListenerArn=made["ListenerArn"])
 
 
 @pytest.fixture(scope="module")
 def canary(client: Callable[[str], Any], network: dict[str, Any]) -> dict[str, Any]:
     """Services 'stable' (2 tasks, group 0) and 'canary' (1 task, group 1) behind a listener
-    that forwards 90/10, with a rule sending /canary/* to the canary only."""
+    that forwards 90/10, with a rule sending /canary/* to the canary only and one sending
+    api.*.example.com to the stable group only."""
     ecs, ec2, elbv2 = client("ecs"), client("ec2"), client("elbv2")
     cluster = name("lbc")
     ecs.create_cluster(clusterName=cluster)
@@ -142,6 +148,14 @@ def canary(client: Callable[[str], Any], network: dict[str, Any]) -> dict[str, A
         Priority=10,
         Conditions=[{"Field": "path-pattern", "Values": ["/canary/*"]}],
         Actions=[{"Type": "forward", "TargetGroupArn": canary_group}],
+    )
+    elbv2.create_rule(
+        ListenerArn=listener,
+        Priority=5,
+        Conditions=[
+            {"Field": "host-header", "HostHeaderConfig": {"Values": ["api.*.example.com"]}}
+        ],
+        Actions=[{"Type": "forward", "TargetGroupArn": stable_group}],
     )
     for service, group, count, image in (
         ("stable", stable_group, 2, "app:1"),
@@ -210,6 +224,9 @@ def test_weights_ninety_ten_split_simulated_traffic(
     routed = send_traffic(endpoint.url, canary["listener"], 50, path="/canary/x", seed=1)
     assert routed["target_groups"] == {canary["canary"]: 50}
     assert routed["rule"].startswith("arn:aws:elasticloadbalancing:")
+    hosted = send_traffic(endpoint.url, canary["listener"], 50, host="API.eu.example.com", seed=1)
+    assert hosted["target_groups"] == {canary["stable"]: 50}  # host rule, priority 5
+    assert hosted["rule"] != routed["rule"]
 
 
 def test_an_image_marked_unhealthy_fails_its_targets_and_tasks(
