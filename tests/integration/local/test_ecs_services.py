@@ -226,7 +226,15 @@ def test_daemon_service_runs_one_task_on_each_allowed_instance(
     assert len({t["containerInstanceArn"] for t in tasks}) == 3
 
 
-def test_tasks_on_a_terminated_instance_are_replaced(
+def stopped_task(ecs: Any, cluster: str, arn: str) -> Callable[[], dict[str, Any] | None]:
+    def stopped() -> dict[str, Any] | None:
+        found: dict[str, Any] = ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]
+        return found if found["lastStatus"] == "STOPPED" else None
+
+    return stopped
+
+
+def test_tasks_on_terminated_or_draining_instances_are_replaced(
     client: Callable[[str], Any], cluster: str
 ) -> None:
     ecs, ec2 = client("ecs"), client("ec2")
@@ -249,11 +257,7 @@ def test_tasks_on_a_terminated_instance_are_replaced(
     )["containerInstances"]
     ec2.terminate_instances(InstanceIds=[instance["ec2InstanceId"]])
 
-    def stopped() -> dict[str, Any] | None:
-        found = ecs.describe_tasks(cluster=cluster, tasks=[task["taskArn"]])["tasks"][0]
-        return found if found["lastStatus"] == "STOPPED" else None
-
-    assert wait_for(stopped)["stoppedReason"] == (
+    assert wait_for(stopped_task(ecs, cluster, task["taskArn"]))["stoppedReason"] == (
         f"Host EC2 (instance {instance['ec2InstanceId']}) terminated."
     )
     launch(ec2, cluster, "m5.large", 1)
@@ -261,6 +265,26 @@ def test_tasks_on_a_terminated_instance_are_replaced(
         lambda: (s := completed(ecs, cluster, "sturdy")) and s["runningCount"] == 2 and s
     )
     assert replaced["deployments"][0]["rolloutState"] == "COMPLETED"
+    # Draining an instance moves its task elsewhere (onto a fresh m5), keeping two running.
+    [kept] = ecs.describe_tasks(
+        cluster=cluster, tasks=ecs.list_tasks(cluster=cluster, serviceName="sturdy")["taskArns"][:1]
+    )["tasks"]
+    launch(ec2, cluster, "m5.large", 1)
+    ecs.update_container_instances_state(
+        cluster=cluster, containerInstances=[kept["containerInstanceArn"]], status="DRAINING"
+    )
+    wait_for(stopped_task(ecs, cluster, kept["taskArn"]))
+    moved = wait_for(
+        lambda: (s := completed(ecs, cluster, "sturdy")) and s["runningCount"] == 2 and s
+    )
+    hosts = {
+        t["containerInstanceArn"]
+        for t in ecs.describe_tasks(
+            cluster=cluster,
+            tasks=ecs.list_tasks(cluster=cluster, serviceName="sturdy")["taskArns"],
+        )["tasks"]
+    }
+    assert kept["containerInstanceArn"] not in hosts and moved["runningCount"] == 2
 
 
 def test_auto_scaling_group_instances_join_with_pool_attributes(

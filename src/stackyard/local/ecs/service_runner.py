@@ -268,8 +268,13 @@ def reconcile(
         primary.desired = _daemon_count(backend, service, primary)
         service.desired_count = primary.desired
     live = _service_tasks(backend, service, state)
-    mine = [t for t in live if t.stackyard_deployment == primary.id]
-    old = [t for t in live if t.stackyard_deployment != primary.id]
+    # Tasks on a DRAINING instance are replaced like those of an old deployment.
+    mine = [
+        t
+        for t in live
+        if t.stackyard_deployment == primary.id and not task_lifecycle.on_draining_host(backend, t)
+    ]
+    old = [t for t in live if t not in mine]
     minimum, maximum = deployment_limits(primary.desired, configuration(service))
     healthy = sum(1 for t in live if t.stackyard_healthy)
     budget = healthy - minimum
@@ -304,6 +309,7 @@ def reconcile(
     mine = [t for t in live if t.stackyard_deployment == primary.id]
     settled = (
         not remaining - {primary.id}
+        and not any(task_lifecycle.on_draining_host(backend, t) for t in mine)
         and len(mine) == primary.desired
         and all(t.stackyard_healthy for t in mine)
     )

@@ -16,7 +16,7 @@ from stackyard.local.ecs import tasks as task_ops
 from stackyard.local.ecs.images import ImageHealth
 from stackyard.local.elbv2 import targets as target_ops
 
-__all__ = ["Timing", "host_terminated", "progress", "stop"]
+__all__ = ["Timing", "host_terminated", "on_draining_host", "progress", "stop"]
 
 
 @dataclass(frozen=True)
@@ -92,13 +92,25 @@ def stop(
     task_ops.stop(backend, task, reason, now, code, exit_code)
 
 
+def _host(backend: Any, task: Any) -> Any:
+    return backend.container_instances.get(task.cluster_name, {}).get(
+        str(task.container_instance_arn).rsplit("/", 1)[-1]
+    )
+
+
+def on_draining_host(backend: Any, task: Any) -> bool:
+    """Whether the task runs on a container instance set to DRAINING."""
+    if not task.container_instance_arn:
+        return False
+    instance = _host(backend, task)
+    return instance is not None and instance.status == "DRAINING"
+
+
 def host_terminated(backend: Any, task: Any) -> str | None:
     """The EC2 instance id if the task's container instance went away with its instance."""
     if not task.container_instance_arn:
         return None
-    instance = backend.container_instances.get(task.cluster_name, {}).get(
-        task.container_instance_arn.rsplit("/", 1)[-1]
-    )
+    instance = _host(backend, task)
     if instance is None or instance.status == "INACTIVE":
         return str(instance.ec2_instance_id) if instance is not None else "unknown"
     return None
