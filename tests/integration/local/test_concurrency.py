@@ -135,10 +135,20 @@ def roller(url: str, index: int, barrier: threading.Barrier, done: threading.Eve
             InstanceType="m5.large",
             UserData=f"#!/bin/bash\necho ECS_CLUSTER={cluster} >> /etc/ecs/ecs.config\n",
         )
-        vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
-        group = elbv2.create_target_group(Name=cluster[:32], Protocol="HTTP", Port=80, VpcId=vpc)[
-            "TargetGroups"
-        ][0]["TargetGroupArn"]
+        vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]
+        subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])
+        group = elbv2.create_target_group(
+            Name=cluster[:32], Protocol="HTTP", Port=80, VpcId=vpc["VpcId"]
+        )["TargetGroups"][0]["TargetGroupArn"]
+        balancer = elbv2.create_load_balancer(
+            Name=cluster[:32], Subnets=[s["SubnetId"] for s in subnets["Subnets"][:2]]
+        )["LoadBalancers"][0]["LoadBalancerArn"]
+        elbv2.create_listener(
+            LoadBalancerArn=balancer,
+            Protocol="HTTP",
+            Port=80,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": group}],
+        )
 
         def definition(revision: int) -> str:
             arn: str = ecs.register_task_definition(

@@ -176,6 +176,28 @@ def canary(client: Callable[[str], Any], network: dict[str, Any]) -> dict[str, A
     }
 
 
+def test_a_service_on_a_target_group_no_listener_uses_is_refused(
+    client: Callable[[str], Any], network: dict[str, Any]
+) -> None:
+    ecs = client("ecs")
+    cluster = name("lonely")
+    ecs.create_cluster(clusterName=cluster)
+    lonely = network["groups"][5]  # no listener forwards to it
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        ecs.create_service(
+            cluster=cluster,
+            serviceName="web",
+            taskDefinition=task_definition(ecs, name("web")),
+            desiredCount=1,
+            loadBalancers=[{"targetGroupArn": lonely, "containerName": "web", "containerPort": 80}],
+        )
+    error = caught.value.response["Error"]
+    assert error["Code"] == "InvalidParameterException"
+    assert error["Message"] == (
+        f"The target group with targetGroupArn {lonely} does not have an associated load balancer."
+    )
+
+
 def target_states(elbv2: Any, group: str) -> list[str]:
     described = elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
     return [d["TargetHealth"]["State"] for d in described]
@@ -274,6 +296,12 @@ def test_fargate_tasks_register_their_addresses_in_ip_target_groups(
     group = elbv2.create_target_group(
         Name=name("ip"), Protocol="HTTP", Port=8080, VpcId=network["vpc"], TargetType="ip"
     )["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.create_listener(
+        LoadBalancerArn=network["lb"],
+        Protocol="HTTP",
+        Port=9090,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": group}],
+    )
     security_group = ec2.create_security_group(
         GroupName=name("sg"), Description="tasks", VpcId=network["vpc"]
     )["GroupId"]

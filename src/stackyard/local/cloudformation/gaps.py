@@ -94,6 +94,7 @@ def before_create(
         count = properties.get("DesiredCount")
         if isinstance(count, str) and count.strip().isdigit():
             properties["DesiredCount"] = int(count)  # moto does arithmetic on it
+        _require_attached_target_groups(properties, ctx)
     elif resource_type == "AWS::S3::Bucket":
         _refuse_existing_bucket(name, ctx)
     elif resource_type in _IAM_WITH_INLINE_POLICIES:
@@ -459,6 +460,21 @@ def _lower_keys(value: Any) -> Any:
     if isinstance(value, dict):
         return {k[:1].lower() + k[1:]: _lower_keys(v) for k, v in value.items()}
     return value
+
+
+def _require_attached_target_groups(properties: Mapping[str, Any], ctx: _Context) -> None:
+    """ECS refuses a service whose target group no listener forwards to yet (the usual cause:
+    a missing DependsOn on the listener)."""
+    from stackyard.local.elbv2.targets import check_attached
+
+    arns = [
+        str(b["TargetGroupArn"])
+        for b in properties.get("LoadBalancers") or []
+        if isinstance(b, dict) and b.get("TargetGroupArn")
+    ]
+    refusal = check_attached(ctx.account_id, ctx.region, arns)
+    if refusal is not None:
+        raise ResourceFailure(f"Invalid request provided: CreateService error: {refusal}")
 
 
 def _typed(value: Any) -> Any:

@@ -76,6 +76,8 @@ def install() -> None:
 
 def _create_service(original: Callable[..., Any]) -> Callable[..., Any]:
     def create_service(self: Any, *args: Any, **kwargs: Any) -> Any:
+        balancers = kwargs.get("load_balancers", args[4] if len(args) > 4 else None)
+        _check_load_balancers(self, balancers or [])
         service = original(self, *args, **kwargs)
         controller = (service.deployment_controller or {}).get("type", "ECS")
         if controller == "ECS":  # CODE_DEPLOY and EXTERNAL services run task sets instead
@@ -84,6 +86,17 @@ def _create_service(original: Callable[..., Any]) -> Callable[..., Any]:
         return service
 
     return create_service
+
+
+def _check_load_balancers(backend: Any, balancers: list[dict[str, Any]]) -> None:
+    from moto.ecs.exceptions import InvalidParameterException
+
+    from stackyard.local.elbv2.targets import check_attached
+
+    arns = [str(b["targetGroupArn"]) for b in balancers if b.get("targetGroupArn")]
+    refusal = check_attached(backend.account_id, backend.region_name, arns)
+    if refusal is not None:
+        raise InvalidParameterException(refusal)
 
 
 def _update_service(original: Callable[..., Any]) -> Callable[..., Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "check_attached",
     "deregister",
     "health_of",
     "register",
@@ -33,6 +34,21 @@ def target_group(account_id: str, region: str, arn: str) -> Any:
     from moto.elbv2.models import elbv2_backends
 
     return elbv2_backends[account_id][region].target_groups.get(arn)
+
+
+def check_attached(account_id: str, region: str, target_group_arns: list[str]) -> str | None:
+    """ECS's refusal of a service whose target group is missing or used by no load balancer
+    (a listener must forward to it first), or None."""
+    for arn in target_group_arns:
+        group = target_group(account_id, region, arn)
+        if group is None:
+            return f"The target group with targetGroupArn {arn} does not exist."
+        if not group.load_balancer_arns:
+            return (
+                f"The target group with targetGroupArn {arn} does not have an associated load "
+                "balancer."
+            )
+    return None
 
 
 def _targets(group: Any) -> dict[str, dict[str, Any]]:
