@@ -345,3 +345,33 @@ def test_fargate_tasks_register_their_addresses_in_ip_target_groups(
     described = elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
     assert {d["Target"]["Id"] for d in described} == addresses
     assert {d["Target"]["Port"] for d in described} == {8080}
+
+
+def test_a_rollout_registers_new_targets_and_drains_old_ones(
+    client: Callable[[str], Any], canary: dict[str, Any]
+) -> None:
+    ecs, elbv2 = client("ecs"), client("elbv2")
+    wait_for(lambda: completed(ecs, canary["cluster"], "canary"))
+
+    def targets() -> dict[str, str]:
+        described = elbv2.describe_target_health(TargetGroupArn=canary["canary"])
+        return {
+            f"{d['Target']['Id']}:{d['Target']['Port']}": d["TargetHealth"]["State"]
+            for d in described["TargetHealthDescriptions"]
+        }
+
+    [before] = targets()
+    ecs.update_service(
+        cluster=canary["cluster"],
+        service="canary",
+        taskDefinition=task_definition(ecs, name("canary"), image="app:3"),
+    )
+    seen: set[str] = set()
+
+    def replaced() -> bool:
+        now = targets()
+        seen.add(now.get(before, "gone"))
+        return before not in now and list(now.values()) == ["healthy"]
+
+    wait_for(replaced)
+    assert {"healthy", "draining", "gone"} <= seen

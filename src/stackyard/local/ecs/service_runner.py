@@ -211,7 +211,9 @@ def _launch_tasks(
         )
 
 
-def _stop_tasks(backend: Any, service: Any, chosen: list[Any], now: float) -> None:
+def _stop_tasks(
+    backend: Any, service: Any, chosen: list[Any], now: float, drain_seconds: float
+) -> None:
     if not chosen:
         return
     for task in chosen:
@@ -221,6 +223,7 @@ def _stop_tasks(backend: Any, service: Any, chosen: list[Any], now: float) -> No
             task,
             f"Scaling activity initiated by (deployment {task.stackyard_deployment})",
             now,
+            drain_seconds=drain_seconds,
         )
     ids = " ".join(f"(task {task_ops.task_id(t)})" for t in chosen)
     events.add(
@@ -241,6 +244,7 @@ def reconcile(
     if state is None or state.deleted:
         return
     rng = rng or random.Random()
+    task_lifecycle.sweep_targets(service, now)
     for task in _service_tasks(backend, service, state):
         host = task_lifecycle.host_terminated(backend, task)
         if host is not None:
@@ -288,7 +292,7 @@ def reconcile(
     extra = len(mine) - primary.desired
     if extra > 0:
         stopping.extend(_order_for_stopping(mine)[:extra])
-    _stop_tasks(backend, service, stopping, now)
+    _stop_tasks(backend, service, stopping, now, timing.health_seconds)
     live = [t for t in live if t not in stopping]
     mine = [t for t in mine if t not in stopping]
     if primary.rollout_state != "FAILED":

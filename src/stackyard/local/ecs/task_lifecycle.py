@@ -16,7 +16,7 @@ from stackyard.local.ecs import tasks as task_ops
 from stackyard.local.ecs.images import ImageHealth
 from stackyard.local.elbv2 import targets as target_ops
 
-__all__ = ["Timing", "host_terminated", "on_draining_host", "progress", "stop"]
+__all__ = ["Timing", "host_terminated", "on_draining_host", "progress", "stop", "sweep_targets"]
 
 
 @dataclass(frozen=True)
@@ -77,12 +77,15 @@ def stop(
     now: float,
     code: str = "ServiceSchedulerInitiated",
     exit_code: int = 0,
+    drain_seconds: float = 0.0,
 ) -> None:
-    """Stop a service task with ``reason``, taking its targets out of their groups."""
+    """Stop a service task with ``reason``, taking its targets out of their groups (draining
+    for ``drain_seconds`` first)."""
+    until = now + drain_seconds if drain_seconds > 0 else None
     for arn, target_id, port in task.stackyard_targets:
         group = target_ops.target_group(backend.account_id, backend.region_name, arn)
         if group is not None:
-            target_ops.deregister(group, target_id, port)
+            target_ops.deregister(group, target_id, port, until)
             events.add(
                 service,
                 f"service {service.name} deregistered 1 targets in target-group {group.name}",
@@ -90,6 +93,17 @@ def stop(
             )
     task.stackyard_targets = []
     task_ops.stop(backend, task, reason, now, code, exit_code)
+
+
+def sweep_targets(service: Any, now: float) -> None:
+    """End the draining of the service's targets whose deregistration delay is over."""
+    for balancer in getattr(service, "load_balancers", None) or []:
+        arn = balancer.get("targetGroupArn")
+        group = (
+            target_ops.target_group(service._account_id, service.region_name, arn) if arn else None
+        )
+        if group is not None:
+            target_ops.sweep(group, now)
 
 
 def _host(backend: Any, task: Any) -> Any:

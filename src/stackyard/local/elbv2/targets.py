@@ -2,9 +2,9 @@
 
 moto keys a target group's targets by id alone and calls every registered target healthy.
 Tasks sharing an instance differ only by port, and a task's target goes ``initial`` →
-``healthy`` (or ``unhealthy``) → gone as the task starts, passes or fails its health check and
-stops. Those targets are kept per target group in ``stackyard_targets`` (keyed ``id:port``,
-saved with moto's state); DescribeTargetHealth answers from there.
+``healthy`` (or ``unhealthy``) → ``draining`` → gone as the task starts, passes or fails its
+health check and stops. Those targets are kept per target group in ``stackyard_targets``
+(keyed ``id:port``, saved with moto's state); DescribeTargetHealth answers from there.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ __all__ = [
     "health_of",
     "register",
     "set_state",
+    "sweep",
     "target_group",
     "task_targets",
 ]
@@ -77,11 +78,23 @@ def set_state(group: Any, target_id: str, port: int, state: str) -> None:
         found["State"] = state
 
 
-def deregister(group: Any, target_id: str, port: int) -> None:
-    """Remove a task's target."""
+def deregister(group: Any, target_id: str, port: int, until: float | None = None) -> None:
+    """Take a task's target out: ``draining`` until ``until`` if given, else gone at once."""
     key = _key(target_id, port)
+    found = _targets(group).get(key)
+    if until is not None and found is not None:
+        found["State"] = "draining"
+        found["Until"] = until
+        return
     _targets(group).pop(key, None)
     group.targets.pop(key, None)
+
+
+def sweep(group: Any, now: float) -> None:
+    """Remove the targets whose draining ended by ``now``."""
+    for found in list(_targets(group).values()):
+        if found["State"] == "draining" and found.get("Until", 0.0) <= now:
+            deregister(group, found["Id"], found["Port"])
 
 
 def task_targets(group: Any) -> list[dict[str, Any]]:
