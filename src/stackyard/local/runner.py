@@ -71,6 +71,10 @@ class LocalEndpoint:
         self.url: str = f"http://{shown_host}:{self.port}"
         self._thread: threading.Thread | None = None
         self._serving = threading.Event()
+        # ECS services advance in the background, under this endpoint's lock too, until stop().
+        from stackyard.local.ecs.runtime import runtime
+
+        runtime.attach(self.lock, self.emulator.latency)
 
     @staticmethod
     def _make_server(host: str, port: int, app: WSGIApp) -> Any:
@@ -106,21 +110,19 @@ class LocalEndpoint:
 
     def serve_forever(self) -> None:
         """Serve in the foreground until interrupted or stopped."""
-        from stackyard.local.ecs.runtime import runtime
-
         self._serving.set()
         threading.Thread(target=_warm_up, name="stackyard-local-warm-up", daemon=True).start()
-        # ECS services advance in the background, under this endpoint's lock too.
-        runtime.attach(self.lock, self.emulator.latency)
         try:
             self._server.serve_forever()
         finally:
-            runtime.detach(self.lock)
             self._serving.clear()
             self.emulator.shutdown()
 
     def stop(self) -> None:
         """Stop serving, finish the emulator's workers and release the port."""
+        from stackyard.local.ecs.runtime import runtime
+
+        runtime.detach(self.lock)
         if self._serving.is_set():
             self._server.shutdown()
         if self._thread is not None and self._thread is not threading.current_thread():
