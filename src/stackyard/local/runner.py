@@ -77,6 +77,10 @@ class LocalEndpoint:
         self.url: str = f"http://{shown_host}:{self.port}"
         self._thread: threading.Thread | None = None
         self._serving = threading.Event()
+        # ECS services advance in the background, under this endpoint's lock too, until stop().
+        from stackyard.local.ecs.runtime import runtime
+
+        runtime.attach(self.lock, self.emulator.latency)
 
     @staticmethod
     def _make_server(host: str, port: int, app: WSGIApp) -> Any:
@@ -124,6 +128,9 @@ class LocalEndpoint:
 
     def stop(self) -> None:
         """Stop serving, finish the emulator's workers and release the port."""
+        from stackyard.local.ecs.runtime import runtime
+
+        runtime.detach(self.lock)
         if self._serving.is_set():
             self._server.shutdown()
         if self._thread is not None and self._thread is not threading.current_thread():

@@ -3,6 +3,10 @@
 Every request goes to moto's dispatcher, except:
 
 - ``GET /_stackyard/health``, a tiny JSON health answer;
+- ``/_stackyard/health/images``, the images whose tasks fail their health checks
+  (:mod:`stackyard.local.ecs.images`);
+- ``POST /_stackyard/traffic``, simulated requests through a listener
+  (:mod:`stackyard.local.elbv2.traffic`);
 - CloudFormation calls (query protocol, ``Version=2010-05-15`` or a SigV4 credential scope
   naming ``cloudformation``), which go to stackyard's own CloudFormation emulator.
 
@@ -90,12 +94,22 @@ def build_app(emulator: CloudFormationEmulator, lock: threading.RLock) -> WSGIAp
     """The core WSGI app: moto for every service, the emulator for CloudFormation."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    from stackyard.local import ecs
+    from stackyard.local.ecs.images import IMAGES_PATH, image_health
+    from stackyard.local.elbv2 import traffic
+
+    ecs.install()
     moto_app = DomainDispatcherApplication(create_backend_app)
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == HEALTH_PATH:
+        path = environ.get("PATH_INFO")
+        if path == HEALTH_PATH:
             payload = {"status": "ok", "unsupported_types": emulator.unsupported_types()}
             return _respond(start_response, 200, json.dumps(payload).encode(), "application/json")
+        if path == IMAGES_PATH:
+            return image_health.handle(environ, start_response)
+        if path == traffic.TRAFFIC_PATH:
+            return traffic.handle(environ, start_response, lock)
         params = _cloudformation_params(environ)
         if params is not None:
             _, region, access_key = request_service_region(environ)

@@ -176,6 +176,32 @@ def test_cluster_and_pool_launch_templates_register_attributes(deployed: dict[st
         assert data["ImageId"] == outputs[f"{pool.capitalize()}ImageId"]
 
 
+def test_pool_instances_join_the_cluster_with_their_profile(deployed: dict[str, Any]) -> None:
+    """The pools' Auto Scaling groups launch instances whose user data joins the cluster, as the
+    ECS agent would: each registers with ECS's attributes and the pool's profile."""
+    ecs, ec2 = deployed["client"]("ecs"), deployed["client"]("ec2")
+    cluster = _outputs(deployed["stacks"]["cluster"])["ClusterName"]
+    for pool in ("web", "worker"):
+        outputs = _outputs(deployed["stacks"][f"pool-{pool}"])
+        [version] = ec2.describe_launch_template_versions(
+            LaunchTemplateId=outputs[f"{pool.capitalize()}LaunchTemplateId"]
+        )["LaunchTemplateVersions"]
+        members = ecs.list_attributes(
+            cluster=cluster,
+            targetType="container-instance",
+            attributeName="profile",
+            attributeValue=pool,
+        )["attributes"]
+        assert members, f"no {pool} instance joined {cluster}"
+        described = ecs.describe_container_instances(
+            cluster=cluster, containerInstances=[m["targetId"] for m in members]
+        )["containerInstances"]
+        for instance in described:
+            attributes = {a["name"]: a.get("value") for a in instance["attributes"]}
+            assert attributes["ecs.instance-type"] == version["LaunchTemplateData"]["InstanceType"]
+            assert attributes["ecs.os-type"] == "linux"
+
+
 def test_waf_blocks_the_listed_cidrs_in_front_of_the_gateway(deployed: dict[str, Any]) -> None:
     cfn = deployed["cfn"]
     fqn = deployed["stacks"]["waf"]["StackName"]

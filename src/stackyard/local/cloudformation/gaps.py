@@ -96,6 +96,11 @@ def before_create(
             types.SimpleNamespace(name=g) if isinstance(g, str) else g
             for g in properties.get("DBSecurityGroups") or []
         ]
+    elif resource_type == "AWS::ECS::Service":
+        count = properties.get("DesiredCount")
+        if isinstance(count, str) and count.strip().isdigit():
+            properties["DesiredCount"] = int(count)  # moto does arithmetic on it
+        _require_attached_target_groups(properties, ctx)
     elif resource_type == "AWS::S3::Bucket":
         _refuse_existing_bucket(name, ctx)
     elif resource_type in _IAM_WITH_INLINE_POLICIES:
@@ -139,16 +144,7 @@ def after_create(resource_type: str, model: Any, properties: dict[str, Any], ctx
         _tag_topic(model, properties, ctx)
         return
     if resource_type == "AWS::ECS::Service":
-        model.placement_constraints = [
-            {k[0].lower() + k[1:]: v for k, v in item.items()}
-            for item in properties.get("PlacementConstraints") or []
-        ]
-        model.placement_strategy = [
-            {k[0].lower() + k[1:]: v for k, v in item.items()}
-            for item in properties.get("PlacementStrategies") or []
-        ]
-        if properties.get("LaunchType"):
-            model.launch_type = properties["LaunchType"]
+        _service_settings(model, properties)
     elif resource_type == "AWS::ECS::TaskDefinition":
         _task_definition_settings(model, properties)
     elif resource_type == "AWS::RDS::DBInstance":
@@ -266,6 +262,13 @@ def delete(resource_type: str, model: Any, ctx: _Context) -> bool:
         _sync_policies(resource_type, model, {}, {}, ctx, inline_of=model.policies)
         _sync_managed_policies(resource_type, model, list(model.managed_policies), [], ctx)
         return False
+    if resource_type == "AWS::ECS::Service":  # moto's model has no delete, and tasks would run on
+        from moto.ecs.models import ecs_backends
+
+        ecs_backends[ctx.account_id][ctx.region].delete_service(
+            model.cluster_name, model.name, force=True
+        )
+        return True
     if resource_type == "AWS::Route53::HostedZone":
         from moto.route53.models import route53_backends
         from moto.utilities.utils import get_partition
@@ -479,6 +482,57 @@ def _lower_keys(value: Any) -> Any:
     if isinstance(value, dict):
         return {k[:1].lower() + k[1:]: _lower_keys(v) for k, v in value.items()}
     return value
+
+
+def _require_attached_target_groups(properties: Mapping[str, Any], ctx: _Context) -> None:
+    """ECS refuses a service whose target group no listener forwards to yet (the usual cause:
+    a missing DependsOn on the listener)."""
+    from stackyard.local.elbv2.targets import check_attached
+
+    arns = [
+        str(b["TargetGroupArn"])
+        for b in properties.get("LoadBalancers") or []
+        if isinstance(b, dict) and b.get("TargetGroupArn")
+    ]
+    refusal = check_attached(ctx.account_id, ctx.region, arns)
+    if refusal is not None:
+        raise ResourceFailure(f"Invalid request provided: CreateService error: {refusal}")
+
+
+def _typed(value: Any) -> Any:
+    """Template scalars as the API types them: "true"/"false" as booleans, digits as ints."""
+    if isinstance(value, list):
+        return [_typed(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _typed(v) for k, v in value.items()}
+    if isinstance(value, str):
+        if value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        if value.isdigit():
+            return int(value)
+    return value
+
+
+def _service_settings(model: Any, properties: Mapping[str, Any]) -> None:
+    """Keep what moto's service model ignores: placement, load balancers, deployment
+    configuration, health check grace period and launch type."""
+    from stackyard.local.ecs import service_runner
+
+    model.placement_constraints = _lower_keys(properties.get("PlacementConstraints") or [])
+    model.placement_strategy = _lower_keys(properties.get("PlacementStrategies") or [])
+    if properties.get("LaunchType"):
+        model.launch_type = properties["LaunchType"]
+    model.load_balancers = _typed(_lower_keys(properties.get("LoadBalancers") or []))
+    model.deployment_configuration = _typed(
+        _lower_keys(properties.get("DeploymentConfiguration") or {})
+    )
+    model.deployment_configuration = service_runner.configuration(model)
+    if properties.get("HealthCheckGracePeriodSeconds") is not None:
+        model.health_check_grace_period_seconds = int(properties["HealthCheckGracePeriodSeconds"])
+    if properties.get("NetworkConfiguration"):
+        model.network_configuration = _lower_keys(properties["NetworkConfiguration"])
+    if properties.get("Tags"):
+        model.tags = _lower_keys(properties["Tags"])
 
 
 def _task_definition_settings(model: Any, properties: Mapping[str, Any]) -> None:
