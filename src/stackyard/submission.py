@@ -77,9 +77,12 @@ def stack_submission(
     *,
     namespace: str,
     protection: str | None = None,
+    stack_policy: str | None = None,
 ) -> StackSubmission:
-    """Everything CreateStack or CreateChangeSet takes for ``desired``; a template over the
-    inline limit is stored in the template bucket first (a write, said by the caller)."""
+    """Everything CreateStack, UpdateStack or CreateChangeSet takes for ``desired``; a template
+    over the inline limit is stored in the template bucket first (a write, said by the
+    caller). For an existing stack, ``stack_policy`` is the policy to set with the update
+    (None: leave it as it is)."""
     from stackyard.aws.cloudformation import StackSubmission
 
     body, url = store.template_location(desired.fqn, desired.template_body)
@@ -94,7 +97,7 @@ def stack_submission(
         notification_arns=desired.notification_arns,
         role_arn=desired.service_role,
         termination_protection=desired.termination_protection,
-        stack_policy=desired.stack_policy,
+        stack_policy=stack_policy if deployed is not None else desired.stack_policy,
     )
 
 

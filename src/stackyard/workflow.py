@@ -310,6 +310,7 @@ def apply(
         force=frozenset(inputs.force),
         disable_termination_protection=inputs.disable_termination_protection,
         wait=inputs.wait,
+        change_sets=inputs.change_sets,
     )
     policy = ApprovalPolicy(
         reviewed=saved,

@@ -438,6 +438,17 @@ class CloudFormationGateway:
         answer = self._call(submission.location, "CreateStack", stack=submission.fqn, **args)
         return str(answer["StackId"])
 
+    def update_stack(self, submission: StackSubmission, token: str | None = None) -> str:
+        """UpdateStack (with ``token`` as its ClientRequestToken, and the stack policy when
+        the submission carries one); returns the stack's id."""
+        args = submission.common_args()
+        if token:
+            args["ClientRequestToken"] = token
+        if submission.stack_policy:
+            args["StackPolicyBody"] = submission.stack_policy
+        answer = self._call(submission.location, "UpdateStack", stack=submission.fqn, **args)
+        return str(answer["StackId"])
+
     def create_change_set(
         self, submission: StackSubmission, name: str, token: str | None = None
     ) -> str:

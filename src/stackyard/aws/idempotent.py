@@ -26,6 +26,7 @@ __all__ = [
     "execute_change_set",
     "run_token",
     "stack_started_by",
+    "update_stack",
 ]
 
 # Failures after which a write may or may not have happened.
@@ -87,6 +88,25 @@ def create_stack(gateway: CloudFormationGateway, submission: StackSubmission, to
                 code=exc.code,
                 action="CreateStack",
             ) from exc
+        raise
+
+
+def update_stack(gateway: CloudFormationGateway, submission: StackSubmission, token: str) -> bool:
+    """UpdateStack; False when CloudFormation has nothing to update. An update whose answer
+    was lost, or that meets the stack already updating, is ours when the stack's events carry
+    our token."""
+    try:
+        gateway.update_stack(submission, token)
+        return True
+    except AWSCallError as exc:
+        text = str(exc).lower()
+        if exc.code == "ValidationError" and "no updates are to be performed" in text:
+            return False
+        busy = exc.code == "ValidationError" and "can not be updated" in text
+        if not busy and exc.code not in AMBIGUOUS:
+            raise
+        if stack_started_by(gateway, submission.fqn, submission.location, token) is not None:
+            return True
         raise
 
 

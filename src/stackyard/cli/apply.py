@@ -63,6 +63,12 @@ def _approve_option(func: Any) -> Any:
 )
 @_approve_option
 @wiring.no_wait_option
+@click.option(
+    "--change-sets",
+    is_flag=True,
+    help="Update through change sets (create, review, execute) instead of one UpdateStack "
+    "per stack; stacks with transforms or nested stacks always use one.",
+)
 @click.pass_context
 def build(
     ctx: click.Context,
@@ -75,6 +81,7 @@ def build(
     force: tuple[str, ...],
     approve_protected: bool,
     no_wait: bool,
+    change_sets: bool,
 ) -> None:
     """Plan, approve, then create or update stacks, each as soon as what it needs is done.
 
@@ -95,6 +102,7 @@ def build(
         recreate_failed=recreate_failed,
         force=frozenset(force),
         wait=not no_wait,
+        change_sets=change_sets,
     )
     console = wiring.console()
     with wiring.gateway(inv, local, retry_mode) as gateway:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from stackyard.aws import idempotent
 from stackyard.aws.cloudformation import CloudFormationGateway, DeployedStack, StackEvent
 from stackyard.aws.template_store import TemplateStore
+from stackyard.desired import DesiredStack
 from stackyard.engine.approval import Approvals
 from stackyard.engine.scheduler import Again, Done, InFlight, Interrupt, Outcome
 from stackyard.engine.status import Failure, Phase
@@ -77,6 +78,16 @@ def _succeeded(status: str) -> bool:
     return status.endswith("_COMPLETE") and "ROLLBACK" not in status and "DELETE" not in status
 
 
+def _needs_change_set(desired: DesiredStack) -> bool:
+    """True when only a change set can update the stack: a template with a transform (macros
+    expand only there) or with nested stacks (so their changes are reviewed with it)."""
+    if desired.requires_change_set:
+        return True
+    return '"Transform"' in desired.template_body or "AWS::CloudFormation::Stack" in (
+        desired.template_body
+    )
+
+
 def _refused(approvals: Approvals, name: str) -> Done | None:
     outcome = approvals.not_approved.get(name)
     if outcome is None:
@@ -99,6 +110,7 @@ class BuildOps:
     service_role: str | None = None
     sleep: Callable[[float], None] = time.sleep
     change_set_timeout: float = 600.0
+    change_sets: bool = False  # asked for: update through change sets even where not needed
     # The stacks as they run: the plan's, or rendered again once their unknowns are known.
     _current: dict[str, PlannedStack] = field(default_factory=dict)
     _policies: dict[str, str] = field(default_factory=dict)
@@ -207,9 +219,18 @@ class BuildOps:
             self.store,
             namespace=self.namespace,
             protection=protection_tag(desired.protected),
+            stack_policy=policy,
         )
         if self.interrupt.stopping:
             return _INTERRUPTED
+        if not (self.change_sets or _needs_change_set(desired)):
+            # The reviewed plan already says what changes: one UpdateStack carries it (and the
+            # stack policy), where a change set would cost a create, a describe and an execute.
+            token = idempotent.run_token(self.run_id, "update", fqn)
+            if not idempotent.update_stack(self.gateway, submission, token):
+                return Done(Phase.NO_CHANGE)
+            self._submitted[item.name] = desired.template_body
+            return InFlight("update", fqn, location, "UPDATE_IN_PROGRESS", deployed.stack_id)
         with change_set(
             self.gateway,
             submission,

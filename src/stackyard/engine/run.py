@@ -54,6 +54,7 @@ class RunOptions:
     force: frozenset[str] = frozenset()  # locked stacks to update anyway
     disable_termination_protection: bool = False
     wait: bool = True  # wait for stacks found busy (False: --no-wait refuses them)
+    change_sets: bool = False  # update every stack through a change set, not UpdateStack
     poll: PollPolicy = field(default_factory=PollPolicy)
 
 
@@ -310,6 +311,7 @@ def build(
             run_id=new_run_id(),
             service_role=project.loaded.config.service_role,
             sleep=sleep,
+            change_sets=options.change_sets,
         )
 
     result = run.execute("build", planned, options, make_ops, aws, started)

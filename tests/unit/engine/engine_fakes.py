@@ -257,6 +257,26 @@ class FakeCloud:
         }
         return {"Id": cs_id, "StackId": stack.stack_id}
 
+    def update_stack(self, **args: Any) -> dict[str, Any]:
+        name = args["StackName"]
+        self._log("UpdateStack", name)
+        self._settle()
+        stack = self._find(name)
+        params = self._params(args, stack.params)
+        template = json.loads(args["TemplateBody"])
+        tags = {t["Key"]: t["Value"] for t in args.get("Tags", [])}
+        if template == stack.template and params == stack.params and tags == stack.tags:
+            raise ClientError("ValidationError", "No updates are to be performed.")
+        stack.params, stack.template, stack.tags = params, template, tags
+        if "StackPolicyBody" in args:
+            stack.policy = args["StackPolicyBody"]
+        self._start(
+            stack,
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_ROLLBACK_COMPLETE" if stack.name in self.fail_update else "UPDATE_COMPLETE",
+        )
+        return {"StackId": stack.stack_id}
+
     def describe_change_set(self, ChangeSetName: str) -> dict[str, Any]:
         self._log("DescribeChangeSet", ChangeSetName)
         cs = self.change_sets[ChangeSetName]

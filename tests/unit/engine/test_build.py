@@ -79,18 +79,36 @@ def test_no_op_rebuild_makes_no_update_calls(world: World) -> None:
     assert world.cloud.count("GetTemplate") == 4
 
 
-def test_one_leaf_update_goes_through_a_change_set(world: World) -> None:
+def test_one_leaf_update_is_one_update_stack_call(world: World) -> None:
     assert world.build(world.project(DIAMOND)).ok
     world.cloud.calls.clear()
     changed = DIAMOND.replace('"${output b::Value}${output c::Value}"', '"new"')
     result = world.build(world.project(changed))
     assert phases(result) == {"a": "no change", "b": "no change", "c": "no change", "d": "complete"}
     assert result.states["d"].detail == "updated"
+    # The reviewed plan says what changes: one UpdateStack, no change-set round trip.
+    writes = [a for _, a, _ in world.cloud.calls if not a.startswith(("Describe", "Get"))]
+    assert writes == ["UpdateStack"]
+    assert world.cloud.stacks["t-d"].params == {"Value": "new"}
+
+
+def test_a_template_with_a_transform_is_updated_through_a_change_set(world: World) -> None:
+    import json
+
+    from engine_fakes import TEMPLATE
+
+    (world.tmp / "tx.json").write_text(
+        json.dumps({**TEMPLATE, "Transform": "AWS::Serverless-2016-10-31"})
+    )
+    stacks = "- {name: x, template_path: tx.json, variables: {Value: '${v}'}}\n"
+    assert world.build(world.project(stacks.replace("${v}", "one"))).ok
+    world.cloud.calls.clear()
+    result = world.build(world.project(stacks.replace("${v}", "two")))
+    assert phases(result) == {"x": "complete"}
     assert world.cloud.count("CreateChangeSet") == 1
     assert world.cloud.count("ExecuteChangeSet") == 1
     assert world.cloud.count("UpdateStack") == 0
     assert world.cloud.change_sets == {}
-    assert world.cloud.stacks["t-d"].params == {"Value": "new"}
 
 
 def test_failed_create_cancels_dependents_and_reports_the_first_reason(world: World) -> None:

@@ -74,14 +74,21 @@ def test_second_interrupt_stops_waiting_and_leaves_cloudformation_running(world:
 
 
 def test_interrupt_while_a_change_set_waits_deletes_it(world: World) -> None:
-    assert world.build(world.project(CHAIN)).ok
+    import json
+
+    from engine_fakes import TEMPLATE
+
+    # A transform makes the update go through a change set.
+    (world.tmp / "tx.json").write_text(json.dumps({**TEMPLATE, "Transform": "AWS::Include"}))
+    chain = CHAIN.replace("t.json", "tx.json")
+    assert world.build(world.project(chain)).ok
 
     def press(action: str, stack: str) -> None:
         if action == "CreateChangeSet":
             world.interrupt.hit()
 
     world.cloud.on_call = press
-    result = world.build(world.project(CHAIN.replace("Value: s}", "Value: s2}")))
+    result = world.build(world.project(chain.replace("Value: s}", "Value: s2}")))
     assert result.states["solo"].phase is Phase.NOT_STARTED
     assert world.cloud.count("ExecuteChangeSet") == 0
     assert world.cloud.count("DeleteChangeSet") == 1
