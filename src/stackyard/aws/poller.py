@@ -11,6 +11,13 @@ stacks in flight, those stacks are described one by one instead. The interval
 adapts to the youngest operation: short while stacks are young (most finish
 quickly), longer for long-running ones, between ``PollPolicy.min_interval``
 and ``max_interval``.
+
+Polls are also aimed at each stack's likely finish: operations of one kind in one run
+take about as long as each other (the same latency per resource, similar templates), so
+once some have finished, a stack still in flight is polled at ``aim_interval`` from just
+before the median duration seen so far until a little after it. Completion is then seen
+within about ``aim_interval`` of happening instead of within a whole interval, at the cost
+of a few extra listings (which cover every stack in flight at once) per wave.
 """
 
 from __future__ import annotations
@@ -33,6 +40,9 @@ class PollPolicy:
     min_interval: float = 0.1
     max_interval: float = 10.0
     ramp: float = 0.1
+    aim_interval: float = 0.05  # polls around a stack's likely finish
+    aim_lead: float = 0.15  # start aiming this long before it
+    aim_window: float = 0.35  # and keep aiming this long after it
 
     def interval(self, youngest_age: float) -> float:
         """Seconds between rounds when the youngest operation is ``youngest_age`` old."""
@@ -46,6 +56,7 @@ class _Watch:
     started: float
     status: str | None
     stack_id: str | None
+    kind: str = ""
     seen: set[str] = field(default_factory=set)
 
 
@@ -73,6 +84,7 @@ class StatusPoller:
         self.clock = clock
         self._watches: dict[str, _Watch] = {}
         self._last_round: float | None = None
+        self._durations: dict[str, list[float]] = {}  # by kind: how long operations took
         self.rounds = 0
 
     def watch(
@@ -83,13 +95,28 @@ class StatusPoller:
         *,
         status: str | None = None,
         stack_id: str | None = None,
+        kind: str = "",
     ) -> None:
-        """Report on ``fqn`` under ``key`` from now on; ``status`` is the one last seen."""
-        self._watches[key] = _Watch(fqn, location, self.clock(), status, stack_id)
+        """Report on ``fqn`` under ``key`` from now on; ``status`` is the one last seen;
+        ``kind`` (create, update, delete...) groups operations whose durations are alike."""
+        self._watches[key] = _Watch(fqn, location, self.clock(), status, stack_id, kind)
 
     def unwatch(self, key: str) -> None:
-        """Stop reporting on ``key``."""
-        self._watches.pop(key, None)
+        """Stop reporting on ``key``; if its operation ended, remember how long it took."""
+        watch = self._watches.pop(key, None)
+        if watch is not None and watch.kind and not _in_progress(watch.status):
+            self._durations.setdefault(watch.kind, []).append(self.clock() - watch.started)
+
+    def expected_finish(self, key: str) -> float | None:
+        """When ``key``'s operation is likely to end: its start plus the median duration of
+        the operations of its kind that ended in this run (None before any did)."""
+        watch = self._watches.get(key)
+        if watch is None:
+            return None
+        seen = sorted(self._durations.get(watch.kind, ()))
+        if not seen:
+            return None
+        return watch.started + seen[len(seen) // 2]
 
     @property
     def watching(self) -> list[str]:
@@ -104,7 +131,15 @@ class StatusPoller:
         youngest = min(now - w.started for w in self._watches.values())
         oldest = min(w.started for w in self._watches.values())
         anchor = oldest if self._last_round is None else max(self._last_round, oldest)
-        return max(0.0, anchor + self.policy.interval(youngest) - now)
+        due = anchor + self.policy.interval(youngest)
+        last = self._last_round if self._last_round is not None else oldest
+        for key in self._watches:
+            finish = self.expected_finish(key)
+            if finish is None or now > finish + self.policy.aim_window:
+                continue
+            start = finish - self.policy.aim_lead
+            due = min(due, max(start, last + self.policy.aim_interval))
+        return max(0.0, due - now)
 
     def poll(self) -> list[StatusUpdate]:
         """One round: a listing per location, events for stacks whose status changed."""
@@ -154,6 +189,10 @@ class StatusPoller:
             return ()  # events are for display and reasons; the status change still counts
         watch.seen.update(e.event_id for e in newest_first)
         return tuple(reversed(newest_first))
+
+
+def _in_progress(status: str | None) -> bool:
+    return bool(status) and str(status).endswith("_IN_PROGRESS")
 
 
 def _routine(status: str | None) -> bool:

@@ -279,6 +279,7 @@ class Scheduler:
                 outcome.location,
                 status=outcome.status,
                 stack_id=outcome.stack_id,
+                kind=outcome.op,
             )
             self._set(
                 name,

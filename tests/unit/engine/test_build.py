@@ -346,3 +346,24 @@ def test_every_approval_is_settled_before_the_first_write(world: World) -> None:
     assert writes and min(writes) >= asked[0][1]  # asked before any stack was submitted
     started = world.started()
     assert started["t-free"] == started["t-p1"] == started["t-p2"]  # nobody waited on a prompt
+
+
+def test_polls_aimed_at_the_likely_finish_see_each_level_end_promptly(world: World) -> None:
+    from stackyard.aws.poller import PollPolicy
+
+    chain = "".join(
+        f"- {{name: s{i}, template_path: t.json, variables: {{Value: v}}"
+        + (f", requires: [s{i - 1}]" if i else "")
+        + "}\n"
+        for i in range(6)
+    )
+    makespans = {}
+    for label, policy in (("aimed", PollPolicy()), ("interval only", PollPolicy(aim_window=-1))):
+        world.cloud.stacks.clear()
+        result = world.build(world.project(chain), poll=policy)
+        assert result.ok
+        makespans[label] = result.finished - result.started
+    # Six levels of 10 s: the first end is seen within one interval (about 1 s at that age),
+    # every later one within the aimed polls' cadence.
+    assert makespans["aimed"] < 60 + 1.1 + 5 * 0.15, makespans
+    assert makespans["interval only"] > makespans["aimed"] + 0.5, makespans
