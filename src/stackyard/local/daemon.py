@@ -310,12 +310,19 @@ def fetch_json(url: str, path: str, *, method: str = "GET", timeout: float = 2.0
         return json.loads(response.read())
 
 
-def healthy(url: str, *, timeout: float = 2.0) -> bool:
-    """Whether the endpoint at ``url`` answers its health route."""
+def health(url: str, *, timeout: float = 2.0) -> str | None:
+    """The status the endpoint at ``url`` reports (``ok``, ``warming``), None if it does not
+    answer."""
     try:
-        return bool(fetch_json(url, "/_stackyard/health", timeout=timeout).get("status") == "ok")
+        status = fetch_json(url, "/_stackyard/health", timeout=timeout).get("status")
     except (OSError, ValueError, AttributeError):
-        return False
+        return None
+    return str(status) if status else None
+
+
+def healthy(url: str, *, timeout: float = 2.0) -> bool:
+    """Whether the endpoint at ``url`` answers its health route (ready or warming up)."""
+    return health(url, timeout=timeout) in ("ok", "warming")
 
 
 def recorded(home: Path | None = None) -> DaemonInfo | None:
@@ -392,7 +399,7 @@ def up(options: ServeOptions, *, home: Path | None = None, timeout: float = 30.0
                 url = str(json.loads(ready.read_text())["url"])
             except (OSError, ValueError, KeyError):
                 url = ""
-            if url and healthy(url):
+            if url and health(url) == "ok":  # warmed up: the first caller pays nothing
                 info = DaemonInfo(
                     pid=child.pid,
                     url=url,

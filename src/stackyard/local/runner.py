@@ -35,7 +35,7 @@ def _require_loopback(host: str) -> None:
         )
 
 
-def _warm_up(lock: threading.RLock) -> None:
+def _warm_up(lock: threading.RLock, warm: threading.Event) -> None:
     """Load what the first CloudFormation call needs (moto's resource models, the resource
     schemas) while the endpoint waits for it, instead of inside that call: about a second
     and a half that would otherwise be charged to the first client."""
@@ -47,6 +47,7 @@ def _warm_up(lock: threading.RLock) -> None:
     from stackyard import schemas
 
     schemas.resource_types()
+    warm.set()
 
 
 class LocalEndpoint:
@@ -118,7 +119,10 @@ class LocalEndpoint:
         """Serve in the foreground until interrupted or stopped."""
         self._serving.set()
         threading.Thread(
-            target=_warm_up, args=(self.lock,), name="stackyard-local-warm-up", daemon=True
+            target=_warm_up,
+            args=(self.lock, self.emulator.warm),
+            name="stackyard-local-warm-up",
+            daemon=True,
         ).start()
         try:
             self._server.serve_forever()

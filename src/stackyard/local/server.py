@@ -104,7 +104,10 @@ def build_app(emulator: CloudFormationEmulator, lock: threading.RLock) -> WSGIAp
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO")
         if path == HEALTH_PATH:
-            payload = {"status": "ok", "unsupported_types": emulator.unsupported_types()}
+            # "warming" while the first call would still pay for loading moto's models:
+            # `local up` waits for "ok", so the first tool to call does not.
+            ready = "ok" if emulator.warm.is_set() else "warming"
+            payload = {"status": ready, "unsupported_types": emulator.unsupported_types()}
             return _respond(start_response, 200, json.dumps(payload).encode(), "application/json")
         if path == IMAGES_PATH:
             return image_health.handle(environ, start_response)

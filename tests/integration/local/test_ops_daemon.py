@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,6 +49,9 @@ def test_up_status_down(home: Path) -> None:
     assert "local AWS running at http://127.0.0.1:" in started.stdout
     record = json.loads((home / "local" / "daemon.json").read_text())
     url = record["url"]
+    # `up` returns only once the endpoint has warmed up: the first caller pays nothing.
+    with urllib.request.urlopen(f"{url}/_stackyard/health") as answer:
+        assert json.loads(answer.read())["status"] == "ok"
 
     again = run(home, "up", "--port", "0")
     assert again.returncode == 1

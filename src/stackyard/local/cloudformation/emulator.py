@@ -65,6 +65,8 @@ class CloudFormationEmulator:
         self.lock = lock
         self.latency = latency
         self.stopping = threading.Event()
+        # Set once the endpoint has loaded what the first call needs (see runner._warm_up).
+        self.warm = threading.Event()
         self.stacks: dict[str, Stack] = {}
         self.change_sets: dict[str, ChangeSet] = {}
         self.tokens = TokenLedger()
