@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stackyard.aws.session import Location
+from stackyard.processes import pid_alive
 
 __all__ = ["ChangeSetJournal", "Entry", "default_journal_dir"]
 
@@ -36,16 +37,6 @@ class Entry:
     fqn: str
     location: Location
     pid: int
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class ChangeSetJournal:
@@ -98,6 +89,6 @@ class ChangeSetJournal:
             except (OSError, ValueError, KeyError, TypeError):
                 path.unlink(missing_ok=True)  # unreadable: nothing to act on
                 continue
-            if data.get("endpoint", "") == self.endpoint and not _alive(entry.pid):
+            if data.get("endpoint", "") == self.endpoint and not pid_alive(entry.pid):
                 out.append(entry)
         return out

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stackyard.errors import StackyardError, UsageError
+from stackyard.processes import pid_alive
 
 if TYPE_CHECKING:
     from stackyard.local.accounting import CallAccounting
@@ -285,24 +286,6 @@ def _read_info(home: Path) -> DaemonInfo | None:
         return None
 
 
-def _pid_alive(pid: int) -> bool:
-    with contextlib.suppress(ChildProcessError, OSError):
-        # Reap it if it is our own child that exited (a zombie still answers kill 0).
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # An exited process whose parent has not reaped it yet is a zombie; it is gone for us.
-    with contextlib.suppress(OSError, IndexError):
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    return True
-
-
 def fetch_json(url: str, path: str, *, method: str = "GET", timeout: float = 2.0) -> Any:
     """JSON from one of the endpoint's own routes; raise OSError if it does not answer."""
     request = urllib.request.Request(url.rstrip("/") + path, method=method)
@@ -331,7 +314,7 @@ def recorded(home: Path | None = None) -> DaemonInfo | None:
     info = _read_info(home)
     if info is None:
         return None
-    if _pid_alive(info.pid):
+    if pid_alive(info.pid):
         return info
     with contextlib.suppress(OSError):
         (home / DAEMON_FILE).unlink()
@@ -423,13 +406,13 @@ def down(*, home: Path | None = None, timeout: float = 20.0) -> DaemonInfo | Non
     info = _read_info(home)
     if info is None:
         return None
-    if _pid_alive(info.pid):
+    if pid_alive(info.pid):
         with contextlib.suppress(ProcessLookupError):
             os.kill(info.pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while _pid_alive(info.pid) and time.monotonic() < deadline:
+        while pid_alive(info.pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        if _pid_alive(info.pid):
+        if pid_alive(info.pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(info.pid, signal.SIGKILL)
     for name in (DAEMON_FILE, READY_FILE):

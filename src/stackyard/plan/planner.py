@@ -312,19 +312,28 @@ class Planner:
                 blocked.add(name)
             planned[name] = item
             fingerprints[name] = fingerprint
+        return self._planned(
+            names, planned, fingerprints, tuple(graph.order()), dict(graph.needs), graph.targets
+        )
+
+    def _planned(
+        self,
+        names: list[str],
+        planned: dict[str, PlannedStack],
+        fingerprints: dict[str, StackFingerprint],
+        order: tuple[str, ...],
+        waits_for: Mapping[str, frozenset[str]],
+        targets: frozenset[str],
+        *,
+        destroy: bool = False,
+    ) -> Planned:
         made = Plan.create(
             [planned[n].plan for n in names],
             now=self.now(),
             fingerprints=fingerprints,
             inputs=self.inputs,
         )
-        return Planned(
-            made,
-            planned,
-            order=tuple(graph.order()),
-            waits_for=dict(graph.needs),
-            targets=frozenset(graph.targets),
-        )
+        return Planned(made, planned, order, waits_for, targets, destroy)
 
     def settle(self, planned: PlannedStack, *, refresh: bool = False) -> PlannedStack:
         """``planned`` rendered again now that the stacks it reads are applied, checked
@@ -494,19 +503,9 @@ class Planner:
             plan = replace(plan, protection=verdict)
             planned[name] = PlannedStack(plan, location, None, deployed, protected)
             fingerprints[name] = stack_fingerprint(None, deployed)
-        made = Plan.create(
-            [planned[n].plan for n in names],
-            now=self.now(),
-            fingerprints=fingerprints,
-            inputs=self.inputs,
-        )
-        return Planned(
-            made,
-            planned,
-            order=order,
-            waits_for={n: frozenset(dependents[n]) for n in graph.needs},
-            targets=frozenset(graph.targets),
-            destroy=True,
+        waits_for = {n: frozenset(dependents[n]) for n in graph.needs}
+        return self._planned(
+            names, planned, fingerprints, order, waits_for, graph.targets, destroy=True
         )
 
     # -- change sets ----------------------------------------------------------------------

@@ -379,7 +379,15 @@ class World:
         )
         return Project.load(str(config))
 
-    def build(self, project: Any, listener: Any = None, **options: Any) -> Any:
+    def build(
+        self,
+        project: Any,
+        listener: Any = None,
+        *,
+        review: Any = None,
+        approvals: Any = None,
+        **options: Any,
+    ) -> Any:
         from stackyard.engine.run import RunOptions, build
 
         return build(
@@ -387,6 +395,8 @@ class World:
             RunOptions(**options),
             self.gateway,
             listener,
+            review=review,
+            approvals=approvals,
             interrupt=self.interrupt,
             clock=self.clock,
             sleep=self.clock.sleep,

@@ -278,26 +278,12 @@ def test_failure_reasons_and_events_mask_no_echo_values() -> None:
 
 
 def test_the_engine_executes_the_plan_without_deciding_again(world: World) -> None:
-    from engine_fakes import InlineStore, OutputsAccess
-
-    from stackyard.engine.run import RunOptions, build
 
     assert world.build(world.project(DIAMOND)).ok
     changed = world.project(DIAMOND.replace("Value: a}", "Value: a2}"))
     world.cloud.calls.clear()
     marks: list[int] = []
-    result = build(
-        changed,
-        RunOptions(),
-        world.gateway,
-        interrupt=world.interrupt,
-        clock=world.clock,
-        sleep=world.clock.sleep,
-        inline=True,
-        store=InlineStore(),  # type: ignore[arg-type]
-        access=OutputsAccess(world.gateway),
-        review=lambda planned: marks.append(len(world.cloud.calls)),
-    )
+    result = world.build(changed, review=lambda planned: marks.append(len(world.cloud.calls)))
     assert result.ok and phases(result) == dict.fromkeys("abcd", "complete")
     planning, executing = world.cloud.calls[: marks[0]], world.cloud.calls[marks[0] :]
     # The plan read everything once: one listing, one template per stack.
@@ -310,10 +296,8 @@ def test_the_engine_executes_the_plan_without_deciding_again(world: World) -> No
 
 
 def test_every_approval_is_settled_before_the_first_write(world: World) -> None:
-    from engine_fakes import InlineStore, OutputsAccess
 
     from stackyard.engine.approval import ApprovalPolicy
-    from stackyard.engine.run import RunOptions, build
 
     project = world.project(
         """\
@@ -328,18 +312,7 @@ def test_every_approval_is_settled_before_the_first_write(world: World) -> None:
         asked.append(([s.name for s in stacks], len(world.cloud.calls)))
         return True
 
-    result = build(
-        project,
-        RunOptions(),
-        world.gateway,
-        interrupt=world.interrupt,
-        clock=world.clock,
-        sleep=world.clock.sleep,
-        inline=True,
-        store=InlineStore(),  # type: ignore[arg-type]
-        access=OutputsAccess(world.gateway),
-        approvals=ApprovalPolicy(ask=ask),
-    )
+    result = world.build(project, approvals=ApprovalPolicy(ask=ask))
     assert result.ok
     assert [names for names, _ in asked] == [["p1", "p2"]]  # one question for both
     writes = [i for i, (_, a, _) in enumerate(world.cloud.calls) if a == "CreateStack"]
