@@ -509,6 +509,27 @@ def test_a_reviewed_deletion_plan_deletes_protected_stacks(env: Env) -> None:
     assert not [n for n in names if n.startswith(ns)]
 
 
+def test_updates_take_one_update_stack_unless_change_sets_are_asked_for(env: Env) -> None:
+    ns = _ns()
+    config = env.config(
+        f"""\
+        namespace: {ns}
+        stacks:
+          - {{name: one, template_path: param.json, variables: {{Value: "${{v}}"}}}}
+        """
+    )
+    assert env.run("build", "--local", "-e", "v=1", config).returncode == 0
+    direct = env.run("build", "--local", "--stats", "-e", "v=2", config)
+    assert direct.returncode == 0, direct.stdout + direct.stderr
+    assert "UpdateStack" in direct.stdout and "CreateChangeSet" not in direct.stdout
+    reviewed = env.run("build", "--local", "--stats", "--change-sets", "-e", "v=3", config)
+    assert reviewed.returncode == 0, reviewed.stdout + reviewed.stderr
+    assert "CreateChangeSet" in reviewed.stdout and "ExecuteChangeSet" in reviewed.stdout
+    cfn = env.client("cloudformation")
+    stack = cfn.describe_stacks(StackName=f"{ns}-one")["Stacks"][0]
+    assert stack["Parameters"][0]["ParameterValue"] == "3"
+
+
 # --- secrets -----------------------------------------------------------------------------
 
 
