@@ -248,6 +248,7 @@ def options_of(inputs: PlanInputs) -> PlanOptions:
         change_sets=inputs.change_sets,
         destroy=inputs.destroy,
         wait=inputs.wait,
+        prune=inputs.prune,
     )
 
 
@@ -310,6 +311,7 @@ def apply(
         force=frozenset(inputs.force),
         disable_termination_protection=inputs.disable_termination_protection,
         wait=inputs.wait,
+        prune=inputs.prune,
     )
     policy = ApprovalPolicy(
         reviewed=saved,

@@ -577,3 +577,37 @@ def test_secrets_never_leak(env: Env, tmp_path: Path) -> None:
     assert "visible" in everything  # the scan sees real output
     for secret in (hidden, from_ssm, from_kms):
         assert secret not in everything
+
+
+# --- prune -------------------------------------------------------------------------------
+
+
+def test_prune_lists_plans_and_deletes_a_stack_removed_from_the_config(env: Env) -> None:
+    ns = _ns()
+    both = env.config(
+        f"""\
+        namespace: {ns}
+        stacks:
+          - {{name: kept, template_path: param.json, variables: {{Value: a}}}}
+          - {{name: dropped, template_path: param.json, variables: {{Value: b}}}}
+        """
+    )
+    assert env.run("build", "--local", both).returncode == 0
+    kept = env.config(
+        f"""\
+        namespace: {ns}
+        stacks:
+          - {{name: kept, template_path: param.json, variables: {{Value: a}}}}
+        """
+    )
+    listed = env.run("info", "--local", "--orphans", "--json", kept)
+    assert listed.returncode == 0, listed.stderr
+    assert [o["stack_name"] for o in json.loads(listed.stdout)["orphans"]] == [f"{ns}-dropped"]
+    assert env.run("diff", "--local", "--detailed-exitcode", kept).returncode == 0
+    shown = env.run("diff", "--local", "--prune", "--detailed-exitcode", kept)
+    assert shown.returncode == 2 and "dropped" in shown.stdout, shown.stdout + shown.stderr
+    built = env.run("build", "--local", "--prune", kept)
+    assert built.returncode == 0, built.stdout + built.stderr
+    names = [s["StackName"] for s in env.client("cloudformation").describe_stacks()["Stacks"]]
+    assert f"{ns}-kept" in names and f"{ns}-dropped" not in names
+    assert "no orphans" in env.run("info", "--local", "--orphans", kept).stdout

@@ -25,11 +25,22 @@ if TYPE_CHECKING:
     from stackyard.plan.model import Plan, PlanInputs
     from stackyard.plan.planner import Planned
 
-__all__ = ["apply", "diff", "plan"]
+__all__ = ["apply", "diff", "plan", "prune_option"]
+
+
+def prune_option(func: Any) -> Any:
+    """``--prune``: also delete this namespace's stacks that the config no longer names."""
+    return click.option(
+        "--prune",
+        is_flag=True,
+        help="Also delete stacks stackyard made for this namespace that the config no longer "
+        "names (protected ones need approval; see `info --orphans`).",
+    )(func)
 
 
 def _plan_options(func: Any) -> Any:
     func = wiring.no_wait_option(func)
+    func = prune_option(func)
     func = click.option(
         "--destroy",
         is_flag=True,
@@ -64,6 +75,7 @@ def _inputs(
     destroy: bool,
     no_wait: bool,
     disable_termination_protection: bool = False,
+    prune: bool = False,
 ) -> PlanInputs:
     from stackyard.plan.model import PlanInputs
 
@@ -83,6 +95,7 @@ def _inputs(
         destroy=destroy,
         disable_termination_protection=disable_termination_protection,
         wait=not no_wait,
+        prune=prune and not destroy,
     )
 
 
@@ -130,6 +143,7 @@ def diff(
     change_sets: bool,
     destroy: bool,
     no_wait: bool,
+    prune: bool,
     as_json: bool,
     detailed_exitcode: bool,
 ) -> None:
@@ -138,7 +152,7 @@ def diff(
     Exit codes: 0 done, 1 error, 2 usage or config error; with --detailed-exitcode 0 no
     changes, 2 changes, 1 error or a stack that cannot be planned or applied.
     """
-    inputs = _inputs(inv, recreate_failed, force, change_sets, destroy, no_wait)
+    inputs = _inputs(inv, recreate_failed, force, change_sets, destroy, no_wait, prune=prune)
     try:
         made = _make_plan(inv, local, retry_mode, inputs, record=False).plan
     except StackyardError as exc:
@@ -186,6 +200,7 @@ def plan(
     change_sets: bool,
     destroy: bool,
     no_wait: bool,
+    prune: bool,
     disable_termination_protection: bool,
     out: str,
 ) -> None:
@@ -200,7 +215,14 @@ def plan(
             hint="name the config file, so `stackyard apply PLANFILE` can read it again",
         )
     inputs = _inputs(
-        inv, recreate_failed, force, change_sets, destroy, no_wait, disable_termination_protection
+        inv,
+        recreate_failed,
+        force,
+        change_sets,
+        destroy,
+        no_wait,
+        disable_termination_protection,
+        prune=prune,
     )
     made = _make_plan(inv, local, retry_mode, inputs, record=True).plan
     Path(out).write_text(made.to_json() + "\n", encoding="utf-8")

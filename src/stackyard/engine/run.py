@@ -54,6 +54,7 @@ class RunOptions:
     force: frozenset[str] = frozenset()  # locked stacks to update anyway
     disable_termination_protection: bool = False
     wait: bool = True  # wait for stacks found busy (False: --no-wait refuses them)
+    prune: bool = False  # also delete this namespace's stacks the config no longer names
     poll: PollPolicy = field(default_factory=PollPolicy)
 
 
@@ -183,10 +184,10 @@ class _Run:
         started: float,
     ) -> RunResult:
         """Run the plan over its graph; the post hooks when everything went well."""
-        project = self.project
         names = [n for n in planned.order if n not in planned.targets]
         states = {
-            n: StackState(n, project.fqn(n), region=planned.stack(n).location.region) for n in names
+            n: StackState(n, planned.stack(n).plan.fqn, region=planned.stack(n).location.region)
+            for n in names
         }
         result = RunResult(command, states, self.gateway.stats, started=started)
         result.planned = planned
@@ -289,6 +290,7 @@ def build(
                 force=options.force,
                 wait=options.wait,
                 locked_delta=False,
+                prune=options.prune,
             )
         )
     if review is not None:
