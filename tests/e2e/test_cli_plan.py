@@ -611,3 +611,28 @@ def test_prune_lists_plans_and_deletes_a_stack_removed_from_the_config(env: Env)
     names = [s["StackName"] for s in env.client("cloudformation").describe_stacks()["Stacks"]]
     assert f"{ns}-kept" in names and f"{ns}-dropped" not in names
     assert "no orphans" in env.run("info", "--local", "--orphans", kept).stdout
+
+
+# --- reports -----------------------------------------------------------------------------
+
+
+def test_plan_reports_are_written_beside_the_plan_and_by_report(env: Env) -> None:
+    ns = _ns()
+    config = env.config(
+        f"""\
+        namespace: {ns}
+        stacks:
+          - {{name: one, template_path: param.json, variables: {{Value: a}}}}
+        """
+    )
+    made = env.run(
+        "plan", "--local", "-o", f"{ns}.plan", "--report", "html", "--report", "markdown", config
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    page = (env.folder / f"{ns}.plan.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and f"{ns}-one" in page
+    assert "| + | one | create | +1 |" in (env.folder / f"{ns}.plan.md").read_text()
+    printed = env.run("report", f"{ns}.plan", "--format", "markdown", "-o", "-")
+    assert printed.returncode == 0 and printed.stdout.startswith("## stackyard plan")
+    assert env.run("report", f"{ns}.plan", "-o", "r.html").returncode == 0
+    assert (env.folder / "r.html").read_text() == page

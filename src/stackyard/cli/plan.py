@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from stackyard.plan.model import Plan, PlanInputs
     from stackyard.plan.planner import Planned
 
-__all__ = ["apply", "diff", "plan", "prune_option"]
+__all__ = ["apply", "diff", "plan", "prune_option", "read_plan"]
 
 
 def prune_option(func: Any) -> Any:
@@ -191,6 +191,13 @@ def diff(
     metavar="PLANFILE",
     help="Write the plan (JSON, with its inputs and fingerprints) to this file.",
 )
+@click.option(
+    "--report",
+    "reports",
+    multiple=True,
+    type=click.Choice(["html", "markdown"]),
+    help="Also write a report beside the plan (PLANFILE.html, PLANFILE.md). Repeatable.",
+)
 def plan(
     inv: Invocation,
     local: bool,
@@ -203,6 +210,7 @@ def plan(
     prune: bool,
     disable_termination_protection: bool,
     out: str,
+    reports: tuple[str, ...],
 ) -> None:
     """Save a plan to review; `stackyard apply PLANFILE` executes exactly it."""
     from rich.markup import escape
@@ -229,9 +237,16 @@ def plan(
     console = wiring.console()
     render_plan(made, console, details=True)
     console.print(f"plan saved to {escape(out)}; apply it with `stackyard apply {escape(out)}`")
+    from stackyard.cli.report import beside, render_report
+
+    for fmt in dict.fromkeys(reports):
+        target = beside(out, fmt)
+        target.write_text(render_report(made, fmt), encoding="utf-8")
+        console.print(f"{fmt} report saved to {escape(str(target))}")
 
 
-def _read_plan(path: str) -> Plan:
+def read_plan(path: str) -> Plan:
+    """The plan saved at ``path``; a usage error when it cannot be read."""
     from stackyard.plan.model import Plan
 
     try:
@@ -318,7 +333,7 @@ def apply(
     from stackyard import workflow
     from stackyard.cli.options import Invocation
 
-    saved = _read_plan(planfile)
+    saved = read_plan(planfile)
     _check_arguments(saved, files, overrides)
     if saved.inputs is None:
         raise UsageError(
