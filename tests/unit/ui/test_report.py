@@ -60,8 +60,7 @@ def test_markdown_snapshot_of_every_kind_of_change() -> None:
 def test_markdown_stays_under_the_comment_limit_and_says_what_it_left_out() -> None:
     big = build("mixed")
     stacks = [
-        StackPlan(**{**big.__dict__, "name": f"s{i:03}", "fqn": f"dev-s{i:03}"})
-        for i in range(120)
+        StackPlan(**{**big.__dict__, "name": f"s{i:03}", "fqn": f"dev-s{i:03}"}) for i in range(120)
     ]
     text = render_markdown(Plan.create(stacks, now=NOW))
     assert len(text) <= GITHUB_COMMENT_LIMIT
