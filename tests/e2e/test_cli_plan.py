@@ -636,3 +636,66 @@ def test_plan_reports_are_written_beside_the_plan_and_by_report(env: Env) -> Non
     assert printed.returncode == 0 and printed.stdout.startswith("## stackyard plan")
     assert env.run("report", f"{ns}.plan", "-o", "r.html").returncode == 0
     assert (env.folder / "r.html").read_text() == page
+
+
+# --- signed approvals --------------------------------------------------------------------
+
+
+def test_signed_approvals_apply_and_stale_or_forged_ones_are_refused(env: Env) -> None:
+    import shutil
+
+    ns = _ns()
+    config = env.config(
+        f"""\
+        namespace: {ns}
+        stacks:
+          - {{name: guarded, template_path: param.json, protected: true,
+             variables: {{Value: "${{v}}"}}}}
+        """
+    )
+    keyed = {**env.environ, "STACKYARD_APPROVAL_KEY": "a-key-only-reviewers-and-ci-hold"}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(STACKYARD), *args],
+            cwd=env.folder,
+            env=keyed,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    for name, value in (("a", "1"), ("b", "2")):
+        made = run("plan", "--local", "-o", f"{ns}-{name}.plan", "-e", f"v={value}", config)
+        assert made.returncode == 0, made.stdout + made.stderr
+    # CI requires signed approvals: the plan file alone approves nothing.
+    held = run("apply", "--local", "--require-approvals", f"{ns}-a.plan")
+    assert held.returncode == 3, held.stdout + held.stderr
+    signed = run("approve", f"{ns}-a.plan", "--by", "ana")
+    assert signed.returncode == 0 and "ana approved 1 item(s)" in signed.stdout, signed.stderr
+    approvals = env.folder / f"{ns}-a.plan.approvals.json"
+    original = approvals.read_text()
+
+    # An approval for another plan (its digest) is refused.
+    shutil.copy(approvals, env.folder / f"{ns}-b.plan.approvals.json")
+    other = run("apply", "--local", f"{ns}-b.plan")
+    assert other.returncode == 2 and "approves another plan" in other.stderr, other.stderr
+    # A tampered approval: who approved changed after signing.
+    approvals.write_text(original.replace('"by": "ana"', '"by": "eve"'))
+    forged = run("apply", "--local", f"{ns}-a.plan")
+    assert forged.returncode == 2 and "signature does not verify" in forged.stderr
+    approvals.write_text(original)
+    # A tampered plan: edited after it was approved.
+    planfile = env.folder / f"{ns}-a.plan"
+    text = planfile.read_text()
+    planfile.write_text(text.replace('"created_at": "', '"created_at": "1', 1))
+    edited = run("apply", "--local", "--require-approvals", f"{ns}-a.plan")
+    assert edited.returncode == 2 and "approves another plan" in edited.stderr, edited.stderr
+    names = [s["StackName"] for s in env.client("cloudformation").describe_stacks()["Stacks"]]
+    assert f"{ns}-guarded" not in names  # nothing ran
+
+    planfile.write_text(text)
+    applied = run("apply", "--local", "--require-approvals", f"{ns}-a.plan")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "approved by ana (signatures verified)" in applied.stderr
+    assert "guarded: complete" in applied.stdout

@@ -25,6 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "plan": ("stackyard.cli.plan:plan", "Save a plan to review and apply (-o PLANFILE)."),
     "apply": ("stackyard.cli.plan:apply", "Execute a saved plan; refuses if anything moved."),
+    "approve": (
+        "stackyard.cli.approve:approve",
+        "Sign an approval of a saved plan's protected changes (for apply).",
+    ),
     "report": (
         "stackyard.cli.report:report",
         "Render a saved plan as an offline HTML page or pull-request Markdown.",

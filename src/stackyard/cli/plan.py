@@ -309,6 +309,17 @@ def _check_arguments(saved: Plan, files: tuple[str, ...], overrides: tuple[str, 
 @click.option("-j", "--max-parallel", type=click.IntRange(min=0), default=0, metavar="N")
 @click.option("-v", "--verbose", count=True, help="More output; repeat for more.")
 @click.option("--stats", is_flag=True, help="Print the CloudFormation calls made, by action.")
+@click.option(
+    "--approvals",
+    metavar="FILE",
+    help="Signed approvals to accept (default: PLANFILE.approvals.json, when it exists).",
+)
+@click.option(
+    "--require-approvals",
+    is_flag=True,
+    help="Protected changes run only with signed approvals (`stackyard approve`); the plan "
+    "file alone approves nothing.",
+)
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -320,21 +331,28 @@ def apply(
     max_parallel: int,
     verbose: int,
     stats: bool,
+    approvals: str | None,
+    require_approvals: bool,
 ) -> None:
     """Execute a saved plan, exactly: PLANFILE is all it needs.
 
     The plan is made again from its recorded inputs; if that differs from the file in any
     way (an input file, the deployed stacks, or the file itself edited), nothing runs and
-    every difference is named. Protected changes in the reviewed plan count as approved.
+    every difference is named. Protected changes in the reviewed plan count as approved,
+    unless signed approvals are given (PLANFILE.approvals.json, --approvals) or required
+    (--require-approvals): then only the items they approve do, and an approval that is
+    stale or does not verify is refused.
 
     Exit codes: 0 done, 1 a stack failed or the plan moved, 2 usage or plan-file error,
     3 a protected change not in the reviewed plan, 130 interrupted.
     """
     from stackyard import workflow
+    from stackyard.cli.approve import signed_items
     from stackyard.cli.options import Invocation
 
     saved = read_plan(planfile)
     _check_arguments(saved, files, overrides)
+    signed = signed_items(saved, planfile, approvals, required=require_approvals, local=local)
     if saved.inputs is None:
         raise UsageError(
             "this plan file does not record its inputs",
@@ -369,6 +387,7 @@ def apply(
                 interrupt=interrupt,
                 max_parallel=max_parallel,
                 secrets=secrets,
+                signed_items=signed,
             ),
             verbose=verbose,
         )
