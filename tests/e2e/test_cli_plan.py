@@ -699,3 +699,33 @@ def test_signed_approvals_apply_and_stale_or_forged_ones_are_refused(env: Env) -
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert "approved by ana (signatures verified)" in applied.stderr
     assert "guarded: complete" in applied.stdout
+
+
+# --- drift -------------------------------------------------------------------------------
+
+
+def test_drift_shows_what_changed_outside_cloudformation_and_exits_2(env: Env) -> None:
+    ns = _ns()
+    config = env.config(
+        f"""\
+        namespace: {ns}
+        stacks:
+          - {{name: one, template_path: param.json, variables: {{Value: a}}}}
+          - {{name: two, template_path: param.json, variables: {{Value: b}}}}
+        """
+    )
+    assert env.run("build", "--local", config).returncode == 0
+    assert env.run("drift", "--local", config).returncode == 0
+    cfn = env.client("cloudformation")
+    [param] = cfn.describe_stack_resources(StackName=f"{ns}-one")["StackResources"]
+    env.client("ssm").put_parameter(
+        Name=param["PhysicalResourceId"], Value="changed", Overwrite=True
+    )
+    shown = env.run("drift", "--local", config)
+    assert shown.returncode == 2, shown.stdout + shown.stderr
+    assert '~ /Value: "a" → "changed"' in shown.stdout
+    assert "1 of 2 stack(s) drifted" in shown.stdout
+    data = json.loads(env.run("drift", "--local", "--json", "--stacks", "two", config).stdout)
+    assert [s["status"] for s in data["stacks"]] == ["IN_SYNC"]
+    info = json.loads(env.run("info", "--local", "--json", config).stdout)
+    assert [s["last_drift"]["status"] for s in info["stacks"]] == ["DRIFTED", "IN_SYNC"]

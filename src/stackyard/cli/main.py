@@ -38,6 +38,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "stackyard.cli.apply:info",
         "Show deployed stacks: status, outputs, drift from config.",
     ),
+    "drift": (
+        "stackyard.cli.drift:drift",
+        "Detect drift: resources changed outside CloudFormation (exit 2 when drifted).",
+    ),
     "secrets": (
         "stackyard.cli.secrets:secrets",
         "Put, read, list, audit secrets in SSM under one key.",
