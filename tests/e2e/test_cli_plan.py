@@ -729,3 +729,101 @@ def test_drift_shows_what_changed_outside_cloudformation_and_exits_2(env: Env) -
     assert [s["status"] for s in data["stacks"]] == ["IN_SYNC"]
     info = json.loads(env.run("info", "--local", "--json", config).stdout)
     assert [s["last_drift"]["status"] for s in info["stacks"]] == ["DRIFTED", "IN_SYNC"]
+
+
+# --- DNS audit ---------------------------------------------------------------------------
+
+ZONE = {
+    "Parameters": {
+        "Domain": {"Type": "String"},
+        "LbDns": {"Type": "String"},
+        "LbZone": {"Type": "String"},
+    },
+    "Resources": {
+        "Zone": {"Type": "AWS::Route53::HostedZone", "Properties": {"Name": {"Ref": "Domain"}}},
+        "Api": {
+            "Type": "AWS::Route53::RecordSet",
+            "Properties": {
+                "HostedZoneId": {"Ref": "Zone"},
+                "Name": {"Fn::Sub": "api.${Domain}"},
+                "Type": "A",
+                "AliasTarget": {"DNSName": {"Ref": "LbDns"}, "HostedZoneId": {"Ref": "LbZone"}},
+            },
+        },
+        "Www": {
+            "Type": "AWS::Route53::RecordSet",
+            "Properties": {
+                "HostedZoneId": {"Ref": "Zone"},
+                "Name": {"Fn::Sub": "www.${Domain}"},
+                "Type": "CNAME",
+                "TTL": "300",
+                "ResourceRecords": ["example.org"],
+            },
+        },
+    },
+}
+
+
+def test_dns_audit_finds_one_unmanaged_record_and_one_dangling_alias(env: Env) -> None:
+    ns = _ns()
+    domain = f"{ns}.example.com"
+    ec2, elbv2 = env.client("ec2"), env.client("elbv2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24", AvailabilityZone=f"us-east-1{z}")[
+            "Subnet"
+        ]["SubnetId"]
+        for i, z in ((1, "a"), (2, "b"))
+    ]
+    lb = elbv2.create_load_balancer(Name=f"{ns}-lb", Subnets=subnets)["LoadBalancers"][0]
+    (env.folder / "zone.json").write_text(json.dumps(ZONE))
+    config = env.config(
+        f"""\
+        namespace: {ns}
+        stacks:
+          - name: dns
+            template_path: zone.json
+            variables:
+              Domain: {domain}
+              LbDns: {lb["DNSName"]}
+              LbZone: {lb["CanonicalHostedZoneId"]}
+        """
+    )
+    built = env.run("build", "--local", config)
+    assert built.returncode == 0, built.stdout + built.stderr
+    clean = env.run("audit", "dns", "--local", config)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "no unmanaged or dangling records" in clean.stdout
+
+    route53 = env.client("route53")
+    [zone] = [z for z in route53.list_hosted_zones()["HostedZones"] if z["Name"] == f"{domain}."]
+    route53.change_resource_record_sets(
+        HostedZoneId=zone["Id"],
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "CREATE",
+                    "ResourceRecordSet": {
+                        "Name": f"legacy.{domain}",
+                        "Type": "TXT",
+                        "TTL": 60,
+                        "ResourceRecords": [{"Value": '"left by hand"'}],
+                    },
+                }
+            ]
+        },
+    )
+    elbv2.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])
+
+    found = env.run("audit", "dns", "--local", "--json", config)
+    assert found.returncode == 2, found.stdout + found.stderr
+    findings = json.loads(found.stdout)["findings"]
+    assert sorted((f["kind"], f["name"], f["type"]) for f in findings) == [
+        ("dangling", f"api.{domain}.", "A"),
+        ("unmanaged", f"legacy.{domain}.", "TXT"),
+    ]
+    dangling = next(f for f in findings if f["kind"] == "dangling")
+    assert dangling["target_kind"] == "load balancer" and dangling["stack"] == "dns"
+    assert "deleted load balancer" in dangling["risk"]
+    shown = env.run("audit", "dns", "--local", config)
+    assert shown.returncode == 2 and "2 finding(s)" in shown.stdout

@@ -420,6 +420,20 @@ class CloudFormationGateway:
             if not token:
                 return changes
 
+    def stack_resources(self, fqn: str, location: Location) -> list[dict[str, Any]]:
+        """ListStackResources (paginated): each resource's logical and physical id, type."""
+        found: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"StackName": fqn}
+            if token:
+                kwargs["NextToken"] = token
+            answer = self._call(location, "ListStackResources", stack=fqn, **kwargs)
+            found += [dict(r) for r in answer.get("StackResourceSummaries", [])]
+            token = answer.get("NextToken")
+            if not token:
+                return found
+
     # -- drift ------------------------------------------------------------------------------
 
     def detect_stack_drift(self, fqn: str, location: Location) -> str:

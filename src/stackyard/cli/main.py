@@ -38,6 +38,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "stackyard.cli.apply:info",
         "Show deployed stacks: status, outputs, drift from config.",
     ),
+    "audit": (
+        "stackyard.cli.audit:audit",
+        "Audit what the config does not say: `audit dns` (unmanaged, dangling records).",
+    ),
     "drift": (
         "stackyard.cli.drift:drift",
         "Detect drift: resources changed outside CloudFormation (exit 2 when drifted).",
