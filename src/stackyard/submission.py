@@ -22,6 +22,7 @@ __all__ = [
     "OWNER_TAG",
     "OWN_TAG_PREFIX",
     "PROTECTION_TAG",
+    "STACK_TAG",
     "protection_from_tag",
     "protection_tag",
     "stack_submission",
@@ -32,6 +33,9 @@ __all__ = [
 # Tags stackyard puts on stacks; never compared with the config's tags.
 OWN_TAG_PREFIX = "stackyard:"
 OWNER_TAG = "stackyard:namespace"
+# The stack's name in the config, so a stack the config no longer names can be found
+# and pruned under the name it had.
+STACK_TAG = "stackyard:stack"
 # The protection a stack was deployed under (see ``plan.protection.protection_tag``).
 PROTECTION_TAG = "stackyard:protected"
 
@@ -56,11 +60,13 @@ def submitted_tags(
     namespace: str,
     protection: str | None = None,
 ) -> dict[str, str]:
-    """The config's tags plus stackyard's own: the owner tag (added on create, kept on update)
-    and the protection the stack is deployed under (``protection``; None removes it)."""
+    """The config's tags plus stackyard's own: the owner and stack-name tags (added on
+    create, kept on update) and the protection the stack is deployed under
+    (``protection``; None removes it)."""
     tags = dict(desired.tags)
     if deployed is None:
         tags[OWNER_TAG] = namespace or "-"
+        tags[STACK_TAG] = desired.name
     else:
         tags.update({k: v for k, v in deployed.tags.items() if k.startswith(OWN_TAG_PREFIX)})
     tags.pop(PROTECTION_TAG, None)

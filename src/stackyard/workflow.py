@@ -248,6 +248,7 @@ def options_of(inputs: PlanInputs) -> PlanOptions:
         change_sets=inputs.change_sets,
         destroy=inputs.destroy,
         wait=inputs.wait,
+        prune=inputs.prune,
     )
 
 
@@ -290,10 +291,12 @@ def apply(
     max_parallel: int = 0,
     approve_protected: bool = False,
     secrets: Mapping[str, str] | None = None,
+    signed_items: frozenset[str] | None = None,
     **engine: Any,
 ) -> RunResult:
     """Execute a saved plan, exactly (see the module docstring); ``secrets``: the values of
-    the plan's secret ``-e`` overrides."""
+    the plan's secret ``-e`` overrides. With ``signed_items`` (the item ids of verified
+    approvals, see ``plan.approvals_file``) only those approve protected changes."""
     from stackyard.engine.approval import ApprovalPolicy
     from stackyard.engine.run import RunOptions
     from stackyard.engine.run import build as run_build
@@ -311,6 +314,7 @@ def apply(
         disable_termination_protection=inputs.disable_termination_protection,
         wait=inputs.wait,
         change_sets=inputs.change_sets,
+        prune=inputs.prune,
     )
     policy = ApprovalPolicy(
         reviewed=saved,
@@ -318,6 +322,7 @@ def apply(
         approved_rules=frozenset({RULE_TERMINATION_PROTECTION})
         if inputs.disable_termination_protection
         else frozenset(),
+        signed_items=signed_items,
     )
     entry = run_destroy if inputs.destroy else run_build
     return entry(project, options, gateway, listener, approvals=policy, planned=fresh, **engine)

@@ -598,3 +598,253 @@ def test_secrets_never_leak(env: Env, tmp_path: Path) -> None:
     assert "visible" in everything  # the scan sees real output
     for secret in (hidden, from_ssm, from_kms):
         assert secret not in everything
+
+
+# --- prune -------------------------------------------------------------------------------
+
+
+def test_prune_lists_plans_and_deletes_a_stack_removed_from_the_config(env: Env) -> None:
+    ns = _ns()
+    both = env.config(
+        f"""\
+        namespace: {ns}
+        stacks:
+          - {{name: kept, template_path: param.json, variables: {{Value: a}}}}
+          - {{name: dropped, template_path: param.json, variables: {{Value: b}}}}
+        """
+    )
+    assert env.run("build", "--local", both).returncode == 0
+    kept = env.config(
+        f"""\
+        namespace: {ns}
+        stacks:
+          - {{name: kept, template_path: param.json, variables: {{Value: a}}}}
+        """
+    )
+    listed = env.run("info", "--local", "--orphans", "--json", kept)
+    assert listed.returncode == 0, listed.stderr
+    assert [o["stack_name"] for o in json.loads(listed.stdout)["orphans"]] == [f"{ns}-dropped"]
+    assert env.run("diff", "--local", "--detailed-exitcode", kept).returncode == 0
+    shown = env.run("diff", "--local", "--prune", "--detailed-exitcode", kept)
+    assert shown.returncode == 2 and "dropped" in shown.stdout, shown.stdout + shown.stderr
+    built = env.run("build", "--local", "--prune", kept)
+    assert built.returncode == 0, built.stdout + built.stderr
+    names = [s["StackName"] for s in env.client("cloudformation").describe_stacks()["Stacks"]]
+    assert f"{ns}-kept" in names and f"{ns}-dropped" not in names
+    assert "no orphans" in env.run("info", "--local", "--orphans", kept).stdout
+
+
+# --- reports -----------------------------------------------------------------------------
+
+
+def test_plan_reports_are_written_beside_the_plan_and_by_report(env: Env) -> None:
+    ns = _ns()
+    config = env.config(
+        f"""\
+        namespace: {ns}
+        stacks:
+          - {{name: one, template_path: param.json, variables: {{Value: a}}}}
+        """
+    )
+    made = env.run(
+        "plan", "--local", "-o", f"{ns}.plan", "--report", "html", "--report", "markdown", config
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    page = (env.folder / f"{ns}.plan.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and f"{ns}-one" in page
+    assert "| + | one | create | +1 |" in (env.folder / f"{ns}.plan.md").read_text()
+    printed = env.run("report", f"{ns}.plan", "--format", "markdown", "-o", "-")
+    assert printed.returncode == 0 and printed.stdout.startswith("## stackyard plan")
+    assert env.run("report", f"{ns}.plan", "-o", "r.html").returncode == 0
+    assert (env.folder / "r.html").read_text() == page
+
+
+# --- signed approvals --------------------------------------------------------------------
+
+
+def test_signed_approvals_apply_and_stale_or_forged_ones_are_refused(env: Env) -> None:
+    import shutil
+
+    ns = _ns()
+    config = env.config(
+        f"""\
+        namespace: {ns}
+        stacks:
+          - {{name: guarded, template_path: param.json, protected: true,
+             variables: {{Value: "${{v}}"}}}}
+        """
+    )
+    keyed = {**env.environ, "STACKYARD_APPROVAL_KEY": "a-key-only-reviewers-and-ci-hold"}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(STACKYARD), *args],
+            cwd=env.folder,
+            env=keyed,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    for name, value in (("a", "1"), ("b", "2")):
+        made = run("plan", "--local", "-o", f"{ns}-{name}.plan", "-e", f"v={value}", config)
+        assert made.returncode == 0, made.stdout + made.stderr
+    # CI requires signed approvals: the plan file alone approves nothing.
+    held = run("apply", "--local", "--require-approvals", f"{ns}-a.plan")
+    assert held.returncode == 3, held.stdout + held.stderr
+    signed = run("approve", f"{ns}-a.plan", "--by", "ana")
+    assert signed.returncode == 0 and "ana approved 1 item(s)" in signed.stdout, signed.stderr
+    approvals = env.folder / f"{ns}-a.plan.approvals.json"
+    original = approvals.read_text()
+
+    # An approval for another plan (its digest) is refused.
+    shutil.copy(approvals, env.folder / f"{ns}-b.plan.approvals.json")
+    other = run("apply", "--local", f"{ns}-b.plan")
+    assert other.returncode == 2 and "approves another plan" in other.stderr, other.stderr
+    # A tampered approval: who approved changed after signing.
+    approvals.write_text(original.replace('"by": "ana"', '"by": "eve"'))
+    forged = run("apply", "--local", f"{ns}-a.plan")
+    assert forged.returncode == 2 and "signature does not verify" in forged.stderr
+    approvals.write_text(original)
+    # A tampered plan: edited after it was approved.
+    planfile = env.folder / f"{ns}-a.plan"
+    text = planfile.read_text()
+    planfile.write_text(text.replace('"created_at": "', '"created_at": "1', 1))
+    edited = run("apply", "--local", "--require-approvals", f"{ns}-a.plan")
+    assert edited.returncode == 2 and "approves another plan" in edited.stderr, edited.stderr
+    names = [s["StackName"] for s in env.client("cloudformation").describe_stacks()["Stacks"]]
+    assert f"{ns}-guarded" not in names  # nothing ran
+
+    planfile.write_text(text)
+    applied = run("apply", "--local", "--require-approvals", f"{ns}-a.plan")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "approved by ana (signatures verified)" in applied.stderr
+    assert "guarded: complete" in applied.stdout
+
+
+# --- drift -------------------------------------------------------------------------------
+
+
+def test_drift_shows_what_changed_outside_cloudformation_and_exits_2(env: Env) -> None:
+    ns = _ns()
+    config = env.config(
+        f"""\
+        namespace: {ns}
+        stacks:
+          - {{name: one, template_path: param.json, variables: {{Value: a}}}}
+          - {{name: two, template_path: param.json, variables: {{Value: b}}}}
+        """
+    )
+    assert env.run("build", "--local", config).returncode == 0
+    assert env.run("drift", "--local", config).returncode == 0
+    cfn = env.client("cloudformation")
+    [param] = cfn.describe_stack_resources(StackName=f"{ns}-one")["StackResources"]
+    env.client("ssm").put_parameter(
+        Name=param["PhysicalResourceId"], Value="changed", Overwrite=True
+    )
+    shown = env.run("drift", "--local", config)
+    assert shown.returncode == 2, shown.stdout + shown.stderr
+    assert '~ /Value: "a" → "changed"' in shown.stdout
+    assert "1 of 2 stack(s) drifted" in shown.stdout
+    data = json.loads(env.run("drift", "--local", "--json", "--stacks", "two", config).stdout)
+    assert [s["status"] for s in data["stacks"]] == ["IN_SYNC"]
+    info = json.loads(env.run("info", "--local", "--json", config).stdout)
+    assert [s["last_drift"]["status"] for s in info["stacks"]] == ["DRIFTED", "IN_SYNC"]
+
+
+# --- DNS audit ---------------------------------------------------------------------------
+
+ZONE = {
+    "Parameters": {
+        "Domain": {"Type": "String"},
+        "LbDns": {"Type": "String"},
+        "LbZone": {"Type": "String"},
+    },
+    "Resources": {
+        "Zone": {"Type": "AWS::Route53::HostedZone", "Properties": {"Name": {"Ref": "Domain"}}},
+        "Api": {
+            "Type": "AWS::Route53::RecordSet",
+            "Properties": {
+                "HostedZoneId": {"Ref": "Zone"},
+                "Name": {"Fn::Sub": "api.${Domain}"},
+                "Type": "A",
+                "AliasTarget": {"DNSName": {"Ref": "LbDns"}, "HostedZoneId": {"Ref": "LbZone"}},
+            },
+        },
+        "Www": {
+            "Type": "AWS::Route53::RecordSet",
+            "Properties": {
+                "HostedZoneId": {"Ref": "Zone"},
+                "Name": {"Fn::Sub": "www.${Domain}"},
+                "Type": "CNAME",
+                "TTL": "300",
+                "ResourceRecords": ["example.org"],
+            },
+        },
+    },
+}
+
+
+def test_dns_audit_finds_one_unmanaged_record_and_one_dangling_alias(env: Env) -> None:
+    ns = _ns()
+    domain = f"{ns}.example.com"
+    ec2, elbv2 = env.client("ec2"), env.client("elbv2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24", AvailabilityZone=f"us-east-1{z}")[
+            "Subnet"
+        ]["SubnetId"]
+        for i, z in ((1, "a"), (2, "b"))
+    ]
+    lb = elbv2.create_load_balancer(Name=f"{ns}-lb", Subnets=subnets)["LoadBalancers"][0]
+    (env.folder / "zone.json").write_text(json.dumps(ZONE))
+    config = env.config(
+        f"""\
+        namespace: {ns}
+        stacks:
+          - name: dns
+            template_path: zone.json
+            variables:
+              Domain: {domain}
+              LbDns: {lb["DNSName"]}
+              LbZone: {lb["CanonicalHostedZoneId"]}
+        """
+    )
+    built = env.run("build", "--local", config)
+    assert built.returncode == 0, built.stdout + built.stderr
+    clean = env.run("audit", "dns", "--local", config)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "no unmanaged or dangling records" in clean.stdout
+
+    route53 = env.client("route53")
+    [zone] = [z for z in route53.list_hosted_zones()["HostedZones"] if z["Name"] == f"{domain}."]
+    route53.change_resource_record_sets(
+        HostedZoneId=zone["Id"],
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "CREATE",
+                    "ResourceRecordSet": {
+                        "Name": f"legacy.{domain}",
+                        "Type": "TXT",
+                        "TTL": 60,
+                        "ResourceRecords": [{"Value": '"left by hand"'}],
+                    },
+                }
+            ]
+        },
+    )
+    elbv2.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])
+
+    found = env.run("audit", "dns", "--local", "--json", config)
+    assert found.returncode == 2, found.stdout + found.stderr
+    findings = json.loads(found.stdout)["findings"]
+    assert sorted((f["kind"], f["name"], f["type"]) for f in findings) == [
+        ("dangling", f"api.{domain}.", "A"),
+        ("unmanaged", f"legacy.{domain}.", "TXT"),
+    ]
+    dangling = next(f for f in findings if f["kind"] == "dangling")
+    assert dangling["target_kind"] == "load balancer" and dangling["stack"] == "dns"
+    assert "deleted load balancer" in dangling["risk"]
+    shown = env.run("audit", "dns", "--local", config)
+    assert shown.returncode == 2 and "2 finding(s)" in shown.stdout

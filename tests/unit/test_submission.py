@@ -10,6 +10,7 @@ from stackyard.desired import DesiredStack
 from stackyard.submission import (
     OWNER_TAG,
     PROTECTION_TAG,
+    STACK_TAG,
     protection_from_tag,
     protection_tag,
     submitted_tags,
@@ -63,7 +64,11 @@ def test_the_protection_tag_follows_the_config_on_every_submission() -> None:
     from stackyard.aws.cloudformation import DeployedStack
 
     created = submitted_tags(_desired(), None, "ns", protection="true")
-    assert created == {"team": "x", OWNER_TAG: "ns", PROTECTION_TAG: "true"}
+    assert created == {"team": "x", OWNER_TAG: "ns", STACK_TAG: "a", PROTECTION_TAG: "true"}
     deployed = DeployedStack("ns-a", "id", "UPDATE_COMPLETE", tags=created)
     # No longer protected in the config: the tag goes with the (approved) update.
-    assert submitted_tags(_desired(), deployed, "ns") == {"team": "x", OWNER_TAG: "ns"}
+    assert submitted_tags(_desired(), deployed, "ns") == {
+        "team": "x",
+        OWNER_TAG: "ns",
+        STACK_TAG: "a",
+    }

@@ -46,6 +46,10 @@ READ_ACTIONS = frozenset(
         "DescribeChangeSet",
         "ListStackResources",
         "DescribeStackResources",
+        # Drift detection changes no stack: it is paced like the reads.
+        "DetectStackDrift",
+        "DescribeStackDriftDetectionStatus",
+        "DescribeStackResourceDrifts",
     }
 )
 
@@ -97,6 +101,8 @@ class DeployedStack:
     description: str | None = None
     template: Mapping[str, Any] = field(default_factory=dict)
     stack_policy: Mapping[str, Any] | None = None
+    drift_status: str = "NOT_CHECKED"  # the last drift detection's verdict
+    drift_checked: datetime | None = None
 
     @property
     def fqn(self) -> str:
@@ -197,6 +203,9 @@ def _deployed(raw: Mapping[str, Any]) -> DeployedStack:
         created=raw.get("CreationTime"),
         updated=raw.get("LastUpdatedTime"),
         description=raw.get("Description"),
+        drift_status=_text((raw.get("DriftInformation") or {}).get("StackDriftStatus"))
+        or "NOT_CHECKED",
+        drift_checked=(raw.get("DriftInformation") or {}).get("LastCheckTimestamp"),
     )
 
 
@@ -410,6 +419,52 @@ class CloudFormationGateway:
             token = answer.get("NextToken")
             if not token:
                 return changes
+
+    def stack_resources(self, fqn: str, location: Location) -> list[dict[str, Any]]:
+        """ListStackResources (paginated): each resource's logical and physical id, type."""
+        found: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"StackName": fqn}
+            if token:
+                kwargs["NextToken"] = token
+            answer = self._call(location, "ListStackResources", stack=fqn, **kwargs)
+            found += [dict(r) for r in answer.get("StackResourceSummaries", [])]
+            token = answer.get("NextToken")
+            if not token:
+                return found
+
+    # -- drift ------------------------------------------------------------------------------
+
+    def detect_stack_drift(self, fqn: str, location: Location) -> str:
+        """DetectStackDrift: starts drift detection; returns the detection's id."""
+        answer = self._call(location, "DetectStackDrift", stack=fqn, StackName=fqn)
+        return _text(answer.get("StackDriftDetectionId"))
+
+    def drift_detection_status(self, detection_id: str, location: Location) -> dict[str, Any]:
+        """DescribeStackDriftDetectionStatus: ``DetectionStatus``, ``StackDriftStatus``..."""
+        answer = self._call(
+            location, "DescribeStackDriftDetectionStatus", StackDriftDetectionId=detection_id
+        )
+        return dict(answer)
+
+    def stack_resource_drifts(
+        self, fqn: str, location: Location, statuses: Iterable[str] = ()
+    ) -> list[dict[str, Any]]:
+        """DescribeStackResourceDrifts (paginated), only ``statuses`` when given."""
+        drifts: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"StackName": fqn}
+            if statuses:
+                kwargs["StackResourceDriftStatusFilters"] = list(statuses)
+            if token:
+                kwargs["NextToken"] = token
+            answer = self._call(location, "DescribeStackResourceDrifts", stack=fqn, **kwargs)
+            drifts += [dict(d) for d in answer.get("StackResourceDrifts", [])]
+            token = answer.get("NextToken")
+            if not token:
+                return drifts
 
     # -- writes -----------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ import click
 
 from stackyard.cli import wiring
 from stackyard.cli.options import Invocation, config_arguments
+from stackyard.cli.plan import prune_option
 
 if TYPE_CHECKING:
     from stackyard.plan.planner import Planned
@@ -69,6 +70,7 @@ def _approve_option(func: Any) -> Any:
     help="Update through change sets (create, review, execute) instead of one UpdateStack "
     "per stack; stacks with transforms or nested stacks always use one.",
 )
+@prune_option
 @click.pass_context
 def build(
     ctx: click.Context,
@@ -82,6 +84,7 @@ def build(
     approve_protected: bool,
     no_wait: bool,
     change_sets: bool,
+    prune: bool,
 ) -> None:
     """Plan, approve, then create or update stacks, each as soon as what it needs is done.
 
@@ -105,6 +108,7 @@ def build(
             force=frozenset(force),
             wait=not no_wait,
             change_sets=change_sets,
+            prune=prune,
         )
         result = wiring.run_in_view(
             console,
@@ -212,15 +216,25 @@ def _paused(view: Any, call: Any) -> Any:
 @config_arguments
 @wiring.aws_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option(
+    "--orphans",
+    is_flag=True,
+    help="List this namespace's stacks that the config no longer names (what --prune "
+    "deletes), deleting nothing.",
+)
 def info(
     inv: Invocation,
     local: bool,
     retry_mode: str,
     as_json: bool,
+    orphans: bool,
 ) -> None:
     """Show deployed stacks: status, outputs, last change, and drift from the config."""
     import json
 
+    if orphans:
+        _orphans(inv, local, retry_mode, as_json)
+        return
     from stackyard.aws.session import Location
     from stackyard.engine.access import EngineAWSAccess
     from stackyard.plan.status import stack_info
@@ -242,3 +256,18 @@ def info(
     from stackyard.ui.info import render_info
 
     render_info(wiring.console(), infos, verbose=inv.verbose)
+
+
+def _orphans(inv: Invocation, local: bool, retry_mode: str, as_json: bool) -> None:
+    import json
+
+    from stackyard.plan.orphans import find_orphans
+    from stackyard.ui.orphans import orphans_json, render_orphans
+
+    project = wiring.load_project(inv)
+    with wiring.gateway(inv, local, retry_mode) as gateway:
+        found = find_orphans(project, gateway)
+    if as_json:
+        click.echo(json.dumps(orphans_json(found), indent=2))
+        return
+    render_orphans(wiring.console(), found)

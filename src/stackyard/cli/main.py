@@ -25,10 +25,26 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "plan": ("stackyard.cli.plan:plan", "Save a plan to review and apply (-o PLANFILE)."),
     "apply": ("stackyard.cli.plan:apply", "Execute a saved plan; refuses if anything moved."),
+    "approve": (
+        "stackyard.cli.approve:approve",
+        "Sign an approval of a saved plan's protected changes (for apply).",
+    ),
+    "report": (
+        "stackyard.cli.report:report",
+        "Render a saved plan as an offline HTML page or pull-request Markdown.",
+    ),
     "destroy": ("stackyard.cli.apply:destroy", "Delete stacks in reverse dependency order."),
     "info": (
         "stackyard.cli.apply:info",
         "Show deployed stacks: status, outputs, drift from config.",
+    ),
+    "audit": (
+        "stackyard.cli.audit:audit",
+        "Audit what the config does not say: `audit dns` (unmanaged, dangling records).",
+    ),
+    "drift": (
+        "stackyard.cli.drift:drift",
+        "Detect drift: resources changed outside CloudFormation (exit 2 when drifted).",
     ),
     "secrets": (
         "stackyard.cli.secrets:secrets",

@@ -25,11 +25,22 @@ if TYPE_CHECKING:
     from stackyard.plan.model import Plan, PlanInputs
     from stackyard.plan.planner import Planned
 
-__all__ = ["apply", "diff", "plan"]
+__all__ = ["apply", "diff", "plan", "prune_option", "read_plan"]
+
+
+def prune_option(func: Any) -> Any:
+    """``--prune``: also delete this namespace's stacks that the config no longer names."""
+    return click.option(
+        "--prune",
+        is_flag=True,
+        help="Also delete stacks stackyard made for this namespace that the config no longer "
+        "names (protected ones need approval; see `info --orphans`).",
+    )(func)
 
 
 def _plan_options(func: Any) -> Any:
     func = wiring.no_wait_option(func)
+    func = prune_option(func)
     func = click.option(
         "--destroy",
         is_flag=True,
@@ -64,6 +75,7 @@ def _inputs(
     destroy: bool,
     no_wait: bool,
     disable_termination_protection: bool = False,
+    prune: bool = False,
 ) -> PlanInputs:
     from stackyard.plan.model import PlanInputs
 
@@ -83,6 +95,7 @@ def _inputs(
         destroy=destroy,
         disable_termination_protection=disable_termination_protection,
         wait=not no_wait,
+        prune=prune and not destroy,
     )
 
 
@@ -130,6 +143,7 @@ def diff(
     change_sets: bool,
     destroy: bool,
     no_wait: bool,
+    prune: bool,
     as_json: bool,
     detailed_exitcode: bool,
 ) -> None:
@@ -138,7 +152,7 @@ def diff(
     Exit codes: 0 done, 1 error, 2 usage or config error; with --detailed-exitcode 0 no
     changes, 2 changes, 1 error or a stack that cannot be planned or applied.
     """
-    inputs = _inputs(inv, recreate_failed, force, change_sets, destroy, no_wait)
+    inputs = _inputs(inv, recreate_failed, force, change_sets, destroy, no_wait, prune=prune)
     try:
         made = _make_plan(inv, local, retry_mode, inputs, record=False).plan
     except StackyardError as exc:
@@ -177,6 +191,13 @@ def diff(
     metavar="PLANFILE",
     help="Write the plan (JSON, with its inputs and fingerprints) to this file.",
 )
+@click.option(
+    "--report",
+    "reports",
+    multiple=True,
+    type=click.Choice(["html", "markdown"]),
+    help="Also write a report beside the plan (PLANFILE.html, PLANFILE.md). Repeatable.",
+)
 def plan(
     inv: Invocation,
     local: bool,
@@ -186,8 +207,10 @@ def plan(
     change_sets: bool,
     destroy: bool,
     no_wait: bool,
+    prune: bool,
     disable_termination_protection: bool,
     out: str,
+    reports: tuple[str, ...],
 ) -> None:
     """Save a plan to review; `stackyard apply PLANFILE` executes exactly it."""
     from rich.markup import escape
@@ -200,16 +223,30 @@ def plan(
             hint="name the config file, so `stackyard apply PLANFILE` can read it again",
         )
     inputs = _inputs(
-        inv, recreate_failed, force, change_sets, destroy, no_wait, disable_termination_protection
+        inv,
+        recreate_failed,
+        force,
+        change_sets,
+        destroy,
+        no_wait,
+        disable_termination_protection,
+        prune=prune,
     )
     made = _make_plan(inv, local, retry_mode, inputs, record=True).plan
     Path(out).write_text(made.to_json() + "\n", encoding="utf-8")
     console = wiring.console()
     render_plan(made, console, details=True)
     console.print(f"plan saved to {escape(out)}; apply it with `stackyard apply {escape(out)}`")
+    from stackyard.cli.report import beside, render_report
+
+    for fmt in dict.fromkeys(reports):
+        target = beside(out, fmt)
+        target.write_text(render_report(made, fmt), encoding="utf-8")
+        console.print(f"{fmt} report saved to {escape(str(target))}")
 
 
-def _read_plan(path: str) -> Plan:
+def read_plan(path: str) -> Plan:
+    """The plan saved at ``path``; a usage error when it cannot be read."""
     from stackyard.plan.model import Plan
 
     try:
@@ -272,6 +309,17 @@ def _check_arguments(saved: Plan, files: tuple[str, ...], overrides: tuple[str, 
 @click.option("-j", "--max-parallel", type=click.IntRange(min=0), default=0, metavar="N")
 @click.option("-v", "--verbose", count=True, help="More output; repeat for more.")
 @click.option("--stats", is_flag=True, help="Print the CloudFormation calls made, by action.")
+@click.option(
+    "--approvals",
+    metavar="FILE",
+    help="Signed approvals to accept (default: PLANFILE.approvals.json, when it exists).",
+)
+@click.option(
+    "--require-approvals",
+    is_flag=True,
+    help="Protected changes run only with signed approvals (`stackyard approve`); the plan "
+    "file alone approves nothing.",
+)
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -283,21 +331,28 @@ def apply(
     max_parallel: int,
     verbose: int,
     stats: bool,
+    approvals: str | None,
+    require_approvals: bool,
 ) -> None:
     """Execute a saved plan, exactly: PLANFILE is all it needs.
 
     The plan is made again from its recorded inputs; if that differs from the file in any
     way (an input file, the deployed stacks, or the file itself edited), nothing runs and
-    every difference is named. Protected changes in the reviewed plan count as approved.
+    every difference is named. Protected changes in the reviewed plan count as approved,
+    unless signed approvals are given (PLANFILE.approvals.json, --approvals) or required
+    (--require-approvals): then only the items they approve do, and an approval that is
+    stale or does not verify is refused.
 
     Exit codes: 0 done, 1 a stack failed or the plan moved, 2 usage or plan-file error,
     3 a protected change not in the reviewed plan, 130 interrupted.
     """
     from stackyard import workflow
+    from stackyard.cli.approve import signed_items
     from stackyard.cli.options import Invocation
 
-    saved = _read_plan(planfile)
+    saved = read_plan(planfile)
     _check_arguments(saved, files, overrides)
+    signed = signed_items(saved, planfile, approvals, required=require_approvals, local=local)
     if saved.inputs is None:
         raise UsageError(
             "this plan file does not record its inputs",
@@ -332,6 +387,7 @@ def apply(
                 interrupt=interrupt,
                 max_parallel=max_parallel,
                 secrets=secrets,
+                signed_items=signed,
             ),
             verbose=verbose,
         )

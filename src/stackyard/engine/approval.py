@@ -5,11 +5,13 @@ each stack that needs approval, in order of precedence:
 
 1. flags that approve one kind of item (``--disable-termination-protection`` approves
    deleting a terminate-protected stack): by rule id;
-2. a reviewed plan (``apply PLANFILE``): approved when every item's id was in the
-   reviewed plan of that stack;
-3. break-glass (``--approve-protected``): everything approved;
-4. a person (``ask``, on a terminal): one review of every remaining stack, one answer;
-5. nobody (CI): the stack is held, and the run reports it for review.
+2. signed approvals (``apply PLANFILE`` with the reviewers' approvals file): approved
+   when every item's id was approved by a signature that verified;
+3. otherwise a reviewed plan (``apply PLANFILE`` without approvals): approved when every
+   item's id was in the reviewed plan of that stack;
+4. break-glass (``--approve-protected``): everything approved;
+5. a person (``ask``, on a terminal): one review of every remaining stack, one answer;
+6. nobody (CI): the stack is held, and the run reports it for review.
 
 Code matches item ids and rule ids only; labels and reasons are for the UI, which also
 does the asking (``stackyard.ui.approval``).
@@ -39,6 +41,7 @@ class By(StrEnum):
 
     FLAG = "flag"
     REVIEWED_PLAN = "reviewed plan"
+    SIGNED = "signed approval"
     BREAK_GLASS = "--approve-protected"
     PROMPT = "prompt"
     NOBODY = "no terminal"
@@ -61,6 +64,9 @@ class ApprovalPolicy:
     approve_all: bool = False
     reviewed: Plan | None = None
     approved_rules: frozenset[str] = frozenset()  # rule ids a flag approves
+    # Item ids approved by verified signatures. When given, the reviewed plan alone
+    # approves nothing: a plan file anyone can write is not a reviewer's word.
+    signed_items: frozenset[str] | None = None
 
 
 @dataclass
@@ -107,6 +113,13 @@ def settle(plan: Plan, policy: ApprovalPolicy | None) -> Approvals:
             result.outcomes[stack.name] = Outcome(Decision.APPROVED, stack, By.BREAK_GLASS)
         elif all(i.rule_id in policy.approved_rules for i in stack.protection.items):
             result.outcomes[stack.name] = Outcome(Decision.APPROVED, stack, By.FLAG)
+        elif policy.signed_items is not None:
+            if all(i.id in policy.signed_items for i in stack.protection.items):
+                result.outcomes[stack.name] = Outcome(Decision.APPROVED, stack, By.SIGNED)
+            elif policy.approve_all:
+                result.outcomes[stack.name] = Outcome(Decision.APPROVED, stack, By.BREAK_GLASS)
+            else:
+                waiting.append(stack)
         elif _reviewed(stack, policy.reviewed):
             result.outcomes[stack.name] = Outcome(Decision.APPROVED, stack, By.REVIEWED_PLAN)
         elif policy.approve_all:

@@ -27,7 +27,15 @@ from stackyard.plan.planner import Planned, PlannedStack, Planner
 from stackyard.plan.protection import RULE_TERMINATION_PROTECTION
 from stackyard.submission import protection_tag, stack_submission
 
-__all__ = ["BuildOps", "DestroyOps", "first_failure", "mask_failure", "secret_values"]
+__all__ = [
+    "BuildOps",
+    "DestroyOps",
+    "deletion_settled",
+    "first_failure",
+    "mask_failure",
+    "secret_values",
+    "start_deletion",
+]
 
 _INTERRUPTED = Done(Phase.NOT_STARTED, "interrupted before it was submitted")
 # Actions that submit a rendered template, so unknowns must be resolved first.
@@ -153,6 +161,10 @@ class BuildOps:
             return Done(Phase.SKIPPED, "locked")
         if action is StackAction.BLOCKED:
             return Done(Phase.FAILED, "blocked", Failure(plan.reason, hint=plan.hint))
+        if action is StackAction.DELETE:  # an orphan pruned (build --prune)
+            return start_deletion(
+                item, self.gateway, self.interrupt, self.run_id, self.service_role
+            )
         if self.interrupt.stopping:
             return _INTERRUPTED
         if action is StackAction.RECREATE and name not in self._deleted:
@@ -264,6 +276,8 @@ class BuildOps:
         events: Sequence[StackEvent],
     ) -> Outcome | None:
         """What a status change of a stack being built means."""
+        if flight.op == "delete":
+            return deletion_settled(self.gateway, flight, stack, events)
         status = stack.status if stack is not None else "DELETE_COMPLETE"
         secrets = secret_values(self.stack(name))
         if flight.op == "wait":
@@ -311,32 +325,14 @@ class DestroyOps:
         refused = _refused(self.approvals, name)
         if refused is not None:
             return refused
-        item = self.planned.stack(name)
-        deployed = item.deployed
-        if item.plan.action is not StackAction.DELETE or deployed is None:
-            return Done(Phase.NO_CHANGE, item.plan.reason)
-        fqn, location = item.plan.fqn, item.location
-        if deployed.status == "DELETE_IN_PROGRESS":
-            return InFlight("delete", fqn, location, deployed.status, deployed.stack_id)
-        if self.interrupt.stopping:
-            return _INTERRUPTED
-        if deployed.termination_protection:
-            approved = self.disable_termination_protection or any(
-                i.rule_id == RULE_TERMINATION_PROTECTION for i in item.plan.protection.items
-            )
-            if not approved:
-                return Done(
-                    Phase.FAILED,
-                    "protected",
-                    Failure(
-                        "termination protection is on",
-                        hint="rerun with --disable-termination-protection to delete it anyway",
-                    ),
-                )
-            self.gateway.update_termination_protection(fqn, location, False)
-        token = idempotent.run_token(self.run_id, "delete", fqn)
-        idempotent.delete_stack(self.gateway, fqn, location, self.service_role, token)
-        return InFlight("delete", fqn, location, "DELETE_IN_PROGRESS", deployed.stack_id)
+        return start_deletion(
+            self.planned.stack(name),
+            self.gateway,
+            self.interrupt,
+            self.run_id,
+            self.service_role,
+            disable_termination_protection=self.disable_termination_protection,
+        )
 
     def settled(
         self,
@@ -346,9 +342,57 @@ class DestroyOps:
         events: Sequence[StackEvent],
     ) -> Outcome | None:
         """Deleted, failed, or still going."""
-        if stack is None:
-            self.gateway.remember(flight.location, flight.fqn, None)
-            return Done(Phase.COMPLETE, "deleted")
-        if stack.status.endswith("_IN_PROGRESS"):
-            return None
-        return Done(Phase.FAILED, stack.status, first_failure(events, stack))
+        return deletion_settled(self.gateway, flight, stack, events)
+
+
+def start_deletion(
+    item: PlannedStack,
+    gateway: CloudFormationGateway,
+    interrupt: Interrupt,
+    run_id: str,
+    service_role: str | None,
+    *,
+    disable_termination_protection: bool = False,
+) -> Outcome:
+    """Delete one stack as planned (a destroy, or a prune within a build): termination
+    protection off first where the plan approved that."""
+    deployed = item.deployed
+    if item.plan.action is not StackAction.DELETE or deployed is None:
+        return Done(Phase.NO_CHANGE, item.plan.reason)
+    fqn, location = item.plan.fqn, item.location
+    if deployed.status == "DELETE_IN_PROGRESS":
+        return InFlight("delete", fqn, location, deployed.status, deployed.stack_id)
+    if interrupt.stopping:
+        return _INTERRUPTED
+    if deployed.termination_protection:
+        approved = disable_termination_protection or any(
+            i.rule_id == RULE_TERMINATION_PROTECTION for i in item.plan.protection.items
+        )
+        if not approved:
+            return Done(
+                Phase.FAILED,
+                "protected",
+                Failure(
+                    "termination protection is on",
+                    hint="rerun with --disable-termination-protection to delete it anyway",
+                ),
+            )
+        gateway.update_termination_protection(fqn, location, False)
+    token = idempotent.run_token(run_id, "delete", fqn)
+    idempotent.delete_stack(gateway, fqn, location, service_role, token)
+    return InFlight("delete", fqn, location, "DELETE_IN_PROGRESS", deployed.stack_id)
+
+
+def deletion_settled(
+    gateway: CloudFormationGateway,
+    flight: InFlight,
+    stack: DeployedStack | None,
+    events: Sequence[StackEvent],
+) -> Outcome | None:
+    """A deletion's outcome: deleted, failed, or None while it is still going."""
+    if stack is None:
+        gateway.remember(flight.location, flight.fqn, None)
+        return Done(Phase.COMPLETE, "deleted")
+    if stack.status.endswith("_IN_PROGRESS"):
+        return None
+    return Done(Phase.FAILED, stack.status, first_failure(events, stack))

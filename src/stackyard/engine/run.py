@@ -55,6 +55,7 @@ class RunOptions:
     disable_termination_protection: bool = False
     wait: bool = True  # wait for stacks found busy (False: --no-wait refuses them)
     change_sets: bool = False  # update every stack through a change set, not UpdateStack
+    prune: bool = False  # also delete this namespace's stacks the config no longer names
     poll: PollPolicy = field(default_factory=PollPolicy)
 
 
@@ -184,10 +185,10 @@ class _Run:
         started: float,
     ) -> RunResult:
         """Run the plan over its graph; the post hooks when everything went well."""
-        project = self.project
         names = [n for n in planned.order if n not in planned.targets]
         states = {
-            n: StackState(n, project.fqn(n), region=planned.stack(n).location.region) for n in names
+            n: StackState(n, planned.stack(n).plan.fqn, region=planned.stack(n).location.region)
+            for n in names
         }
         result = RunResult(command, states, self.gateway.stats, started=started)
         result.planned = planned
@@ -290,6 +291,7 @@ def build(
                 force=options.force,
                 wait=options.wait,
                 locked_delta=False,
+                prune=options.prune,
             )
         )
     if review is not None:

@@ -406,6 +406,7 @@ class PlanInputs:
     destroy: bool = False
     disable_termination_protection: bool = False
     wait: bool = True
+    prune: bool = False
     digests: tuple[tuple[str, str], ...] = ()
     # ``-e`` values that reached a NoEcho parameter or a secret: never stored, only a salted
     # digest, so ``apply`` asks for them again and checks them.

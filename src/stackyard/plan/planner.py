@@ -93,6 +93,7 @@ class PlanOptions:
     destroy: bool = False
     wait: bool = True  # a stack found busy is waited on; False (--no-wait) refuses it
     locked_delta: bool = True  # read locked stacks' templates to show what they hold back
+    prune: bool = False  # also delete this namespace's stacks the config no longer names
 
 
 @dataclass(frozen=True)
@@ -312,9 +313,18 @@ class Planner:
                 blocked.add(name)
             planned[name] = item
             fingerprints[name] = fingerprint
-        return self._planned(
-            names, planned, fingerprints, tuple(graph.order()), dict(graph.needs), graph.targets
-        )
+        order = tuple(graph.order())
+        waits_for = dict(graph.needs)
+        if options.prune:
+            for name, item in self._prune().items():
+                planned[name] = item
+                fingerprints[name] = stack_fingerprint(None, item.deployed)
+                names.append(name)
+                # Nothing in the config depends on an orphan, and what orphans need of
+                # each other is unknown: each is deleted as soon as the run starts.
+                order += (name,)
+                waits_for[name] = frozenset()
+        return self._planned(names, planned, fingerprints, order, waits_for, graph.targets)
 
     def _planned(
         self,
@@ -334,6 +344,31 @@ class Planner:
             inputs=self.inputs,
         )
         return Planned(made, planned, order, waits_for, targets, destroy)
+
+    def _prune(self) -> dict[str, PlannedStack]:
+        """A deletion plan for every orphan, under the protection it was deployed with
+        (its ``stackyard:protected`` tag and termination protection)."""
+        from stackyard.plan.orphans import find_orphans
+
+        out: dict[str, PlannedStack] = {}
+        for orphan in find_orphans(self.project, self.gateway):
+            described = orphan.stack
+            protected = deployed_protection(described)
+            plan = StackPlan(
+                orphan.name, orphan.fqn, StackAction.DELETE, "no longer in the config (prune)"
+            )
+            if described.status == "DELETE_IN_PROGRESS":
+                plan = replace(plan, reason="already being deleted")
+            verdict = assess(
+                plan,
+                protected,
+                project=project_protection(self.project),
+                termination_protection=described.termination_protection,
+            )
+            plan = replace(plan, protection=verdict)
+            deployed = snapshot(described, {}, None)
+            out[orphan.name] = PlannedStack(plan, orphan.location, None, deployed, protected)
+        return out
 
     def settle(self, planned: PlannedStack, *, refresh: bool = False) -> PlannedStack:
         """``planned`` rendered again now that the stacks it reads are applied, checked

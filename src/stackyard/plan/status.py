@@ -1,8 +1,10 @@
 """``info``: each stack's deployed status, outputs, last change, and drift from the config.
 
-Drift is one word: ``in sync`` (a build would change nothing), ``changes
-pending`` (a build would create, update or recreate it), ``missing`` (not
-deployed), or ``unknown`` (the config could not be rendered; ``detail`` says why).
+``last_drift`` is CloudFormation's verdict from the last drift detection (``stackyard
+drift``): what changed outside CloudFormation. Drift from the config is one word:
+``in sync`` (a build would change nothing), ``changes pending`` (a build would create,
+update or recreate it), ``missing`` (not deployed), or ``unknown`` (the config could not
+be rendered; ``detail`` says why).
 A locked stack with changes pending also carries its pending delta (how many changes, of
 which risk, since when), so a lock never hides a growing delta.
 """
@@ -41,6 +43,9 @@ class StackInfo:
     last_change: datetime | None = None
     detail: str = ""
     locked_delta: LockedDelta | None = None
+    # CloudFormation's last drift detection (``stackyard drift``): status and when.
+    last_drift: str = "NOT_CHECKED"
+    last_drift_checked: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -53,6 +58,10 @@ class StackInfo:
             "outputs": dict(self.outputs),
             "last_change": self.last_change.isoformat() if self.last_change else None,
             "detail": self.detail,
+            "last_drift": {
+                "status": self.last_drift,
+                "checked": self.last_drift_checked.isoformat() if self.last_drift_checked else None,
+            },
             "locked_delta": None
             if self.locked_delta is None
             else {
@@ -114,6 +123,8 @@ def stack_info(
                 deployed.last_change,
                 detail,
                 delta,
+                deployed.drift_status,
+                deployed.drift_checked,
             )
         )
     return out

@@ -230,12 +230,20 @@ def test_new_stacks_are_tagged_as_stackyards_and_tags_kept_on_update(world: Worl
         "- {name: a, template_path: t.json, tags: {team: x}, variables: {Value: a}}\n"
     )
     assert world.build(project).ok
-    assert world.cloud.stacks["t-a"].tags == {"team": "x", "stackyard:namespace": "t"}
+    assert world.cloud.stacks["t-a"].tags == {
+        "team": "x",
+        "stackyard:namespace": "t",
+        "stackyard:stack": "a",
+    }
     project = world.project(
         "- {name: a, template_path: t.json, tags: {team: y}, variables: {Value: a}}\n"
     )
     assert world.build(project).states["a"].phase is Phase.COMPLETE
-    assert world.cloud.stacks["t-a"].tags == {"team": "y", "stackyard:namespace": "t"}
+    assert world.cloud.stacks["t-a"].tags == {
+        "team": "y",
+        "stackyard:namespace": "t",
+        "stackyard:stack": "a",
+    }
 
 
 def test_destroy_goes_in_reverse_order(world: World) -> None:

@@ -10,7 +10,7 @@ from stackyard.aws.cloudformation import DeployedStack
 from stackyard.desired import DesiredStack
 from stackyard.plan.actions import classify, compare
 from stackyard.plan.model import StackAction as ActionKind
-from stackyard.submission import OWNER_TAG, submitted_parameters, submitted_tags
+from stackyard.submission import OWNER_TAG, STACK_TAG, submitted_parameters, submitted_tags
 
 TEMPLATE = {
     "Parameters": {"A": {"Type": "String"}, "S": {"Type": "String", "NoEcho": True}},
@@ -172,6 +172,10 @@ def test_omitted_parameters_use_previous_values() -> None:
 
 
 def test_owner_tag_added_on_create_and_kept_on_update() -> None:
-    assert submitted_tags(desired(), None, "ns") == {"team": "x", OWNER_TAG: "ns"}
+    assert submitted_tags(desired(), None, "ns") == {
+        "team": "x",
+        OWNER_TAG: "ns",
+        STACK_TAG: "q",
+    }
     assert submitted_tags(desired(tags={}), deployed(), "ns") == {OWNER_TAG: "ns"}
     assert submitted_tags(desired(), deployed(tags={}), "ns") == {"team": "x"}
