@@ -25,9 +25,19 @@ from stackyard.errors import StackyardError
 
 __all__ = ["HOOK_ALIASES", "HookFailed", "HookProvider", "resolve_hook_path", "run_hooks"]
 
+# stacker's built-in hooks, by the paths stacker configs name them with.
+_STACKER_HOOKS = {
+    "command.run_command",
+    "route53.create_domain",
+    "iam.create_ecs_service_role",
+    "iam.ensure_server_cert_exists",
+    "ecs.create_clusters",
+    "keypair.ensure_keypair_exists",
+    "aws_lambda.upload_lambda_functions",
+}
 HOOK_ALIASES = {
     "command": "stackyard.hooks.command.run_command",
-    "stacker.hooks.command.run_command": "stackyard.hooks.command.run_command",
+    **{f"stacker.hooks.{hook}": f"stackyard.hooks.{hook}" for hook in sorted(_STACKER_HOOKS)},
 }
 
 
