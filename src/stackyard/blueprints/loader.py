@@ -192,6 +192,9 @@ def _import_module(
     def error(message: str, hint: str, **where: Any) -> BlueprintError:
         return BlueprintError(message, stack=stack_name, key="class_path", hint=hint, **where)
 
+    from stackyard.stacker_imports import install
+
+    install()  # blueprints written for stacker import `stacker.*` unchanged
     searched = ", ".join(sys_path) if sys_path else "none"
     with _extra_sys_path(sys_path, base_dir):
         try:
@@ -201,8 +204,9 @@ def _import_module(
             if missing == "stacker" or missing.startswith("stacker."):
                 raise error(
                     f"cannot import {module_name!r} for {class_path}: {exc}",
-                    "change `stacker.blueprints` imports to `stackyard.blueprints` "
-                    "(the rest of the blueprint stays as it is)",
+                    "stackyard stands in for stacker.blueprints, stacker.lookups, stacker.hooks, "
+                    "stacker.util and stacker.exceptions; for other stacker modules change the "
+                    "import to stackyard's equivalent",
                 ) from exc
             if module_name == missing or module_name.startswith(missing + "."):
                 raise error(

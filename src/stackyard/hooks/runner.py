@@ -68,6 +68,9 @@ def resolve_hook_path(path: str) -> Callable[..., Any]:
     module_name, _, attr = target.rpartition(".")
     if not module_name:
         raise HookFailed(f"hook path {path!r} is not package.module.function", key="path")
+    from stackyard.stacker_imports import install
+
+    install()  # hooks written for stacker import `stacker.*` unchanged
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

@@ -100,6 +100,9 @@ def load_object(path: str, *, lookup_name: str) -> Any:
         raise LookupError_(
             f"custom lookup {lookup_name!r}: {path!r} is not an import path", hint=hint
         )
+    from stackyard.stacker_imports import install
+
+    install()  # lookups written for stacker import `stacker.*` unchanged
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:  # any import-time failure of user code is reported, not raised

@@ -130,11 +130,12 @@ def test_module_importing_something_missing(tmp_path: Path) -> None:
     assert "'yard_missing_dependency'" in (info.value.hint or "")
 
 
-def test_stacker_import_left_unchanged_gets_a_specific_hint(tmp_path: Path) -> None:
-    write_module(tmp_path, "yard_tmp_stacker", "from stacker.blueprints.base import Blueprint\n")
+def test_a_stacker_module_with_no_equivalent_is_named_with_what_to_do(tmp_path: Path) -> None:
+    write_module(tmp_path, "yard_tmp_stacker", "from stacker.providers.aws import default\n")
     with pytest.raises(BlueprintError) as info:
         load_from(tmp_path, "yard_tmp_stacker.Web")
-    assert "stackyard.blueprints" in (info.value.hint or "")
+    assert "stacker.providers.aws" in info.value.message
+    assert "stackyard" in (info.value.hint or "")
 
 
 def test_other_import_error(tmp_path: Path) -> None:
