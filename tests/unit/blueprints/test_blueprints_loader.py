@@ -134,7 +134,7 @@ def test_a_stacker_module_with_no_equivalent_is_named_with_what_to_do(tmp_path: 
     write_module(tmp_path, "yard_tmp_stacker", "from stacker.providers.aws import default\n")
     with pytest.raises(BlueprintError) as info:
         load_from(tmp_path, "yard_tmp_stacker.Web")
-    assert "stacker.providers.aws" in info.value.message
+    assert "stacker.providers" in info.value.message
     assert "stackyard" in (info.value.hint or "")
 
 
