@@ -11,7 +11,7 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from stackyard.config.loader import LoadedConfig, load_config
@@ -24,10 +24,12 @@ from stackyard.lookups.context import AWSAccess, ResolveContext
 from stackyard.lookups.registry import LookupRegistry
 from stackyard.lookups.resolve import dependencies_of, resolve_value, validate_value
 from stackyard.lookups.secret import Secret
+from stackyard.preflight import preflight
 from stackyard.template_secrets import add_parameter_digests, keep_secrets_out, secrets_in
 
 if TYPE_CHECKING:
     from stackyard.aws.session import Location
+    from stackyard.blueprints.base import Blueprint
 
 # stacker passes these to every stack; IAM resources need them and transforms need AUTO_EXPAND.
 CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND")
@@ -43,6 +45,10 @@ class Project:
     context: Context
     region: str | None = None
     profile: str | None = None
+    #: Pre-flight warnings from the stacks rendered so far ("stack 'x': file:line, ...").
+    warnings: list[str] = field(default_factory=list)
+    #: The blueprint each rendered stack came from, to say where a template path lives.
+    blueprints: dict[str, Blueprint] = field(default_factory=dict)
 
     @classmethod
     def load(
@@ -172,9 +178,14 @@ class Project:
                 exc.key = source_key
             exc.stack = exc.stack or name
             raise
+        jinja = getattr(blueprint, "is_jinja", False)
+        if not jinja:
+            self._refuse_unknown_variables(name, blueprint)
         try:
             blueprint.resolve_variables(variables)
             _, template_body = blueprint.render_template()
+            if jinja:
+                self._refuse_unknown_variables(name, blueprint)
             # CloudFormation takes list parameters as comma-joined text.
             parameters = {
                 key: _parameter_text(value)
@@ -192,8 +203,11 @@ class Project:
             [key for key, value in parameters.items() if secrets_in(value)],
             stack=name,
         )
+        self.blueprints[name] = blueprint
+        parsed: dict[str, Any] = json.loads(template_body)
+        self.warnings.extend(preflight(name, blueprint, parsed, stack.region or self.region))
         # The template's own Parameters section is the truth for Python and raw templates alike.
-        definitions: dict[str, Any] = json.loads(template_body).get("Parameters", {})
+        definitions: dict[str, Any] = parsed.get("Parameters", {})
         no_echo = frozenset(
             p for p, d in definitions.items() if str(d.get("NoEcho", "")).lower() == "true"
         )
@@ -222,6 +236,29 @@ class Project:
             in_progress_behavior=stack.in_progress_behavior,
             requires_change_set=bool(getattr(blueprint, "requires_change_set", False)),
             capabilities=CAPABILITIES,
+        )
+
+    def _refuse_unknown_variables(self, name: str, blueprint: Blueprint) -> None:
+        """A variable the blueprint does not take is a typo until shown otherwise."""
+        from stackyard.blueprints.declared import unknown_variables
+
+        stack = self.stack(name)
+        unknown = unknown_variables(blueprint, stack.variables)
+        if not unknown:
+            return
+        first = unknown[0]
+        owner = (
+            f"template {stack.template_path}"
+            if stack.template_path
+            else f"blueprint {stack.class_path}"
+        )
+        more = f" (and {len(unknown) - 1} more: {', '.join(u.name for u in unknown[1:])})"
+        raise self.loaded.source.error(
+            f"unknown variable {first.name!r}: {owner} does not take it"
+            + (more if len(unknown) > 1 else ""),
+            self._path(name, "variables", first.name),
+            stack=name,
+            hint=first.hint,
         )
 
     def _path(self, name: str, *rest: str) -> tuple[str | int, ...]:

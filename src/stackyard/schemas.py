@@ -12,9 +12,11 @@ Property paths are returned as JSON pointers without the ``/properties/`` prefix
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 from importlib import resources
 from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -30,6 +32,11 @@ DEFAULT_REGION = "us-east-1"
 
 
 def _schemas_root() -> Traversable:
+    # Find cfn-lint's data without importing cfn-lint (most of a second): the
+    # pre-flight check reads schemas on every render.
+    spec = importlib.util.find_spec("cfnlint")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations))).joinpath("data", "schemas")
     return resources.files("cfnlint").joinpath("data", "schemas")
 
 

@@ -70,7 +70,10 @@ def _template(parameter: str, *, no_echo: bool, big: bool = False, **extra: obje
 
 BUCKET_TEMPLATE = json.dumps(
     {
-        "Parameters": {"Password": {"Type": "String", "NoEcho": True}},
+        "Parameters": {
+            "Name": {"Type": "String"},
+            "Password": {"Type": "String", "NoEcho": True},
+        },
         "Resources": {
             "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": {"Ref": "Password"}}}
         },

@@ -133,6 +133,24 @@ class RawTemplateBlueprint(Blueprint):
             )
         super().__init__(name, context, mappings=mappings, description=description)
         self._dict: dict[str, Any] | None = None
+        self._text: str | None = None
+
+    @property
+    def source_file(self) -> str:
+        """The template file, as findings and errors name it."""
+        return self._source()
+
+    def source_line(self, path: tuple[str | int, ...]) -> int | None:
+        """The line of a key path (``("Resources", "Topic", "Type")``) in the parsed text.
+
+        For a Jinja2 template this is a line of its rendered output, which is usually
+        near the same line of the file.
+        """
+        from .positions import key_lines, line_of
+
+        if self._text is None:
+            return None
+        return line_of(key_lines(self._text), path)
 
     @property
     def is_jinja(self) -> bool:
@@ -196,6 +214,7 @@ class RawTemplateBlueprint(Blueprint):
             text = self._read()
             if self.is_jinja:
                 text = self._render_jinja(text)
+            self._text = text
             data = parse_cloudformation_template(text, source=self._source())
             if not isinstance(data, dict):
                 raise BlueprintError(
