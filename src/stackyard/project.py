@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from stackyard.config.loader import LoadedConfig, load_config
 from stackyard.config.model import Stack
+from stackyard.config.stack_names import check_stack_names
 from stackyard.context import Context
 from stackyard.desired import DesiredStack, parameter_text
 from stackyard.errors import BlueprintError, ConfigError, LookupError_, StackyardError
 from stackyard.graph import Graph, build_graph
+from stackyard.input_limits import InputLimitError, read_utf8
 from stackyard.lookups.context import AWSAccess, ResolveContext
 from stackyard.lookups.registry import LookupRegistry
 from stackyard.lookups.resolve import dependencies_of, resolve_value, validate_value
@@ -96,7 +98,9 @@ class Project:
             bucket_region=config.stacker_bucket_region,
             config_path=loaded.source.file,
         )
-        return cls(loaded, registry, graph, context, region, profile)
+        project = cls(loaded, registry, graph, context, region, profile)
+        check_stack_names(loaded, project.fqn)
+        return project
 
     @property
     def notices(self) -> list[str]:
@@ -211,6 +215,7 @@ class Project:
         no_echo = frozenset(
             p for p, d in definitions.items() if str(d.get("NoEcho", "")).lower() == "true"
         )
+        self._refuse_bad_parameters(name, definitions, parameters, no_echo)
         template_body = add_parameter_digests(
             template_body, parameters, no_echo, stack=self.fqn(name)
         )
@@ -261,6 +266,27 @@ class Project:
             hint=first.hint,
         )
 
+    def _refuse_bad_parameters(
+        self,
+        name: str,
+        definitions: Mapping[str, Any],
+        parameters: Mapping[str, Any],
+        no_echo: frozenset[str],
+    ) -> None:
+        """A value CloudFormation would refuse is a config error, found before AWS."""
+        from stackyard.parameter_check import check_parameters
+
+        problems = check_parameters(definitions, parameters, hidden=no_echo)
+        if not problems:
+            return
+        first = problems[0]
+        given = first.parameter in self.stack(name).variables
+        path = self._path(name, "variables", first.parameter) if given else self._path(name)
+        message = first.message
+        for extra in problems[1:]:
+            message += f"; {extra.message}"
+        raise self.loaded.source.error(message, path, stack=name, hint=first.hint)
+
     def _path(self, name: str, *rest: str) -> tuple[str | int, ...]:
         for index, stack in enumerate(self.loaded.config.stacks):
             if stack.name == name:
@@ -273,8 +299,20 @@ class Project:
         path = self.loaded.base_dir / stack.stack_policy_path
         file, line = self.loaded.where(stack.name, "stack_policy_path")
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_utf8(path)
             json.loads(text)
+        except InputLimitError as exc:
+            raise ConfigError(
+                f"stack policy: {exc.message}",
+                file=str(path),
+                line=exc.line,
+                stack=stack.name,
+                hint=exc.hint,
+            ) from None
+        except IsADirectoryError:
+            raise ConfigError(
+                "stack policy path is a directory", file=file, line=line, stack=stack.name
+            ) from None
         except FileNotFoundError:
             raise ConfigError(
                 f"stack policy file not found: {stack.stack_policy_path}",
@@ -289,6 +327,10 @@ class Project:
                 file=str(path),
                 line=exc.lineno,
                 stack=stack.name,
+            ) from None
+        except RecursionError:
+            raise ConfigError(
+                "stack policy nests too deeply", file=str(path), stack=stack.name
             ) from None
         return text
 
