@@ -37,7 +37,8 @@ def graph(fmt: str, reduce: bool, inv: Invocation) -> None:
     "out_dir",
     type=click.Path(file_okay=False),
     default=None,
-    help="Write <stack>.json and <stack>.parameters.json here instead of printing.",
+    help="Write <stack name>.json and <stack name>.parameters.json here instead of printing "
+    "(the CloudFormation stack name, with the namespace).",
 )
 @config_arguments
 def render(out_dir: str | None, inv: Invocation) -> None:
