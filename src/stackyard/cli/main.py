@@ -37,6 +37,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "local": ("stackyard.local.cli:local", "Run the embedded local AWS endpoint."),
     "fleet": ("stackyard.cli.fleet:fleet", "Roll a new AMI onto the ECS pools; show what runs."),
+    "init": ("stackyard.cli.init:init", "Write a minimal working project to start from."),
+    "completion": (
+        "stackyard.cli.completion:completion",
+        "Print the shell completion script (bash, zsh, fish).",
+    ),
 }
 
 
