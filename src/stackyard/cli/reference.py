@@ -23,7 +23,8 @@ def render_reference() -> str:
     from stackyard.cli.main import cli
 
     parts = [HEADER]
-    root = click.Context(cli, info_name="stackyard")
+    # make_context applies each command's context_settings (the -h alias of --help).
+    root = cli.make_context("stackyard", [], resilient_parsing=True)
     parts.append(_command(cli, root, "stackyard"))
     for name, command, context in _walk(cli, root, "stackyard"):
         parts.append(_command(command, context, name))
@@ -40,7 +41,7 @@ def _walk(
         command = group.get_command(parent, name)
         if command is None or command.hidden:
             continue
-        context = click.Context(command, info_name=name, parent=parent)
+        context = command.make_context(name, [], parent=parent, resilient_parsing=True)
         full = f"{prefix} {name}"
         found.append((full, command, context))
         found.extend(_walk(command, context, full))
