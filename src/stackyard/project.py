@@ -19,7 +19,13 @@ from stackyard.config.model import Stack
 from stackyard.config.stack_names import check_stack_names
 from stackyard.context import Context
 from stackyard.desired import DesiredStack, parameter_text
-from stackyard.errors import BlueprintError, ConfigError, LookupError_, StackyardError
+from stackyard.errors import (
+    BlueprintError,
+    ConfigError,
+    LookupError_,
+    StackyardError,
+    UsageError,
+)
 from stackyard.graph import Graph, build_graph
 from stackyard.input_limits import InputLimitError, read_utf8
 from stackyard.lookups.context import AWSAccess, ResolveContext
@@ -100,6 +106,7 @@ class Project:
         )
         project = cls(loaded, registry, graph, context, region, profile)
         check_stack_names(loaded, project.fqn)
+        _check_regions(loaded, region)
         return project
 
     @property
@@ -341,6 +348,19 @@ def _parameter_text(value: Any) -> Any:
         return value
     joined = parameter_text(value)
     return Secret(joined) if secrets_in(value) else joined
+
+
+def _check_regions(loaded: LoadedConfig, region: str | None) -> None:
+    """``-r`` and each stack's ``region`` must name a region (no endpoint for ``mars-1``)."""
+    from stackyard.regions import region_problem
+
+    if region and (problem := region_problem(region)):
+        raise UsageError(f"-r/--region: {problem[0]}", hint=problem[1])
+    for index, stack in enumerate(loaded.config.stacks):
+        if stack.region and (problem := region_problem(stack.region)):
+            raise loaded.source.error(
+                problem[0], ("stacks", index, "region"), stack=stack.name, hint=problem[1]
+            )
 
 
 def _add_sys_path(loaded: LoadedConfig) -> None:

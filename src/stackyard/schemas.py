@@ -24,6 +24,7 @@ __all__ = [
     "create_only_properties",
     "is_known_type",
     "read_only_properties",
+    "regions",
     "resource_types",
     "schema",
 ]
@@ -47,6 +48,17 @@ def _provider_map(region: str) -> dict[str, str]:
         path = _schemas_root().joinpath("providers", f"{DEFAULT_REGION}.json")
     data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
     return data
+
+
+@functools.cache
+def regions() -> frozenset[str]:
+    """The regions cfn-lint knows CloudFormation in (one provider file each)."""
+    folder = _schemas_root().joinpath("providers")
+    return frozenset(
+        entry.name.removesuffix(".json")
+        for entry in folder.iterdir()
+        if entry.name.endswith(".json") and entry.name != "sam.json"
+    )
 
 
 def resource_types(region: str = DEFAULT_REGION) -> frozenset[str]:

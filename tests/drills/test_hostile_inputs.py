@@ -4,7 +4,7 @@ Kinds (issue 12): stack names, namespaces and delimiters CloudFormation refuses;
 values against AllowedValues, AllowedPattern and Min/MaxValue; YAML alias bombs and deep
 nesting; bytes that are not UTF-8 in the config, the environment file or a template;
 blueprints that call ``sys.exit`` or raise ``KeyboardInterrupt``; ``-e`` values holding YAML;
-misspelt resource types and properties; huge integers; duplicate stack names.
+misspelt resource types and properties; huge integers; duplicate stack names; regions.
 
 Every input must end in exit 0 or 2 with no internal error and within the time limit; every
 input ``validate`` accepts must also render (which runs the pre-flight schema check).
@@ -103,6 +103,7 @@ def generate(rng: random.Random) -> Iterator[Case]:
         _misspelt,
         _numbers,
         _duplicates,
+        _regions,
     ]
     for index in range(CASES):
         yield kinds[index % len(kinds)](rng)
@@ -222,6 +223,14 @@ def _duplicates(rng: random.Random) -> Case:
         "b", f"    template_path: p.yaml\n    stack_name: '{shared}'\n"
     )
     return Case("duplicates", {"c.yaml": _config(stacks)})
+
+
+def _regions(rng: random.Random) -> Case:
+    region = rng.choice(
+        ["us-east-1", "mars-1", "US-EAST-1", "eu-west-9", "x", _random_name(rng, 12)]
+    )
+    config = _config(_stack("a", f"    template_path: p.yaml\n    region: '{region}'\n"))
+    return Case("regions", {"c.yaml": config})
 
 
 class Hang(Exception):

@@ -123,6 +123,12 @@ CASES: dict[str, tuple[bytes, str, int | None, str]] = {
         8,
         "both deploy as 't-a'",
     ),
+    "region mars-1": (
+        stack("    template_path: t.json\n    region: mars-1\n").encode(),
+        "c.yaml",
+        6,
+        "'mars-1' is not an AWS region",
+    ),
     "parameter constraints": (
         stack(
             "    template_path: p.yaml\n    variables:\n      Env: stage\n      Size: 9\n"
