@@ -29,9 +29,15 @@ for node in json.load(sys.stdin)["nodes"]:
 
 bold "3. Build the secrets key first, then store the database password under it"
 run build --local --stacks secrets-key "$ENV" "$CONFIG"
-printf '\033[2m$ %s\033[0m\n' "openssl rand -hex 16 | $SHOWN secrets put --local /ops-stage/database/master-password"
-head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' \
-  | "$SY" secrets put --local --overwrite /ops-stage/database/master-password
+SECRET=/ops-stage/database/master-password
+if "$SY" secrets get --local "$SECRET" >/dev/null 2>&1; then
+  # A rerun keeps the password: rotating it would change the database on every run.
+  echo "  $SECRET is already stored; kept as it is (rotate it with secrets put --overwrite)"
+else
+  # What runs is what is shown: 16 random bytes from /dev/urandom, as hex.
+  printf '\033[2m$ %s\033[0m\n' "head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \\n' | $SHOWN secrets put --local $SECRET"
+  head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' | "$SY" secrets put --local "$SECRET"
+fi
 
 bold "4. Plan everything and save the plan for review (the database and DNS zones are protected)"
 PLAN="$(mktemp -d)/stage.plan"

@@ -10,7 +10,8 @@ boundary where they occur, with ``raise ... from exc``.
     │   ├── EnvironmentKeyError         a ${KEY} with no value
     │   └── GraphError                  cycles, unknown stacks in requires/targets
     ├── BlueprintError                  exit 2: a blueprint or template cannot render
-    │   └── VariableError               a variable is missing, mistyped or invalid
+    │   ├── VariableError               a variable is missing, mistyped or invalid
+    │   └── TemplateCheckError          a rendered template fails the pre-flight check
     ├── LookupError_                    exit 2: a lookup is unknown or malformed
     ├── AWSError                        exit 1: AWS answered with an error
     └── StackFailed                     exit 1: a stack ended in a failed state
@@ -92,6 +93,11 @@ class BlueprintError(StackyardError):
 @dataclass(eq=False)
 class VariableError(BlueprintError):
     """A blueprint variable is missing, of the wrong type, or fails validation."""
+
+
+@dataclass(eq=False)
+class TemplateCheckError(BlueprintError):
+    """A rendered template names an unknown type, property, attribute or section."""
 
 
 @dataclass(eq=False)

@@ -150,10 +150,12 @@ def build_graph(
     notices: list[str] = []
 
     def add(node: str, dep: str, why: str, section: str, index: int, key: str) -> None:
-        if dep not in known:
-            close = difflib.get_close_matches(dep, sorted(known), n=1)
+        # `required_by` names the dependent (node), the other keys the dependency (dep).
+        missing = node if node not in known else dep
+        if missing not in known:
+            close = difflib.get_close_matches(missing, sorted(known), n=1)
             raise GraphError(
-                f"{node!r} {why} {dep!r}, which is not a stack or target in this config",
+                f"{node!r} {why} {dep!r}, but {missing!r} is not a stack or target in this config",
                 file=source.file,
                 line=source.line((section, index, key)),
                 key=key,

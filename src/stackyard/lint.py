@@ -13,6 +13,7 @@ class Finding:
     severity: str
     path: str
     message: str
+    parts: tuple[str | int, ...] = ()
 
     @property
     def is_error(self) -> bool:
@@ -35,6 +36,7 @@ def lint_template(template_body: str, region: str) -> list[Finding]:
     for match in lint(template_body, config=ManualArgs(regions=[region])):
         if "known after apply" in match.message:
             continue
-        path = "/".join(str(p) for p in getattr(match, "path", None) or []) or "template"
-        findings.append(Finding(match.rule.id, match.rule.severity, path, match.message))
+        parts = tuple(getattr(match, "path", None) or ())
+        path = "/".join(str(p) for p in parts) or "template"
+        findings.append(Finding(match.rule.id, match.rule.severity, path, match.message, parts))
     return findings

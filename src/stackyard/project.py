@@ -11,23 +11,33 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from stackyard.config.loader import LoadedConfig, load_config
 from stackyard.config.model import Stack
+from stackyard.config.stack_names import check_stack_names
 from stackyard.context import Context
 from stackyard.desired import DesiredStack, parameter_text
-from stackyard.errors import BlueprintError, ConfigError, LookupError_, StackyardError
+from stackyard.errors import (
+    BlueprintError,
+    ConfigError,
+    LookupError_,
+    StackyardError,
+    UsageError,
+)
 from stackyard.graph import Graph, build_graph
+from stackyard.input_limits import InputLimitError, read_utf8
 from stackyard.lookups.context import AWSAccess, ResolveContext
 from stackyard.lookups.registry import LookupRegistry
 from stackyard.lookups.resolve import dependencies_of, resolve_value, validate_value
 from stackyard.lookups.secret import Secret
+from stackyard.preflight import preflight
 from stackyard.template_secrets import add_parameter_digests, keep_secrets_out, secrets_in
 
 if TYPE_CHECKING:
     from stackyard.aws.session import Location
+    from stackyard.blueprints.base import Blueprint
 
 # stacker passes these to every stack; IAM resources need them and transforms need AUTO_EXPAND.
 CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND")
@@ -43,6 +53,10 @@ class Project:
     context: Context
     region: str | None = None
     profile: str | None = None
+    #: Pre-flight warnings from the stacks rendered so far ("stack 'x': file:line, ...").
+    warnings: list[str] = field(default_factory=list)
+    #: The blueprint each rendered stack came from, to say where a template path lives.
+    blueprints: dict[str, Blueprint] = field(default_factory=dict)
 
     @classmethod
     def load(
@@ -90,7 +104,10 @@ class Project:
             bucket_region=config.stacker_bucket_region,
             config_path=loaded.source.file,
         )
-        return cls(loaded, registry, graph, context, region, profile)
+        project = cls(loaded, registry, graph, context, region, profile)
+        check_stack_names(loaded, project.fqn)
+        _check_regions(loaded, region)
+        return project
 
     @property
     def notices(self) -> list[str]:
@@ -172,9 +189,14 @@ class Project:
                 exc.key = source_key
             exc.stack = exc.stack or name
             raise
+        jinja = getattr(blueprint, "is_jinja", False)
+        if not jinja:
+            self._refuse_unknown_variables(name, blueprint)
         try:
             blueprint.resolve_variables(variables)
             _, template_body = blueprint.render_template()
+            if jinja:
+                self._refuse_unknown_variables(name, blueprint)
             # CloudFormation takes list parameters as comma-joined text.
             parameters = {
                 key: _parameter_text(value)
@@ -192,11 +214,15 @@ class Project:
             [key for key, value in parameters.items() if secrets_in(value)],
             stack=name,
         )
+        self.blueprints[name] = blueprint
+        parsed: dict[str, Any] = json.loads(template_body)
+        self.warnings.extend(preflight(name, blueprint, parsed, stack.region or self.region))
         # The template's own Parameters section is the truth for Python and raw templates alike.
-        definitions: dict[str, Any] = json.loads(template_body).get("Parameters", {})
+        definitions: dict[str, Any] = parsed.get("Parameters", {})
         no_echo = frozenset(
             p for p, d in definitions.items() if str(d.get("NoEcho", "")).lower() == "true"
         )
+        self._refuse_bad_parameters(name, definitions, parameters, no_echo)
         template_body = add_parameter_digests(
             template_body, parameters, no_echo, stack=self.fqn(name)
         )
@@ -224,6 +250,50 @@ class Project:
             capabilities=CAPABILITIES,
         )
 
+    def _refuse_unknown_variables(self, name: str, blueprint: Blueprint) -> None:
+        """A variable the blueprint does not take is a typo until shown otherwise."""
+        from stackyard.blueprints.declared import unknown_variables
+
+        stack = self.stack(name)
+        unknown = unknown_variables(blueprint, stack.variables)
+        if not unknown:
+            return
+        first = unknown[0]
+        owner = (
+            f"template {stack.template_path}"
+            if stack.template_path
+            else f"blueprint {stack.class_path}"
+        )
+        more = f" (and {len(unknown) - 1} more: {', '.join(u.name for u in unknown[1:])})"
+        raise self.loaded.source.error(
+            f"unknown variable {first.name!r}: {owner} does not take it"
+            + (more if len(unknown) > 1 else ""),
+            self._path(name, "variables", first.name),
+            stack=name,
+            hint=first.hint,
+        )
+
+    def _refuse_bad_parameters(
+        self,
+        name: str,
+        definitions: Mapping[str, Any],
+        parameters: Mapping[str, Any],
+        no_echo: frozenset[str],
+    ) -> None:
+        """A value CloudFormation would refuse is a config error, found before AWS."""
+        from stackyard.parameter_check import check_parameters
+
+        problems = check_parameters(definitions, parameters, hidden=no_echo)
+        if not problems:
+            return
+        first = problems[0]
+        given = first.parameter in self.stack(name).variables
+        path = self._path(name, "variables", first.parameter) if given else self._path(name)
+        message = first.message
+        for extra in problems[1:]:
+            message += f"; {extra.message}"
+        raise self.loaded.source.error(message, path, stack=name, hint=first.hint)
+
     def _path(self, name: str, *rest: str) -> tuple[str | int, ...]:
         for index, stack in enumerate(self.loaded.config.stacks):
             if stack.name == name:
@@ -236,8 +306,20 @@ class Project:
         path = self.loaded.base_dir / stack.stack_policy_path
         file, line = self.loaded.where(stack.name, "stack_policy_path")
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_utf8(path)
             json.loads(text)
+        except InputLimitError as exc:
+            raise ConfigError(
+                f"stack policy: {exc.message}",
+                file=str(path),
+                line=exc.line,
+                stack=stack.name,
+                hint=exc.hint,
+            ) from None
+        except IsADirectoryError:
+            raise ConfigError(
+                "stack policy path is a directory", file=file, line=line, stack=stack.name
+            ) from None
         except FileNotFoundError:
             raise ConfigError(
                 f"stack policy file not found: {stack.stack_policy_path}",
@@ -253,6 +335,10 @@ class Project:
                 line=exc.lineno,
                 stack=stack.name,
             ) from None
+        except RecursionError:
+            raise ConfigError(
+                "stack policy nests too deeply", file=str(path), stack=stack.name
+            ) from None
         return text
 
 
@@ -262,6 +348,19 @@ def _parameter_text(value: Any) -> Any:
         return value
     joined = parameter_text(value)
     return Secret(joined) if secrets_in(value) else joined
+
+
+def _check_regions(loaded: LoadedConfig, region: str | None) -> None:
+    """``-r`` and each stack's ``region`` must name a region (no endpoint for ``mars-1``)."""
+    from stackyard.regions import region_problem
+
+    if region and (problem := region_problem(region)):
+        raise UsageError(f"-r/--region: {problem[0]}", hint=problem[1])
+    for index, stack in enumerate(loaded.config.stacks):
+        if stack.region and (problem := region_problem(stack.region)):
+            raise loaded.source.error(
+                problem[0], ("stacks", index, "region"), stack=stack.name, hint=problem[1]
+            )
 
 
 def _add_sys_path(loaded: LoadedConfig) -> None:

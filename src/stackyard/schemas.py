@@ -12,9 +12,11 @@ Property paths are returned as JSON pointers without the ``/properties/`` prefix
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 from importlib import resources
 from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "create_only_properties",
     "is_known_type",
     "read_only_properties",
+    "regions",
     "resource_types",
     "schema",
 ]
@@ -30,6 +33,11 @@ DEFAULT_REGION = "us-east-1"
 
 
 def _schemas_root() -> Traversable:
+    # Find cfn-lint's data without importing cfn-lint (most of a second): the
+    # pre-flight check reads schemas on every render.
+    spec = importlib.util.find_spec("cfnlint")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations))).joinpath("data", "schemas")
     return resources.files("cfnlint").joinpath("data", "schemas")
 
 
@@ -40,6 +48,17 @@ def _provider_map(region: str) -> dict[str, str]:
         path = _schemas_root().joinpath("providers", f"{DEFAULT_REGION}.json")
     data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
     return data
+
+
+@functools.cache
+def regions() -> frozenset[str]:
+    """The regions cfn-lint knows CloudFormation in (one provider file each)."""
+    folder = _schemas_root().joinpath("providers")
+    return frozenset(
+        entry.name.removesuffix(".json")
+        for entry in folder.iterdir()
+        if entry.name.endswith(".json") and entry.name != "sam.json"
+    )
 
 
 def resource_types(region: str = DEFAULT_REGION) -> frozenset[str]:

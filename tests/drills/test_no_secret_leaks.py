@@ -33,6 +33,7 @@ from typing import Any
 import pytest
 
 from stackyard.cli.main import main
+from stackyard.errors import StackyardError
 
 from .drill_helpers import Daemon, injected_by_kind, record_faults
 
@@ -70,7 +71,10 @@ def _template(parameter: str, *, no_echo: bool, big: bool = False, **extra: obje
 
 BUCKET_TEMPLATE = json.dumps(
     {
-        "Parameters": {"Password": {"Type": "String", "NoEcho": True}},
+        "Parameters": {
+            "Name": {"Type": "String"},
+            "Password": {"Type": "String", "NoEcho": True},
+        },
         "Resources": {
             "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": {"Ref": "Password"}}}
         },
@@ -150,13 +154,16 @@ def scenario(
     def run_cli(*args: str, stdin: str = "") -> tuple[int, str]:
         monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
         capfd.readouterr()
+        shown = ""
         try:
             main(list(args))
             code = 0
         except SystemExit as exc:
             code = int(exc.code or 0)
+        except StackyardError as exc:  # --debug re-raises; the message is what could leak
+            code, shown = exc.exit_code, f"error: {exc}\n"
         out, err = capfd.readouterr()
-        return code, out + err
+        return code, out + err + shown
 
     return Scenario(daemon, folder, namespace, run_cli)
 
@@ -261,11 +268,11 @@ def _no_leaks(scenario: Scenario, *, faulted: bool = False) -> None:
 
     # Errors: a parameter refused by its pattern, a ciphertext KMS cannot decrypt.
     broken = ["drill.env", "broken.yaml"]
-    # A lookup that fails stops the build while planning (exit 2), before any write;
-    # the refused parameter fails on CloudFormation (exit 1).
+    # A lookup that fails stops the build while planning (exit 2), before any write; so
+    # does the parameter its pattern refuses, with the value masked.
     s.cli("build", *local, *broken, code=2)
-    s.cli("build", *local, "--stacks", "pattern", *broken, code=1)
-    s.cli("build", *local, "-vv", "--stacks", "pattern", *broken, code=1)
+    s.cli("build", *local, "--stacks", "pattern", *broken, code=2)
+    s.cli("build", *local, "-vv", "--stacks", "pattern", *broken, code=2)
     s.cli("diff", *local, *broken, code=None)
     s.cli("render", *broken, code=None)
     s.cli("--debug", "build", *local, "--stacks", "pattern", *broken, code=None)

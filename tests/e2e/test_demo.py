@@ -10,6 +10,7 @@ from pathlib import Path
 STACKYARD = Path(sys.executable).with_name("stackyard")
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "ops" / "demo.sh"
+PASSWORD = "/ops-stage/database/master-password"
 
 
 def test_demo_builds_the_stage_environment(tmp_path: Path) -> None:
@@ -17,6 +18,16 @@ def test_demo_builds_the_stage_environment(tmp_path: Path) -> None:
     try:
         result = subprocess.run(
             ["bash", str(DEMO)], capture_output=True, text=True, timeout=300, env=env
+        )
+        # Rerunnable without rotating the database password.
+        again = subprocess.run(
+            ["bash", str(DEMO)], capture_output=True, text=True, timeout=300, env=env
+        )
+        history = subprocess.run(
+            [str(STACKYARD), "secrets", "history", "--local", PASSWORD],
+            capture_output=True,
+            text=True,
+            env=env,
         )
     finally:
         subprocess.run([str(STACKYARD), "local", "down"], env=env, capture_output=True)
@@ -27,3 +38,12 @@ def test_demo_builds_the_stage_environment(tmp_path: Path) -> None:
     assert "CloudFormation calls: 1 (1 reads, 0 writes)" in out
     assert "database      CREATE_COMPLETE" in out
     assert "Traceback" not in out + result.stderr
+    # The command shown is the command run.
+    assert "head -c 16 /dev/urandom" in out and "openssl" not in out
+
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert f"{PASSWORD} is already stored; kept" in again.stdout
+    assert "build: 12 no change" in again.stdout
+    assert history.returncode == 0, history.stderr
+    versions = [r.split()[0] for r in history.stdout.splitlines() if r.strip()[:1].isdigit()]
+    assert versions == ["1"], history.stdout

@@ -255,7 +255,7 @@ def resolve_variable(
     if validator is not None and not unknown:
         try:
             value = validator(value)
-        except Exception as exc:
+        except (Exception, SystemExit, KeyboardInterrupt) as exc:
             name = getattr(validator, "__name__", repr(validator))
             raise fail(
                 f"failed validator {name}: {exc}",
@@ -380,6 +380,20 @@ def parse_user_data(variables: Mapping[str, Any], raw_user_data: str, blueprint_
         ) from None
 
 
+def _class_file(cls: type[Any]) -> str | None:
+    try:
+        return inspect.getsourcefile(cls)
+    except TypeError:
+        return None
+
+
+def _raised(exc: BaseException) -> str:
+    """``SystemExit: sys.exit(7)`` or ``ValueError: bad`` for an error message."""
+    if isinstance(exc, SystemExit):
+        return f"it called sys.exit({exc.code!r})"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
 def _blueprint_frame(exc: BaseException, cls: type[Any]) -> tuple[str, int] | None:
     """The innermost traceback frame in the blueprint's own source files, if any."""
     files = set()
@@ -449,7 +463,18 @@ class Blueprint:
         blueprint that mutates a default does not change it for the next stack.
         """
         result: dict[str, dict[str, Any]] = {}
-        for name, definition in getattr(self, "VARIABLES", {}).items():
+        declared = getattr(self, "VARIABLES", {})
+        if not isinstance(declared, Mapping) or not all(
+            isinstance(d, Mapping) for d in declared.values()
+        ):
+            raise BlueprintError(
+                f"blueprint {type(self).__qualname__}: VARIABLES must map each variable name "
+                f"to its definition, found {_show(declared, False)}",
+                file=_class_file(type(self)),
+                stack=self.name,
+                hint='for example: VARIABLES = {"Name": {"type": str}}',
+            )
+        for name, definition in declared.items():
             entry = dict(definition)
             if "default" in entry:
                 entry["default"] = copy.deepcopy(entry["default"])
@@ -609,11 +634,12 @@ class Blueprint:
                 stack=self.name,
                 hint="define create_template(self) to add resources to self.template",
             ) from exc
-        except Exception as exc:
+        except (Exception, SystemExit, KeyboardInterrupt) as exc:
+            # sys.exit() or an interrupt raised by blueprint code is that stack's failure:
+            # left to propagate, it would end a worker thread and hang the run.
             where = _blueprint_frame(exc, type(self))
             raise BlueprintError(
-                f"blueprint {type(self).__qualname__} failed to render: "
-                f"{type(exc).__name__}: {exc}",
+                f"blueprint {type(self).__qualname__} failed to render: {_raised(exc)}",
                 file=where[0] if where else None,
                 line=where[1] if where else None,
                 stack=self.name,

@@ -124,8 +124,20 @@ for _tag in SHORT_TAGS:
 
 
 def load_cfn_yaml(text: str) -> Any:
-    """Parse one YAML document, turning CloudFormation short tags into long forms."""
-    return yaml.load(text, Loader=CfnYamlLoader)  # a SafeLoader subclass
+    """Parse one YAML document, turning CloudFormation short tags into long forms.
+
+    An alias bomb or a document nested too deep raises
+    :class:`~stackyard.input_limits.InputLimitError` before anything is built.
+    """
+    from stackyard.input_limits import check_node
+
+    loader = CfnYamlLoader(text)  # a SafeLoader subclass
+    try:
+        node = loader.get_single_node()
+        check_node(node)
+        return loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
 
 
 class CfnYamlDumper(yaml.SafeDumper):

@@ -85,7 +85,7 @@ def load_blueprint(
         return cls(stack_name, context, mappings=mappings, description=description)
     except StackyardError:
         raise
-    except Exception as exc:
+    except (Exception, SystemExit, KeyboardInterrupt) as exc:
         raise BlueprintError(
             f"blueprint {class_path} failed to initialise: {type(exc).__name__}: {exc}",
             stack=stack_name,
@@ -232,7 +232,7 @@ def _import_module(
                 file=exc.filename,
                 line=exc.lineno,
             ) from exc
-        except Exception as exc:
+        except (Exception, SystemExit, KeyboardInterrupt) as exc:
             raise error(
                 f"importing {module_name!r} for {class_path} raised {type(exc).__name__}: {exc}",
                 "the module's top-level code failed; --debug shows the traceback",

@@ -74,9 +74,21 @@ def parse_cloudformation_template(text: str, *, source: str = "<template>") -> A
     Raises :class:`BlueprintError` with ``source`` as the file and the line of a
     syntax error.
     """
+    from stackyard.input_limits import InputLimitError, check_data_depth, check_size
+
+    try:
+        check_size(text)
+    except InputLimitError as exc:
+        raise BlueprintError(exc.message, file=source, hint=exc.hint) from None
     if text.lstrip().startswith("{"):
         try:
-            return json.loads(text)
+            data = json.loads(text)
+            check_data_depth(data)
+            return data
+        except (RecursionError, InputLimitError):
+            raise BlueprintError(
+                "the template nests too deeply", file=source, hint="no template nests that far"
+            ) from None
         except json.JSONDecodeError as exc:
             raise BlueprintError(
                 f"invalid JSON: {exc.msg} (column {exc.colno})",
@@ -84,12 +96,16 @@ def parse_cloudformation_template(text: str, *, source: str = "<template>") -> A
                 line=exc.lineno,
                 hint="check the brackets, commas and quotes around that line",
             ) from exc
+        except ValueError as exc:
+            raise BlueprintError(f"a value cannot be read: {exc}", file=source) from None
     import yaml
 
     from .cfn_yaml import load_cfn_yaml
 
     try:
         return load_cfn_yaml(text)
+    except InputLimitError as exc:
+        raise BlueprintError(exc.message, file=source, line=exc.line, hint=exc.hint) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = " ".join(p for p in (exc.context, exc.problem) if p)
@@ -101,6 +117,8 @@ def parse_cloudformation_template(text: str, *, source: str = "<template>") -> A
         ) from exc
     except yaml.YAMLError as exc:
         raise BlueprintError(f"invalid YAML: {exc}", file=source) from exc
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise BlueprintError(f"a value cannot be read: {exc}", file=source) from None
 
 
 class RawTemplateBlueprint(Blueprint):
@@ -133,6 +151,24 @@ class RawTemplateBlueprint(Blueprint):
             )
         super().__init__(name, context, mappings=mappings, description=description)
         self._dict: dict[str, Any] | None = None
+        self._text: str | None = None
+
+    @property
+    def source_file(self) -> str:
+        """The template file, as findings and errors name it."""
+        return self._source()
+
+    def source_line(self, path: tuple[str | int, ...]) -> int | None:
+        """The line of a key path (``("Resources", "Topic", "Type")``) in the parsed text.
+
+        For a Jinja2 template this is a line of its rendered output, which is usually
+        near the same line of the file.
+        """
+        from .positions import key_lines, line_of
+
+        if self._text is None:
+            return None
+        return line_of(key_lines(self._text), path)
 
     @property
     def is_jinja(self) -> bool:
@@ -143,29 +179,43 @@ class RawTemplateBlueprint(Blueprint):
         return str(self.raw_template_path)
 
     def _read(self) -> str:
+        from stackyard.input_limits import InputLimitError, read_utf8
+
         try:
-            return self.raw_template_path.read_text(encoding="utf-8")
+            return read_utf8(self.raw_template_path)
         except OSError as exc:
             raise BlueprintError(
                 f"cannot read template: {exc.strerror or exc}", file=self._source(), stack=self.name
             ) from exc
-        except UnicodeDecodeError as exc:
+        except InputLimitError as exc:
             raise BlueprintError(
-                f"template is not UTF-8 text: {exc.reason}", file=self._source(), stack=self.name
-            ) from exc
+                f"template: {exc.message}",
+                file=self._source(),
+                line=exc.line,
+                stack=self.name,
+                hint=exc.hint,
+            ) from None
 
     def _render_jinja(self, text: str) -> str:
         import jinja2
 
         try:
             template = _compile_jinja(text)
-            rendered: str = template.render(
-                context=self.context,
-                variables=self.resolved_variables or {},
-                mappings=self.mappings or {},
-                name=self.name,
+            return _bounded(
+                template.generate(
+                    context=self.context,
+                    variables=self.resolved_variables or {},
+                    mappings=self.mappings or {},
+                    name=self.name,
+                )
             )
-            return rendered
+        except _OutputTooLarge as exc:
+            raise BlueprintError(
+                str(exc),
+                file=self._source(),
+                stack=self.name,
+                hint="a loop in the template produces far more than any template can hold",
+            ) from None
         except jinja2.TemplateSyntaxError as exc:
             raise BlueprintError(
                 f"invalid Jinja2 template: {exc.message}",
@@ -196,6 +246,7 @@ class RawTemplateBlueprint(Blueprint):
             text = self._read()
             if self.is_jinja:
                 text = self._render_jinja(text)
+            self._text = text
             data = parse_cloudformation_template(text, source=self._source())
             if not isinstance(data, dict):
                 raise BlueprintError(
@@ -294,6 +345,24 @@ class RawTemplateBlueprint(Blueprint):
         return "Transform" in self.to_dict()
 
 
+class _OutputTooLarge(Exception):
+    """A Jinja2 template rendered past the size limit."""
+
+
+def _bounded(chunks: Iterable[str]) -> str:
+    """Join rendered chunks, stopping at the input size limit instead of filling memory."""
+    from stackyard.input_limits import MAX_BYTES
+
+    out: list[str] = []
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_BYTES:
+            raise _OutputTooLarge(f"the Jinja2 template renders to more than {MAX_BYTES} bytes")
+        out.append(chunk)
+    return "".join(out)
+
+
 def _jinja_line(exc: BaseException) -> int | None:
     """The template line of the innermost Jinja2-compiled frame in ``exc``'s traceback."""
     line = None
@@ -308,9 +377,11 @@ def _jinja_line(exc: BaseException) -> int | None:
 @functools.lru_cache(maxsize=256)
 def _compile_jinja(text: str) -> jinja2.Template:
     """A compiled Jinja2 template; stacks sharing a template file compile it once."""
-    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
 
-    env = jinja2.Environment(
+    # Sandboxed: a template is data, so it may not reach Python internals
+    # (``''.__class__.__mro__``) or call unsafe methods.
+    env = SandboxedEnvironment(
         undefined=_print_strict_undefined(),
         keep_trailing_newline=True,
         autoescape=False,  # the output is a template, not HTML

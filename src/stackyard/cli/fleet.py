@@ -94,7 +94,11 @@ def release(
     parallel: bool,
     yes: bool,
 ) -> None:
-    """Roll a new AMI onto the pools: show the plan, ask, record it, build the pools."""
+    """Roll a new AMI onto the pools: show the plan, ask, record it, build the pools.
+
+    Recording it rewrites the environment file: each pool's AMI key is set to AMI (added
+    when missing), so the next build keeps the release.
+    """
     from rich.markup import escape
 
     from stackyard.fleet import check_release, plan_release, record_ami, roll

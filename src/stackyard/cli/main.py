@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -52,6 +53,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "local": ("stackyard.local.cli:local", "Run the embedded local AWS endpoint."),
     "fleet": ("stackyard.cli.fleet:fleet", "Roll a new AMI onto the ECS pools; show what runs."),
+    "init": ("stackyard.cli.init:init", "Write a minimal working project to start from."),
+    "completion": (
+        "stackyard.cli.completion:completion",
+        "Print the shell completion script (bash, zsh, fish).",
+    ),
 }
 
 
@@ -61,23 +67,40 @@ COMMANDS: dict[str, tuple[str, str]] = {
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, "--version", prog_name="stackyard")
-@click.option("--debug", is_flag=True, help="Show a traceback for errors (for bug reports).")
+@click.option(
+    "--debug", is_flag=True, help="Show a traceback for errors (for bug reports). Anywhere."
+)
+@click.option(
+    "--no-color", is_flag=True, help="No colour in the output (as NO_COLOR=1 does). Anywhere."
+)
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context, debug: bool, no_color: bool) -> None:
     """Run AWS infrastructure as reviewed code.
 
     Commands take stacker's arguments: stackyard COMMAND [options] [ENVIRONMENT_FILE] CONFIG
+
+    Without a terminal, output is never wrapped or cut; set COLUMNS to choose a width.
+    NO_COLOR (or --no-color) turns colour off.
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
 
 
+GLOBAL_FLAGS = ("--debug", "--no-color")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; StackyardErrors become one clear message and their exit code."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    args = list(argv if argv is not None else sys.argv[1:])
+    # The global flags work anywhere on the line, not only before the command.
+    given = {flag for flag in GLOBAL_FLAGS if flag in args}
+    args = [*sorted(given), *(a for a in args if a not in GLOBAL_FLAGS)]
+    debug = "--debug" in given
+    if "--no-color" in given:
+        os.environ["NO_COLOR"] = "1"
     try:
         # Without standalone mode, click returns the code of a raised `Exit`.
-        code = cli.main(args=argv, prog_name="stackyard", standalone_mode=False)
+        code = cli.main(args=args, prog_name="stackyard", standalone_mode=False)
     except StackyardError as exc:
         if debug:
             raise

@@ -2,13 +2,16 @@
 
     stackyard COMMAND [options] [ENVIRONMENT_FILE] CONFIG
 
-The last positional argument is the config (``-`` reads standard input); an
-optional one before it is the environment file.
+The config (``-`` reads standard input) and an optional environment file may come in
+either order: the config is the one with a top-level ``stacks:`` key. When neither has
+one, stacker's order holds (environment file first); when both do, the command refuses
+rather than guess.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, overload
@@ -133,9 +136,9 @@ def invocation(
             f"expected [ENVIRONMENT_FILE] CONFIG, got {len(files)} files: {' '.join(files)}",
             hint="options go before the files; repeat --stacks for several stacks",
         )
-    environment_file = files[0] if len(files) == 2 else None
+    environment_file, config_path = _ordered(files) if len(files) == 2 else (None, files[0])
     return Invocation(
-        config_path=files[-1],
+        config_path=config_path,
         environment_file=environment_file,
         overrides=overrides,
         region=region,
@@ -143,3 +146,39 @@ def invocation(
         stacks=(*stacks, *targets),
         verbose=verbose,
     )
+
+
+# A top-level `stacks:` in YAML, or a "stacks" key in a JSON config.
+_STACKS_KEY = re.compile(
+    rb"^[\"']?stacks[\"']?[ \t]*:|[{,][ \t\r\n]*\"stacks\"[ \t]*:", re.MULTILINE
+)
+
+
+def _ordered(files: tuple[str, ...]) -> tuple[str, str]:
+    """(environment file, config) from two positional files given in either order."""
+    first, second = files
+    if second == "-" or first == "-":
+        return (first, second) if second == "-" else (second, first)
+    first_is, second_is = _looks_like_config(first), _looks_like_config(second)
+    if second_is and not first_is:
+        return first, second
+    if first_is and not second_is:
+        return second, first
+    if not (first_is and second_is):
+        # Neither (or one is missing): stacker's order; loading names any problem.
+        return first, second
+    raise UsageError(
+        f"cannot tell the config from the environment file: both {first} and "
+        f"{second} have a top-level 'stacks:' key",
+        hint="stackyard COMMAND [ENVIRONMENT_FILE] CONFIG; the config lists its stacks "
+        "under 'stacks:'",
+    )
+
+
+def _looks_like_config(path: str) -> bool | None:
+    """Whether the file has a top-level ``stacks:`` key; None if it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            return _STACKS_KEY.search(handle.read(1 << 20)) is not None
+    except OSError:
+        return None

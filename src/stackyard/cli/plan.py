@@ -306,7 +306,14 @@ def _check_arguments(saved: Plan, files: tuple[str, ...], overrides: tuple[str, 
     help="Only for a secret value the plan was made with (plans store only its digest).",
 )
 @wiring.aws_options
-@click.option("-j", "--max-parallel", type=click.IntRange(min=0), default=0, metavar="N")
+@click.option(
+    "-j",
+    "--max-parallel",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="N",
+    help="Work on at most N stacks at once (default: no limit).",
+)
 @click.option("-v", "--verbose", count=True, help="More output; repeat for more.")
 @click.option("--stats", is_flag=True, help="Print the CloudFormation calls made, by action.")
 @click.option(

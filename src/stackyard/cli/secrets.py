@@ -90,8 +90,9 @@ def _emit_json(data: Any) -> None:
 
 
 def _table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from stackyard.ui.terminal import make_console
 
     table = Table(title=title, show_edge=False, header_style="bold", title_justify="left")
     for index, column in enumerate(columns):
@@ -99,8 +100,7 @@ def _table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[An
     for row in rows:
         table.add_row(*("" if cell is None else str(cell) for cell in row))
     # Piped output is for grep and scripts: one line per row, however wide.
-    width = None if sys.stdout.isatty() else 400
-    Console(file=sys.stdout, highlight=False, width=width).print(table)
+    make_console(sys.stdout).print(table)
 
 
 def _when(value: Any) -> str:
@@ -243,6 +243,12 @@ def rm(path: str, yes: bool, **kwargs: Any) -> None:
     with open_store(_target(kwargs)) as store:
         info = store.require_secret(path)
         if not yes:
+            # Without a terminal nobody can answer: refuse as destroy and fleet do.
+            if not sys.stdin.isatty():
+                raise UsageError(
+                    "refusing to delete a secret without confirmation",
+                    hint="pass --yes to delete without asking",
+                )
             click.confirm(
                 f"Delete secret {info.name} (version {info.version}) and its history?",
                 abort=True,

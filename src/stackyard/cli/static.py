@@ -37,7 +37,8 @@ def graph(fmt: str, reduce: bool, inv: Invocation) -> None:
     "out_dir",
     type=click.Path(file_okay=False),
     default=None,
-    help="Write <stack>.json and <stack>.parameters.json here instead of printing.",
+    help="Write <stack name>.json and <stack name>.parameters.json here instead of printing "
+    "(the CloudFormation stack name, with the namespace).",
 )
 @config_arguments
 def render(out_dir: str | None, inv: Invocation) -> None:
@@ -75,17 +76,34 @@ def validate(no_lint: bool, inv: Invocation) -> None:
     resolve = project.resolve_context(aws=None)
     names = project.selected(inv.stacks).stacks
     rendered = [project.render(name, resolve) for name in names]
+    for warning in project.warnings:
+        click.echo(f"warning: {warning}")
     problems = 0
     if not no_lint:
-        from stackyard.lint import lint_template
-
-        for desired in rendered:
-            for finding in lint_template(desired.template_body, desired.region or "us-east-1"):
-                click.echo(f"{desired.name}: {finding}")
-                problems += finding.is_error
+        problems = _lint(project, rendered)
     if problems:
         raise click.exceptions.Exit(1)
     click.echo(f"ok: {len(rendered)} stack{'s' if len(rendered) != 1 else ''} valid")
+
+
+def _lint(project: Any, rendered: list[Any]) -> int:
+    """cfn-lint each distinct template once; print findings with file:line; count errors."""
+    from stackyard.lint import Finding, lint_template
+    from stackyard.preflight import place
+
+    seen: dict[tuple[str, str], list[Finding]] = {}
+    errors = 0
+    for desired in rendered:
+        region = desired.region or "us-east-1"
+        key = (desired.template_body, region)
+        if key not in seen:
+            seen[key] = lint_template(desired.template_body, region)
+        for finding in seen[key]:
+            file, line = place(finding.parts, project.blueprints[desired.name])
+            where = f"{file}:{line}" if line else (file or desired.name)
+            click.echo(f"{desired.name}: {where}: {finding}")
+            errors += finding.is_error
+    return errors
 
 
 def _shown_parameters(desired: Any) -> dict[str, Any]:

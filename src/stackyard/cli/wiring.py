@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from stackyard.cli.options import Invocation
-from stackyard.errors import UsageError
+from stackyard.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -85,6 +85,15 @@ def load_project(inv: Invocation) -> Project:
     )
     for message in project.notices:
         notice(message)
+    if not project.selected(inv.stacks).stacks:
+        # A green "nothing to do" here is how swapped or wrong arguments went unnoticed.
+        picked = f" of {', '.join(inv.stacks)}" if inv.stacks else ""
+        raise ConfigError(
+            f"the config selects no stack{picked}",
+            file=project.loaded.source.file,
+            hint="check that this is the config you meant; stacks with 'enabled: false' "
+            "are left out",
+        )
     return project
 
 
@@ -134,9 +143,9 @@ def interrupts() -> Iterator[Interrupt]:
 
 def console() -> Console:
     """The one console output goes through."""
-    from rich.console import Console
+    from stackyard.ui.terminal import make_console
 
-    return Console(highlight=False)
+    return make_console()
 
 
 def _on_terminal(console: Console) -> bool:
@@ -208,6 +217,7 @@ def review_in_view(console: Console, view: ProgressView) -> Callable[[Planned], 
     from stackyard.ui.approval import render_review
 
     def review(planned: Planned) -> None:
+        view.expect({s.name: len(s.resources) for s in planned.plan.stacks if s.will_change})
         with view.paused():
             render_review(planned.plan, console)
 

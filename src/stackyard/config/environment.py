@@ -24,6 +24,7 @@ from typing import Any
 
 from stackyard.config.source import Path, SourceMap, load_yaml
 from stackyard.errors import ConfigError, EnvironmentKeyError
+from stackyard.input_limits import InputLimitError, read_utf8
 
 # `$$`, `${identifier}`, `$identifier`; string.Template's identifier rule.
 _PLACEHOLDER = re.compile(
@@ -40,7 +41,11 @@ def is_yaml_environment(path: str) -> bool:
 def load_environment_file(path: str) -> dict[str, Any]:
     """Read an environment file in either form; errors name the file and line."""
     try:
-        text = FsPath(path).read_text(encoding="utf-8")
+        text = read_utf8(FsPath(path))
+    except InputLimitError as exc:
+        raise ConfigError(exc.message, file=path, line=exc.line, hint=exc.hint) from None
+    except IsADirectoryError as exc:
+        raise ConfigError("this is a directory, not an environment file", file=path) from exc
     except FileNotFoundError as exc:
         raise ConfigError(
             "environment file not found", file=path, hint="check the path, or leave it out"

@@ -17,8 +17,10 @@ from stackyard.config.environment import (
     substitute_text,
 )
 from stackyard.config.model import HOOK_KEYS, PROTECTION_KEYS, STACK_KEYS, TARGET_KEYS, Config
+from stackyard.config.override_values import OverrideTokens
 from stackyard.config.source import Path, SourceMap, format_path, load_yaml
 from stackyard.errors import ConfigError
+from stackyard.input_limits import InputLimitError, decode_utf8, read_utf8
 
 STDIN = "-"
 
@@ -69,7 +71,10 @@ def load_config(
         data, source = load_yaml(text, file)
         data = substitute_structure(data, environment, source)
     else:
-        data, source = load_yaml(_substitute_outside_comments(text, environment, file), file)
+        tokens = OverrideTokens(overrides or {})
+        textual = {**environment, **tokens.text_environment}
+        data, source = load_yaml(_substitute_outside_comments(text, textual, file), file)
+        data = tokens.restore(data)
 
     if data is None:
         raise ConfigError(
@@ -105,10 +110,17 @@ def load_config(
 
 def _read_config(path: str) -> tuple[str, str, FsPath]:
     if path == STDIN:
-        return sys.stdin.read(), "<stdin>", FsPath.cwd()
+        try:
+            return decode_utf8(sys.stdin.buffer.read()), "<stdin>", FsPath.cwd()
+        except InputLimitError as exc:
+            raise ConfigError(exc.message, file="<stdin>", line=exc.line, hint=exc.hint) from None
+        except AttributeError:  # a text-only stdin (tests, embedding)
+            return sys.stdin.read(), "<stdin>", FsPath.cwd()
     target = FsPath(path)
     try:
-        text = target.read_text(encoding="utf-8")
+        text = read_utf8(target)
+    except InputLimitError as exc:
+        raise ConfigError(exc.message, file=path, line=exc.line, hint=exc.hint) from None
     except FileNotFoundError as exc:
         raise ConfigError(
             "config file not found",
@@ -117,8 +129,6 @@ def _read_config(path: str) -> tuple[str, str, FsPath]:
         ) from exc
     except IsADirectoryError as exc:
         raise ConfigError("this is a directory, not a config file", file=path) from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError("the config is not UTF-8 text", file=path) from exc
     except OSError as exc:
         raise ConfigError(f"cannot read config: {exc.strerror}", file=path) from exc
     return text, path, target.resolve().parent
@@ -164,13 +174,26 @@ def _merge_deprecated_parameters(
     return {**data, "stacks": merged}
 
 
+#: Problems listed in one error; a config with more is counted past this.
+MAX_SHOWN = 20
+
+
 def _explain(exc: ValidationError, source: SourceMap, data: dict[str, Any]) -> ConfigError:
-    errors = exc.errors()
-    first = errors[0]
-    loc: Path = tuple(first["loc"])
-    error = _describe(first, loc, source, _owner(loc, data))
-    if len(errors) > 1:
-        error.message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    """Every problem at once (up to MAX_SHOWN), each with its line and hint."""
+    described = []
+    for err in exc.errors():
+        loc: Path = tuple(err["loc"])
+        described.append(_describe(err, loc, source, _owner(loc, data)))
+    error = described[0]
+    if len(described) > 1 and error.hint:
+        # The hint goes with its own problem, not after the whole list.
+        error.message, error.hint = f"{error.message} ({error.hint})", None
+    for other in described[1:MAX_SHOWN]:
+        where = f"{other.file}:{other.line}" if other.line else str(other.file)
+        hint = f" ({other.hint})" if other.hint else ""
+        error.message += f"\n  also: {where}: {other.message}{hint}"
+    if len(described) > MAX_SHOWN:
+        error.message += f"\n  ... and {len(described) - MAX_SHOWN} more"
     return error
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from stackyard.errors import ConfigError
+from stackyard.input_limits import InputLimitError, check_node, check_size
 
 Path = tuple[str | int, ...]
 
@@ -58,10 +59,17 @@ def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
 
     Raises ConfigError naming the file and line on a syntax error.
     """
+    try:
+        check_size(text)
+    except InputLimitError as exc:
+        raise ConfigError(exc.message, file=file, hint=exc.hint) from None
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
+        check_node(node)
         data = loader.construct_document(node) if node is not None else None
+    except InputLimitError as exc:
+        raise ConfigError(exc.message, file=file, line=exc.line, hint=exc.hint) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -74,6 +82,8 @@ def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
         ) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"YAML error: {exc}", file=file) from exc
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise ConfigError(f"a value cannot be read: {exc}", file=file) from None
     finally:
         loader.dispose()
     source = SourceMap(file)

@@ -22,6 +22,7 @@ from stackyard.aws.session import Location
 from stackyard.errors import StackyardError
 from stackyard.plan.actions import UPDATABLE, compare
 from stackyard.plan.model import LockedDelta, StackAction
+from stackyard.plan.planner import with_protection_defaults
 
 if TYPE_CHECKING:
     from stackyard.lookups.context import AWSAccess
@@ -92,7 +93,10 @@ def stack_info(
         delta: LockedDelta | None = None
         if deployed.status in UPDATABLE:
             try:
-                desired = project.render(name, project.resolve_context(aws=access))
+                # What a build would deploy: protected stacks get termination protection.
+                desired = with_protection_defaults(
+                    project, project.render(name, project.resolve_context(aws=access))
+                )
                 action = compare(
                     desired,
                     deployed,

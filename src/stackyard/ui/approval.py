@@ -17,6 +17,7 @@ from rich.text import Text
 from stackyard.engine.approval import Approvals, By, Decision
 from stackyard.plan.model import StackPlan
 from stackyard.ui.diff import render_approval, render_stack
+from stackyard.ui.terminal import heading
 
 if TYPE_CHECKING:
     from stackyard.plan.model import Plan
@@ -32,9 +33,9 @@ def ask_once(console: Console) -> Callable[[Sequence[StackPlan]], bool]:
     def ask(stacks: Sequence[StackPlan]) -> bool:
         console.print()
         items = sum(len(s.protection.items) for s in stacks)
-        console.rule(
+        heading(
+            console,
             Text(f"approval needed: {items} protected change(s) in {len(stacks)} stack(s)"),
-            align="left",
         )
         for stack in stacks:
             render_approval(stack, console)

@@ -35,6 +35,7 @@ from stackyard.plan.model import (
     StackAction,
     StackPlan,
 )
+from stackyard.ui.terminal import heading
 
 __all__ = [
     "SYMBOLS",
@@ -341,7 +342,7 @@ def render_stack(
         console.print(summary_line(stack))
     else:
         title = stack.name if stack.fqn in ("", stack.name) else f"{stack.name} ({stack.fqn})"
-        console.rule(Text(title, style="bold"), align="left")
+        heading(console, Text(title, style="bold"))
     if stack.hint:
         console.print(Text(f"  hint: {stack.hint}", style="dim"))
     if not details or not stack.has_changes:

@@ -1,7 +1,8 @@
 """The progress view of build and destroy: a live table on a terminal, plain lines otherwise.
 
 ``ProgressView`` implements the engine's ``Listener``. On a terminal it keeps
-a rich ``Live`` table (stack, status, elapsed, latest event); when output is
+a rich ``Live`` view (see :mod:`stackyard.ui.live_table`: n/N stacks done, and per stack
+status, elapsed, resources done / total, the resource in progress); when output is
 not a terminal (CI, pipes) it prints one timestamped line per change instead.
 Everything goes through the one injected ``rich.Console``.
 """
@@ -11,12 +12,13 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from stackyard.engine.status import Phase, StackState
+from stackyard.ui.live_table import ResourceTally, render_table
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -79,13 +81,24 @@ class ProgressView:
         self._live: Any = None
         self._printed: dict[str, str] = {}
         self._held: list[str] | None = None  # lines kept back while paused
+        self._tallies: dict[str, ResourceTally] = {}
+        self._expected: dict[str, int] = {}
 
     # -- Listener -----------------------------------------------------------------------------
+
+    def expect(self, resources: Mapping[str, int]) -> None:
+        """How many resources each stack's plan changes: the totals of the live view."""
+        with self._lock:
+            self._expected.update(resources)
 
     def stack_changed(self, state: StackState) -> None:
         """Record a change; in plain mode print it when the label or event is new."""
         with self._lock:
             self._states[state.name] = state
+            latest = state.latest_event
+            if latest is not None and not latest.is_stack:
+                tally = self._tallies.setdefault(state.name, ResourceTally())
+                tally.record(latest.logical_id, latest.status)
         if self.live_mode:
             return
         if state.phase in (Phase.PENDING, Phase.WAITING) and not self.verbose:
@@ -164,26 +177,20 @@ class ProgressView:
             self._live = None
 
     def table(self) -> RenderableType:
-        """The live table: one row per stack."""
-        from rich.table import Table
-        from rich.text import Text
-
-        now = self.clock()
-        table = Table(box=None, pad_edge=False, show_edge=False)
-        table.add_column("stack", no_wrap=True)
-        table.add_column("status")
-        table.add_column("elapsed", justify="right", no_wrap=True)
-        table.add_column("latest event", overflow="ellipsis", no_wrap=True, max_width=70)
+        """The live view: n/N stacks done and failures, then one row per stack that fits."""
         with self._lock:
             states = list(self._states.values())
-        for state in states:
-            table.add_row(
-                state.name,
-                Text(state.label, style=_STYLES.get(state.phase, "")),
-                _elapsed(state.elapsed(now)),
-                _event_text(state),
-            )
-        return table
+            tallies = dict(self._tallies)
+            expected = dict(self._expected)
+        return render_table(
+            states,
+            tallies,
+            expected,
+            now=self.clock(),
+            height=self.console.height,
+            styles=_STYLES,
+            elapsed=_elapsed,
+        )
 
     def _plain(self, markup: str) -> None:
         stamp = self.wall().strftime("%H:%M:%S")
