@@ -81,6 +81,11 @@ def cli(ctx: click.Context, debug: bool, no_color: bool) -> None:
 
     Without a terminal, output is never wrapped or cut; set COLUMNS to choose a width.
     NO_COLOR (or --no-color) turns colour off.
+
+    Exit codes: 0 done; 1 a stack failed or a saved plan no longer matches; 2 usage or config
+    error; 3 protected changes held or declined (or a deletion lacking approval); 130
+    interrupted. `diff --detailed-exitcode`: 0 no changes, 2 changes, 1 error or a stack that
+    cannot be applied.
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
