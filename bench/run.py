@@ -1,27 +1,30 @@
 """stackyard against stacker 1.7.2, sceptre 4.7 and runway 2.8 on one local endpoint.
 
-    python -m bench.run --quick      # make bench: under 10 minutes on 2 cores
+    python -m bench.run --quick      # make bench: under 8 minutes on 2 idle cores
     python -m bench.run --full       # make bench-full: every size, latency and setting
-    python -m bench.run --quick --tools stackyard,sceptre    # a subset
+    python -m bench.run --quick --tools stacker,sceptre      # stackyard and a subset of peers
 
 Each tool gets the same generated graph (``bench/workload.py``) in its own project format and
-runs, one after the other, against an in-process ``LocalEndpoint`` (0 s or 1 s per resource),
-a fresh one per cycle, reached through ``AWS_ENDPOINT_URL``. A cycle is five scenarios: cold
-build; no-op rebuild; one leaf changed; one root changed (the change cascades downstream);
-destroy. A plan (``--quick``, ``--full``) picks sizes, latencies, scenarios and runs.
+runs against an in-process ``LocalEndpoint`` (0 s or 1 s per resource), a fresh one per cycle,
+reached through ``AWS_ENDPOINT_URL``. A cycle is five scenarios: cold build; no-op rebuild; one
+leaf changed; one root changed (the change cascades downstream); destroy. A plan (``--quick``,
+``--full``) is a list of blocks (size, latency, peers, repetitions); each repetition runs a
+stackyard cycle and then a peer's, back to back, for each peer in turn, and each ratio is taken
+within such a pair.
 
-Figures per tool and scenario: wall time of the command (median over the runs), makespan (first
-stack operation started to last one finished, from the endpoint's own stack events) over the
-critical path (the longest chain of changed stacks, each costing the latency of one resource,
-since a stack's resources do not depend on each other), CloudFormation calls by action (the
-endpoint's per-client accounting, each tool under its own ``AWS_SDK_UA_APP_ID``) and the
-command's peak memory (max RSS, taken by a small launcher process). stacker and runway run with
-their defaults (30 s stack poll time, what users get) and tuned (poll time 1 s); sceptre has no
-such setting (it polls every 4 s). A peer whose virtualenv cannot be installed is skipped,
-saying so.
+Figures per tool and scenario: wall time of the command; the first stack operation after the
+command's start; makespan (first stack operation started to last one finished, from the
+endpoint's own stack events) over the critical path (the longest chain of changed stacks, each
+costing the latency of one resource, or its operation's time in the endpoint's events);
+CloudFormation calls by action (the endpoint's per-client accounting, each tool under its own
+``AWS_SDK_UA_APP_ID``) and the command's peak memory (max RSS, taken by a small launcher
+process). stacker and runway run with their defaults (30 s stack poll time, what users get) and
+tuned (poll time 1 s); sceptre has no such setting (it polls every 4 s). A peer whose
+virtualenv cannot be installed is skipped, saying so.
 
-Prints a markdown report (ratios stackyard/peer, then stackyard's own targets, then absolute
-figures) and writes it to ``bench/results/<date>-<quick|full>.md``.
+Prints a markdown report (per-pair ratios stackyard/peer with their range, stackyard's targets
+with their value in every run, the scaling table of ``bench/bench_scale.py``, then medians of
+every figure) and writes it to ``bench/results/<date>-<quick|full>.md``.
 """
 
 from __future__ import annotations
