@@ -644,7 +644,9 @@ def targets(
         Target(
             f"makespan ÷ measured critical path ≤ 1.05 {where}",
             1.05,
-            tuple(m.makespan / m.observed_critical for m in cold if m.observed_critical),
+            tuple(
+                m.makespan / m.observed_critical for m in cold if m.makespan and m.observed_critical
+            ),
         ),
         Target(
             f"makespan ÷ nominal critical path ≤ 1.08 {where}",
