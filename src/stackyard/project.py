@@ -12,6 +12,7 @@ import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from stackyard.config.loader import LoadedConfig, load_config
@@ -118,6 +119,16 @@ class Project:
         """The config of the stack called ``name``."""
         return self.loaded.config.stack(name)
 
+    @cached_property
+    def _stack_fqns(self) -> dict[str, str]:
+        # Made once: every stack's lookups read it, and a project of 1,000 stacks renders
+        # 1,000 times.
+        return {s.name: self.fqn(s.name) for s in self.loaded.config.stacks}
+
+    @cached_property
+    def _stack_regions(self) -> dict[str, str]:
+        return {s.name: s.region for s in self.loaded.config.stacks if s.region}
+
     def fqn(self, name: str) -> str:
         """The CloudFormation name of a config stack."""
         stack = self.stack(name)
@@ -143,14 +154,13 @@ class Project:
         changing_outputs: Mapping[str, frozenset[str]] | None = None,
     ) -> ResolveContext:
         """What lookups see; without ``aws``, AWS-backed lookups resolve to Unknown."""
-        config = self.loaded.config
         return ResolveContext(
             context=self.context,
             config_dir=self.loaded.base_dir,
             aws=aws,
             region=self.region,
-            stack_fqns={s.name: self.fqn(s.name) for s in config.stacks},
-            stack_regions={s.name: s.region for s in config.stacks if s.region},
+            stack_fqns=self._stack_fqns,
+            stack_regions=self._stack_regions,
             pending_stacks=frozenset(pending),
             changing_outputs=dict(changing_outputs or {}),
         )

@@ -7,6 +7,7 @@ they are almost always typos.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -313,12 +314,18 @@ class Config(BaseModel):
             return self.template_bucket
         return self.stacker_bucket
 
+    @cached_property
+    def _by_name(self) -> dict[str, Stack]:
+        # The first of a name wins, as the scan it replaces did (duplicates are refused
+        # when the config is checked).
+        index: dict[str, Stack] = {}
+        for stack in self.stacks:
+            index.setdefault(stack.name, stack)
+        return index
+
     def stack(self, name: str) -> Stack:
         """The stack called ``name``; KeyError if there is none."""
-        for stack in self.stacks:
-            if stack.name == name:
-                return stack
-        raise KeyError(name)
+        return self._by_name[name]
 
 
 # Keys a stack accepts, for "did you mean" suggestions.
