@@ -33,8 +33,9 @@ import pytest
 from .drill_helpers import STACKYARD, Daemon, Workload, inventory, record_faults
 
 WORKLOAD = Workload.layered(12, 4, seed=7)
-# A build of WORKLOAD at this latency takes about 1.5 s once the CLI has started.
-LATENCY = "resource=0.1s"
+# A build of WORKLOAD at this latency takes about 2 s once the CLI has started (updates are
+# one UpdateStack each and completion is seen promptly, so the latency sets the pace).
+LATENCY = "resource=0.25s"
 
 
 @pytest.fixture(scope="module")

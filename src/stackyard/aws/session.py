@@ -12,7 +12,6 @@ variants are honoured by botocore), else AWS. Retries are botocore's own
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -86,18 +85,6 @@ class ClientFactory:
             "max_pool_connections": self.max_pool_connections,
         }
         return Config(**options)
-
-    def warm(self, service: str, location: Location | None = None) -> None:
-        """Make the client for ``service`` at ``location`` in the background: loading boto3
-        and the service model then overlaps with the caller's own start-up work."""
-        thread = threading.Thread(
-            target=self._warm, args=(service, location), name="stackyard-warm", daemon=True
-        )
-        thread.start()
-
-    def _warm(self, service: str, location: Location | None) -> None:
-        with contextlib.suppress(Exception):  # the real call reports any problem
-            self.client(service, location)
 
     def client(self, service: str, location: Location | None = None) -> Any:
         """A client for ``service`` at ``location``; the same object for the same arguments."""

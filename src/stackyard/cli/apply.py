@@ -97,19 +97,19 @@ def build(
     from stackyard import workflow
     from stackyard.engine.run import RunOptions
 
+    project = wiring.load_project(inv)
+    wiring.check_forced(project, force)
+    options = RunOptions(
+        stacks=inv.stacks,
+        max_parallel=max_parallel,
+        recreate_failed=recreate_failed,
+        force=frozenset(force),
+        wait=not no_wait,
+        change_sets=change_sets,
+        prune=prune,
+    )
     console = wiring.console()
     with wiring.gateway(inv, local, retry_mode) as gateway:
-        project = wiring.load_project(inv)
-        wiring.check_forced(project, force)
-        options = RunOptions(
-            stacks=inv.stacks,
-            max_parallel=max_parallel,
-            recreate_failed=recreate_failed,
-            force=frozenset(force),
-            wait=not no_wait,
-            change_sets=change_sets,
-            prune=prune,
-        )
         result = wiring.run_in_view(
             console,
             lambda view, interrupt: workflow.build(

@@ -116,12 +116,7 @@ def gateway(inv: Invocation, local: bool, retry_mode: str) -> Iterator[CloudForm
             from stackyard.local.embedded import local_endpoint_url
 
             endpoint = stack.enter_context(local_endpoint_url(start_if_missing=True))
-        made = connect(endpoint_url=endpoint, retry_mode=retry_mode, region=inv.region)
-        from stackyard.aws.session import Location
-
-        # boto3 and CloudFormation's model load while the config is read and rendered.
-        made.clients.warm("cloudformation", Location(inv.region, inv.profile))
-        yield made
+        yield connect(endpoint_url=endpoint, retry_mode=retry_mode, region=inv.region)
 
 
 @contextlib.contextmanager
