@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "local": ("stackyard.local.cli:local", "Run the embedded local AWS endpoint."),
     "fleet": ("stackyard.cli.fleet:fleet", "Roll a new AMI onto the ECS pools; show what runs."),
+    "apps": ("stackyard.cli.apps:apps", "Apps on ECS: deploy, config, scale, ps, rollback."),
 }
 
 

@@ -1,0 +1,203 @@
+"""``stackyard apps`` through the installed CLI on the local AWS: deploy with placement,
+scale, secrets kept out, a failing image, an unplaceable constraint, rollback, and two
+deploys at once serialised by the database lock."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+STACKYARD = Path(sys.executable).with_name("stackyard")
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "apps"
+SECRET = "hunter2-not-in-clear-7f3a"
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, Path, str]]:
+    """A local AWS with the fixture's cluster and pools built, and the app created."""
+    root = tmp_path_factory.mktemp("apps")
+    folder = root / "project"
+    shutil.copytree(FIXTURES, folder)
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", "STACKYARD_HOME": str(root / "home")}
+    env.pop("STACKYARD_DATABASE_URL", None)
+
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(STACKYARD), *args],
+            cwd=folder,
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+
+    up = run("local", "up", "--port", "0", "--latency", "resource=0s")
+    assert up.returncode == 0, up.stderr
+    endpoint = re.search(r"AWS_ENDPOINT_URL=(\S+)", up.stdout + up.stderr)
+    assert endpoint
+    try:
+        built = run("build", "--local", "stage.env", "stackyard.yaml")
+        assert built.returncode == 0, built.stdout + built.stderr
+        put = run("secrets", "put", "--local", "/e2e-apps/api/db-url", stdin=SECRET)
+        assert put.returncode == 0, put.stdout + put.stderr
+        created = run("apps", "create", "api", "-m", "app.yaml")
+        assert created.returncode == 0, created.stderr
+        yield run, root, endpoint.group(1)
+    finally:
+        run("local", "down")
+
+
+def _ecs(endpoint: str) -> Any:
+    return boto3.client(
+        "ecs",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def _ps(run: Run) -> list[dict[str, Any]]:
+    shown = run("apps", "ps", "-a", "api", "-e", "stage", "--local", "--json")
+    assert shown.returncode == 0, shown.stderr
+    tasks: list[dict[str, Any]] = json.loads(shown.stdout)
+    return tasks
+
+
+def _releases(run: Run) -> list[dict[str, Any]]:
+    shown = run("apps", "releases", "-a", "api", "-e", "stage", "--json")
+    assert shown.returncode == 0, shown.stderr
+    rows: list[dict[str, Any]] = json.loads(shown.stdout)
+    return rows
+
+
+def test_deploy_places_tasks_on_the_pools_their_constraints_name(world: Any) -> None:
+    run, _, _ = world
+    deployed = run("apps", "deploy", "nginx:1", "-a", "api", "-e", "stage", "--local")
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    assert "api stage v1: succeeded" in deployed.stdout
+    assert "COMPLETED" in deployed.stderr
+    tasks = _ps(run)
+    assert sorted(t["process"] for t in tasks) == ["web", "web", "worker"]
+    assert all(t["status"] == "RUNNING" and t["release"] == "v1" for t in tasks)
+    assert {t["profile"] for t in tasks if t["process"] == "web"} == {"web"}
+    assert {t["instance_type"] for t in tasks if t["process"] == "worker"} == {"t3.medium"}
+
+
+def test_scale_makes_a_release_with_more_tasks(world: Any) -> None:
+    run, _, _ = world
+    scaled = run("apps", "scale", "-a", "api", "-e", "stage", "--local", "web=3")
+    assert scaled.returncode == 0, scaled.stdout + scaled.stderr
+    assert [t["process"] for t in _ps(run)].count("web") == 3
+    assert _releases(run)[0]["formation"]["web"]["count"] == 3
+
+
+def test_a_secret_config_var_reaches_the_task_definition_only_as_value_from(world: Any) -> None:
+    run, root, endpoint = world
+    ref = "DB_URL=secret:/e2e-apps/api/db-url"
+    changed = run("apps", "env", "set", "-a", "api", "-e", "stage", "--local", ref, "MODE=live")
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    ecs = _ecs(endpoint)
+    service = ecs.describe_services(
+        cluster="e2e-apps-cluster", services=["e2e-apps-app-api-stage-web"]
+    )
+    definition = ecs.describe_task_definition(
+        taskDefinition=service["services"][0]["taskDefinition"]
+    )["taskDefinition"]
+    container = definition["containerDefinitions"][0]
+    assert container["secrets"] == [
+        {
+            "name": "DB_URL",
+            "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/e2e-apps/api/db-url",
+        }
+    ]
+    assert {"name": "MODE", "value": "live"} in container["environment"]
+    got = run("apps", "env", "get", "-a", "api", "-e", "stage", "--json")
+    assert json.loads(got.stdout)["DB_URL"] == "secret:/e2e-apps/api/db-url"
+    cfn = boto3.client(
+        "cloudformation",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    template = cfn.get_template(StackName="e2e-apps-app-api-stage")["TemplateBody"]
+    stacks = cfn.describe_stacks(StackName="e2e-apps-app-api-stage")
+    seen = [json.dumps(template, default=str), json.dumps(stacks, default=str)]
+    seen += [changed.stdout, changed.stderr, got.stdout, json.dumps(definition, default=str)]
+    assert all(SECRET not in text for text in seen)
+    for path in (root / "home").rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_a_failing_image_is_rolled_back_and_the_deploy_exits_non_zero(world: Any) -> None:
+    run, _, _ = world
+    before = {t["release"] for t in _ps(run)}
+    failed = run("apps", "deploy", "app:v2-unhealthy", "-a", "api", "-e", "stage", "--local")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "failed" in failed.stdout and "deployment failed" in failed.stdout
+    latest = _releases(run)[0]
+    assert latest["status"] == "failed" and "deployment failed" in latest["reason"]
+    assert {t["release"] for t in _ps(run)} == before
+
+
+def test_rollback_makes_a_new_release_from_an_old_one(world: Any) -> None:
+    run, _, _ = world
+    back = run("apps", "rollback", "-a", "api", "-e", "stage", "--local", "v1")
+    assert back.returncode == 0, back.stdout + back.stderr
+    latest = _releases(run)[0]
+    assert (latest["image"], latest["status"]) == ("nginx:1", "succeeded")
+    assert latest["description"] == "rollback to v1"
+    assert {t["release"] for t in _ps(run)} == {f"v{latest['version']}"}
+
+
+def test_two_deploys_at_once_are_serialised(world: Any) -> None:
+    run, root, _ = world
+    env = {**os.environ, "NO_COLOR": "1", "STACKYARD_HOME": str(root / "home")}
+    args = ["apps", "deploy", "-a", "api", "-e", "stage", "--local"]
+    procs = [
+        subprocess.Popen(
+            [str(STACKYARD), *args, image],
+            cwd=root / "project",
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for image in ("nginx:3", "nginx:4")
+    ]
+    outs = [p.communicate(timeout=180) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert sum("waiting for the deploy lock" in err for _, err in outs) == 1, outs
+    first, second = _releases(run)[1], _releases(run)[0]
+    assert first["status"] == second["status"] == "succeeded"
+    assert first["version"] + 1 == second["version"]
+    assert {t["release"] for t in _ps(run)} == {f"v{second['version']}"}
+
+
+def test_a_constraint_no_instance_meets_fails_with_the_ecs_reason(world: Any) -> None:
+    run, root, _ = world
+    manifest = root / "project" / "app.yaml"
+    manifest.write_text(manifest.read_text().replace("profile == worker", "profile == gpu"))
+    assert run("apps", "create", "api", "-m", "app.yaml").returncode == 0
+    failed = run("apps", "deploy", "nginx:5", "-a", "api", "-e", "stage", "--local")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "MemberOf placement constraint unsatisfied" in failed.stdout
+    events = run("apps", "events", "-a", "api", "--json")
+    kinds = [e["kind"] for e in json.loads(events.stdout)]
+    assert {"create", "deploy", "scale", "config", "release"} <= set(kinds)
+    assert all(e["actor"] for e in json.loads(events.stdout))
