@@ -263,6 +263,21 @@ class AppsService:
                 )
             return row.image  # type: ignore[no-any-return]
 
+    def previous_version(self, app: str, env: str) -> int:
+        """The newest succeeded release before the current one (what a bare rollback takes)."""
+        with self.db.session() as session:
+            e = self._env(session, self._app(session, app), env)
+            version = session.scalar(
+                select(func.max(Release.version)).where(
+                    Release.environment_id == e.id,
+                    Release.status == "succeeded",
+                    Release.version < (e.current_release or 0),
+                )
+            )
+            if version is None:
+                raise UsageError(f"{app} has no earlier succeeded release in {env}")
+            return int(version)
+
     def _new_release(
         self, app: str, env: str, image: str, description: str, source: int | None
     ) -> ReleaseSpec:

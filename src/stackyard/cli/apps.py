@@ -255,18 +255,19 @@ def scale(
 @apps.command()
 @_target
 @_common
-@click.argument("version")
+@click.argument("version", required=False)
 def rollback(
-    app: str, env: str, apps_file: str, local: bool, region: str | None, version: str
+    app: str, env: str, apps_file: str, local: bool, region: str | None, version: str | None
 ) -> None:
-    """Deploy a new release made from release VERSION (v3 or 3)."""
+    """Deploy a new release made from release VERSION (v3 or 3; default: the one before)."""
     from stackyard.errors import UsageError
 
-    number = version.lower().removeprefix("v")
+    number = (version or "0").lower().removeprefix("v")
     if not number.isdigit():
         raise UsageError(f"{version!r} is not a release number (v3 or 3)")
     with _service(apps_file, local, region) as service:
-        _deploy(service, app, env, None, rollback_to=int(number))
+        target = int(number) or service.previous_version(app, env)
+        _deploy(service, app, env, None, rollback_to=target)
 
 
 @apps.command()
