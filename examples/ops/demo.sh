@@ -81,7 +81,7 @@ bold "11. A second image, then back to the release before it"
 run apps deploy registry.example.com/api:v2 -a api -e stage --local -m "second release"
 run apps rollback -a api -e stage --local
 run apps releases -a api -e stage
-run apps events -a api | head -5
+run apps events -a api
 
 bold "Try next, from the repository's folder (the local AWS keeps running)"
 O=examples/ops

@@ -189,6 +189,18 @@ def test_two_deploys_at_once_are_serialised(world: Any) -> None:
     assert {t["release"] for t in _ps(run)} == {f"v{second['version']}"}
 
 
+def test_restart_replaces_the_tasks_of_one_process_in_the_same_release(world: Any) -> None:
+    run, _, _ = world
+    before = {t["task"] for t in _ps(run) if t["process"] == "web"}
+    releases = len(_releases(run))
+    restarted = run("apps", "restart", "-a", "api", "-e", "stage", "--local", "web")
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    after = _ps(run)
+    assert before.isdisjoint({t["task"] for t in after if t["process"] == "web"})
+    assert len({t["release"] for t in after}) == 1
+    assert len(_releases(run)) == releases
+
+
 def test_a_constraint_no_instance_meets_fails_with_the_ecs_reason(world: Any) -> None:
     run, root, _ = world
     manifest = root / "project" / "app.yaml"
@@ -201,3 +213,21 @@ def test_a_constraint_no_instance_meets_fails_with_the_ecs_reason(world: Any) ->
     kinds = [e["kind"] for e in json.loads(events.stdout)]
     assert {"create", "deploy", "scale", "config", "release"} <= set(kinds)
     assert all(e["actor"] for e in json.loads(events.stdout))
+
+
+def test_destroy_deletes_the_stack_and_the_environment_records(world: Any) -> None:
+    run, _, endpoint = world
+    gone = run("apps", "destroy", "-a", "api", "-e", "stage", "--local", "--yes")
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    cfn = boto3.client(
+        "cloudformation",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    names = [s["StackName"] for s in cfn.describe_stacks()["Stacks"]]
+    assert "e2e-apps-app-api-stage" not in names
+    assert _releases(run) == []
+    events = json.loads(run("apps", "events", "-a", "api", "--json").stdout)
+    assert events[0]["kind"] == "destroy"

@@ -47,7 +47,8 @@ def _rollout(
     if not ours:
         # the circuit breaker replaced our deployment with a rollback to the previous one
         return Rollout(process, "FAILED", 0, service.get("desiredCount", 0), _why(service, since))
-    deployment = ours[0]
+    # a restart's new deployment shares its task definition with the one it replaces
+    deployment = next((d for d in ours if d.get("status") == "PRIMARY"), ours[0])
     state = deployment.get("rolloutState", "COMPLETED")
     reason = deployment.get("rolloutStateReason", "")
     running, desired = deployment.get("runningCount", 0), deployment.get("desiredCount", 0)

@@ -443,6 +443,70 @@ class AppsService:
             self._clients("ecs"), cluster, services, since, on_progress=on_progress, timeout=timeout
         )
 
+    def _current_spec(self, app: str, env: str) -> ReleaseSpec | None:
+        with self.db.session() as session:
+            e = self._env(session, self._app(session, app), env)
+            row = session.scalars(
+                select(Release).where(
+                    Release.environment_id == e.id, Release.version == e.current_release
+                )
+            ).one_or_none()
+            if row is None:
+                return None
+            return ReleaseSpec(
+                app, env, row.version, row.image, row.manifest, row.config, row.formation
+            )
+
+    def restart(
+        self,
+        app: str,
+        env: str,
+        process: str | None = None,
+        *,
+        on_progress: Callable[[Rollout], None] | None = None,
+        timeout: float = 900.0,
+    ) -> dict[str, Rollout]:
+        """Replace the tasks of every process (or one) with new ones of the same release:
+        a forced new ECS deployment, followed to COMPLETED. No new release."""
+        spec = self._current_spec(app, env)
+        if spec is None:
+            raise UsageError(f"{app} has no release in {env} yet")
+        with deploy_lock(self.db, f"{app}/{env}", holder_id(self.actor)):
+            cluster, services = self._services(spec)
+            if process is not None:
+                if process not in services:
+                    raise UsageError(f"{app} has no process {process!r}")
+                services = {process: services[process]}
+            started = utcnow()
+            ecs = self._clients("ecs")
+            for name, _ in services.values():
+                ecs.update_service(cluster=cluster, service=name, forceNewDeployment=True)
+            with self.db.session() as session:
+                what = process or "all processes"
+                self._event(session, app, env, "restart", f"restarted {what}", spec.version)
+            return follow(ecs, cluster, services, started, on_progress=on_progress, timeout=timeout)
+
+    def destroy(self, app: str, env: str, *, approvals: ApprovalPolicy | None = None) -> int:
+        """Delete the app's stack in ``env`` (a planned deletion through the engine) and its
+        environment's records; the exit code of the deletion (0: done)."""
+        from stackyard.engine.run import RunOptions
+        from stackyard.workflow import destroy
+
+        spec = self._current_spec(app, env)
+        with deploy_lock(self.db, f"{app}/{env}", holder_id(self.actor)):
+            if spec is not None:
+                if self.environments is None or self.gateway is None:
+                    raise UsageError("destroying a deployed app needs the apps file and AWS")
+                project = load_project(spec, self.environments, self.region)
+                result = destroy(project, self.gateway, RunOptions(), approvals=approvals)
+                if not result.ok:
+                    return result.exit_code
+            with self.db.session() as session:
+                e = self._env(session, self._app(session, app), env)
+                session.delete(e)
+                self._event(session, app, env, "destroy", f"destroyed {app} in {env}")
+        return 0
+
     # -- reads of what runs ----------------------------------------------------------------
     def ps(self, app: str, env: str) -> list[TaskInfo]:
         """The tasks of every process: state, release, instance type, pool, zone, start."""

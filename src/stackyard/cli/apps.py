@@ -272,6 +272,41 @@ def rollback(
 
 @apps.command()
 @_target
+@_common
+@click.argument("process", required=False)
+def restart(
+    app: str, env: str, apps_file: str, local: bool, region: str | None, process: str | None
+) -> None:
+    """Replace the tasks of every process (or PROCESS) with new ones of the same release."""
+    with _service(apps_file, local, region) as service:
+        rollouts = service.restart(app, env, process, on_progress=_progress)
+    failed = [r for r in rollouts.values() if r.state != "COMPLETED"]
+    for r in failed:
+        click.echo(f"{r.process}: {r.reason}")
+    if failed:
+        raise SystemExit(1)
+    click.echo(f"{app} {env}: restarted {process or 'all processes'}")
+
+
+@apps.command()
+@_target
+@_common
+@click.option("--yes", is_flag=True, help="Do not ask.")
+def destroy(app: str, env: str, apps_file: str, local: bool, region: str | None, yes: bool) -> None:
+    """Delete APP's stack in ENV (a planned deletion) and its records there."""
+    from stackyard.cli.wiring import approval_policy, console
+
+    if not yes:
+        click.confirm(f"delete {app} in {env}: its services, tasks and records?", abort=True)
+    with _service(apps_file, local, region) as service:
+        code = service.destroy(app, env, approvals=approval_policy(console(), None))
+    if code:
+        raise SystemExit(code)
+    click.echo(f"destroyed {app} in {env}")
+
+
+@apps.command()
+@_target
 @_json_option
 def releases(app: str, env: str, as_json: bool) -> None:
     """The releases of APP in ENV, newest first."""
