@@ -189,6 +189,18 @@ def test_two_deploys_at_once_are_serialised(world: Any) -> None:
     assert {t["release"] for t in _ps(run)} == {f"v{second['version']}"}
 
 
+def test_run_a_one_off_command_and_exit_with_its_code(world: Any) -> None:
+    run, _, _ = world
+    args = ["apps", "run", "-a", "api", "-e", "stage", "--local", "-p", "worker", "--"]
+    ok = run(*args, "bin/migrate", "--check")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "exited 0" in ok.stderr
+    failed = run(*args, "sh", "-c", "bin/migrate; exit 3")
+    assert failed.returncode == 3, failed.stdout + failed.stderr
+    events = json.loads(run("apps", "events", "-a", "api", "--json").stdout)
+    assert events[0]["kind"] == "run" and "exit 3" in events[0]["message"]
+
+
 def test_restart_replaces_the_tasks_of_one_process_in_the_same_release(world: Any) -> None:
     run, _, _ = world
     before = {t["task"] for t in _ps(run) if t["process"] == "web"}

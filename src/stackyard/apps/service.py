@@ -73,6 +73,16 @@ class TaskInfo:
 
 
 @dataclass(frozen=True)
+class RunInfo:
+    """How a one-off task ended."""
+
+    task: str
+    exit_code: int
+    reason: str
+    logs: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class DeployResult:
     """How a deploy ended."""
 
@@ -486,6 +496,62 @@ class AppsService:
                 self._event(session, app, env, "restart", f"restarted {what}", spec.version)
             return follow(ecs, cluster, services, started, on_progress=on_progress, timeout=timeout)
 
+    def run(
+        self,
+        app: str,
+        env: str,
+        command: list[str],
+        *,
+        process: str | None = None,
+        timeout: float = 900.0,
+        poll: float = 0.5,
+    ) -> RunInfo:
+        """Run ``command`` once, as a task of the current release's ``process`` (default: the
+        first): same image, config and placement; waits for it to stop, then returns its
+        exit code and its log lines from CloudWatch Logs."""
+        import time
+
+        from stackyard.apps.render import processes
+
+        spec = self._current_spec(app, env)
+        if spec is None or self.environments is None:
+            raise UsageError(f"{app} has no release in {env} yet")
+        cluster, services = self._services(spec)
+        name = process or sorted(services)[0]
+        if name not in services:
+            raise UsageError(f"{app} has no process {name!r}")
+        rendered = processes(spec, self.environments.get(env))[name]
+        ecs = self._clients("ecs")
+        answer = ecs.run_task(
+            cluster=cluster,
+            taskDefinition=services[name][1],
+            count=1,
+            launchType="EC2",
+            startedBy=f"stackyard-run-{app}"[:36],
+            placementConstraints=rendered["constraints"],
+            placementStrategy=rendered["strategy"],
+            overrides={"containerOverrides": [{"name": name, "command": command}]},
+        )
+        if not answer.get("tasks"):
+            reasons = ", ".join(f.get("reason", "") for f in answer.get("failures", []))
+            raise StackyardError(f"the task could not be placed: {reasons}")
+        arn = answer["tasks"][0]["taskArn"]
+        with self.db.session() as session:
+            self._event(session, app, env, "run", " ".join(command), spec.version)
+        deadline = time.monotonic() + timeout
+        while True:
+            task = ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]
+            if task.get("lastStatus") == "STOPPED" or time.monotonic() >= deadline:
+                break
+            time.sleep(poll)
+        containers = task.get("containers") or [{}]
+        code = containers[0].get("exitCode")
+        task_id = arn.rsplit("/", 1)[-1]
+        group = self._outputs(app, env)["LogGroupName"]
+        logs = _log_lines(self._clients("logs"), group, f"{name}/{name}/{task_id}")
+        exit_code = code if isinstance(code, int) else 1
+        return RunInfo(task_id, exit_code, task.get("stoppedReason", ""), logs)
+
     def destroy(self, app: str, env: str, *, approvals: ApprovalPolicy | None = None) -> int:
         """Delete the app's stack in ``env`` (a planned deletion through the engine) and its
         environment's records; the exit code of the deletion (0: done)."""
@@ -574,6 +640,17 @@ class AppsService:
                 )
                 for r in rows
             ]
+
+
+def _log_lines(logs: Any, group: str, stream: str) -> list[str]:
+    """The lines a task wrote to its awslogs stream (none when the stream does not exist)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        answer = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)
+    except ClientError:
+        return []
+    return [str(e.get("message", "")) for e in answer.get("events", [])]
 
 
 def _release_of(ecs: Any, task_definition: str) -> str:

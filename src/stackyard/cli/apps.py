@@ -288,6 +288,29 @@ def restart(
     click.echo(f"{app} {env}: restarted {process or 'all processes'}")
 
 
+@apps.command(context_settings={"ignore_unknown_options": True})
+@_target
+@_common
+@click.option("-p", "--process", default=None, help="Run as this process (default: the first).")
+@click.argument("command", nargs=-1, required=True)
+def run(
+    app: str,
+    env: str,
+    apps_file: str,
+    local: bool,
+    region: str | None,
+    process: str | None,
+    command: tuple[str, ...],
+) -> None:
+    """Run COMMAND once with the current release (-- COMMAND ARGS); exits with its code."""
+    with _service(apps_file, local, region) as service:
+        result = service.run(app, env, list(command), process=process)
+    for line in result.logs:
+        click.echo(line)
+    click.echo(f"task {result.task} exited {result.exit_code}", err=True)
+    raise SystemExit(result.exit_code)
+
+
 @apps.command()
 @_target
 @_common
