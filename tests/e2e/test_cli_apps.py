@@ -243,3 +243,20 @@ def test_destroy_deletes_the_stack_and_the_environment_records(world: Any) -> No
     assert _releases(run) == []
     events = json.loads(run("apps", "events", "-a", "api", "--json").stdout)
     assert events[0]["kind"] == "destroy"
+
+
+def test_a_protected_environment_holds_a_deploy_without_approval(world: Any) -> None:
+    run, root, _ = world
+    manifest = root / "project" / "shop.yaml"
+    manifest.write_text(
+        "processes:\n  web: {command: bin/web, port: 8080, exposed: {host: shop.example.com}}\n"
+    )
+    assert run("apps", "create", "shop", "-m", "shop.yaml").returncode == 0
+    held = run("apps", "deploy", "nginx:1", "-a", "shop", "-e", "prod", "--local", stdin="")
+    assert held.returncode == 3, held.stdout + held.stderr
+    assert "shop prod v1: held" in held.stdout
+    approved = run(
+        "apps", "deploy", "nginx:1", "-a", "shop", "-e", "prod", "--local", "--approve-protected"
+    )
+    assert approved.returncode == 0, approved.stdout + approved.stderr
+    assert "shop prod v2: succeeded" in approved.stdout

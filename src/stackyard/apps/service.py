@@ -406,7 +406,9 @@ class AppsService:
                 failure = state.failure if state else None
                 reason = str(failure) if failure else (state.detail if state else "")
                 reason = reason or result.summary()
-                info = self._finish(spec, "failed", reason)
+                # exit 3: a protected environment's change awaits approval (or was declined)
+                status = "held" if result.exit_code == 3 else "failed"
+                info = self._finish(spec, status, reason)
                 return DeployResult(info, {}, result.exit_code)
             rollouts = self._follow(spec, started, on_progress, timeout)
             failed = {p: r for p, r in rollouts.items() if r.state != "COMPLETED"}

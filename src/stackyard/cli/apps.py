@@ -73,14 +73,21 @@ def _progress(rollout: Rollout) -> None:
     )
 
 
-def _deploy(service: AppsService, app: str, env: str, image: str | None, **kw: Any) -> None:
+def _deploy(
+    service: AppsService,
+    app: str,
+    env: str,
+    image: str | None,
+    approve_protected: bool = False,
+    **kw: Any,
+) -> None:
     from stackyard.cli.wiring import approval_policy, console
 
     result = service.deploy(
         app,
         env,
         image,
-        approvals=approval_policy(console(), None),
+        approvals=approval_policy(console(), None, approve_protected=approve_protected),
         on_progress=_progress,
         on_wait=lambda who: click.echo(f"waiting for the deploy lock held by {who}", err=True),
         **kw,
@@ -219,6 +226,11 @@ def env_unset(
 @_common
 @click.option("-m", "--message", default="", help="What this release is.")
 @click.option("--no-wait-lock", is_flag=True, help="Refuse if another deploy holds the lock.")
+@click.option(
+    "--approve-protected",
+    is_flag=True,
+    help="Break glass: deploy to a protected environment without review.",
+)
 def deploy(
     image: str,
     app: str,
@@ -228,11 +240,18 @@ def deploy(
     region: str | None,
     message: str,
     no_wait_lock: bool,
+    approve_protected: bool,
 ) -> None:
     """Deploy IMAGE as a new release of APP in ENV, and follow it to COMPLETED."""
     with _service(apps_file, local, region) as service:
         _deploy(
-            service, app, env, image, description=message, lock_wait=0.0 if no_wait_lock else 900.0
+            service,
+            app,
+            env,
+            image,
+            approve_protected,
+            description=message,
+            lock_wait=0.0 if no_wait_lock else 900.0,
         )
 
 
