@@ -114,13 +114,14 @@ def infrastructure_namespace(environments: Environments, environment: str) -> st
 def load_project(
     release: ReleaseSpec, environments: Environments, region: str | None = None
 ) -> Any:
-    """The :class:`~stackyard.project.Project` of ``release`` (its config in a temp folder)."""
+    """The :class:`~stackyard.project.Project` of ``release``."""
     from stackyard.project import Project
 
     spec = environments.get(release.environment)
     namespace = infrastructure_namespace(environments, release.environment)
     config = stack_config(release, spec, namespace)
-    folder = Path(tempfile.mkdtemp(prefix="stackyard-app-"))
-    path = folder / f"{stack_name(release.app, release.environment)}.yaml"
-    path.write_text(json.dumps(config, indent=1), encoding="utf-8")
-    return Project.load(str(path), region=region)
+    # The project keeps what it read; the file is only the loader's way in.
+    with tempfile.TemporaryDirectory(prefix="stackyard-app-") as folder:
+        path = Path(folder) / f"{stack_name(release.app, release.environment)}.yaml"
+        path.write_text(json.dumps(config, indent=1), encoding="utf-8")
+        return Project.load(str(path), region=region)

@@ -122,12 +122,16 @@ class AppsService:
             raise UsageError(f"no app {name!r}", hint=f"create it: stackyard apps create {name}")
         return app  # type: ignore[no-any-return]
 
+    def _find_env(self, session: Any, app: App, name: str) -> Environment | None:
+        found: Environment | None = session.scalars(
+            select(Environment).where(Environment.app_id == app.id, Environment.name == name)
+        ).one_or_none()
+        return found
+
     def _env(self, session: Any, app: App, name: str) -> Environment:
         if self.environments is not None:
             self.environments.get(name)
-        env = session.scalars(
-            select(Environment).where(Environment.app_id == app.id, Environment.name == name)
-        ).one_or_none()
+        env = self._find_env(session, app, name)
         if env is None:
             env = Environment(app_id=app.id, name=name)
             session.add(env)
@@ -198,7 +202,9 @@ class AppsService:
     def config_get(self, app: str, env: str) -> dict[str, str]:
         """The config vars (secrets as their ``secret:/path`` references)."""
         with self.db.session() as session:
-            e = self._env(session, self._app(session, app), env)
+            e = self._find_env(session, self._app(session, app), env)
+            if e is None:
+                return {}
             rows = session.scalars(select(ConfigVar).where(ConfigVar.environment_id == e.id))
             return {row.key: row.value for row in rows}
 
@@ -249,7 +255,9 @@ class AppsService:
     def releases(self, app: str, env: str) -> list[ReleaseInfo]:
         """Every release of ``app`` in ``env``, newest first."""
         with self.db.session() as session:
-            e = self._env(session, self._app(session, app), env)
+            e = self._find_env(session, self._app(session, app), env)
+            if e is None:
+                return []
             rows = session.scalars(
                 select(Release)
                 .where(Release.environment_id == e.id)

@@ -92,7 +92,8 @@ def deploy_lock(
 ) -> Iterator[None]:
     """Hold the lock ``name`` for the block; waits up to ``wait`` seconds (0: refuse at once)
     for another holder, calling ``on_wait(holder)`` once, then raises :class:`LockHeld`."""
-    deadline = clock() + wait
+    started = clock()
+    deadline = started + wait
     told = False
     acquired = False
     connection: Any = None
@@ -115,13 +116,17 @@ def deploy_lock(
             elif _try_row(db, name, holder):
                 acquired = True
                 break
-            other = _current_holder(db, name) or "another deploy"
+            holder_now = _current_holder(db, name)
+            other = holder_now or "another deploy"
             if clock() >= deadline:
                 raise LockHeld(
                     f"{name} is locked by {other}",
                     hint="wait for that deploy to finish, then try again",
                 )
-            if not told and on_wait is not None:
+            # On PostgreSQL the holder writes its row just after taking the lock: name it
+            # once it is there (or after a second without it).
+            known = holder_now is not None or clock() >= started + 1.0
+            if not told and on_wait is not None and known:
                 on_wait(other)
                 told = True
             sleep(0.2)
