@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -167,25 +168,46 @@ def test_rollback_makes_a_new_release_from_an_old_one(world: Any) -> None:
 
 def test_two_deploys_at_once_are_serialised(world: Any) -> None:
     run, root, _ = world
+    from stackyard.apps.db.database import Database
+    from stackyard.apps.db.locks import deploy_lock
+
     env = {**os.environ, "NO_COLOR": "1", "STACKYARD_HOME": str(root / "home")}
     args = ["apps", "deploy", "-a", "api", "-e", "stage", "--local"]
-    procs = [
-        subprocess.Popen(
-            [str(STACKYARD), *args, image],
-            cwd=root / "project",
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for image in ("nginx:3", "nginx:4")
-    ]
-    outs = [p.communicate(timeout=180) for p in procs]
+    db = Database.open(f"sqlite:///{root / 'home' / 'apps.db'}")
+    try:
+        # Both start while the lock is held, so both must wait, then run one after the other.
+        with deploy_lock(db, "api/stage", "the-test"):
+            procs = [
+                subprocess.Popen(
+                    [str(STACKYARD), *args, image],
+                    cwd=root / "project",
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                for image in ("nginx:3", "nginx:4")
+            ]
+            time.sleep(6)
+        outs = [p.communicate(timeout=180) for p in procs]
+    finally:
+        db.close()
     assert [p.returncode for p in procs] == [0, 0], outs
-    assert sum("waiting for the deploy lock" in err for _, err in outs) == 1, outs
+    assert all("waiting for the deploy lock held by the-test" in err for _, err in outs), outs
     first, second = _releases(run)[1], _releases(run)[0]
     assert first["status"] == second["status"] == "succeeded"
     assert first["version"] + 1 == second["version"]
+    events = json.loads(run("apps", "events", "-a", "api", "--json").stdout)
+    steps = [
+        (e["kind"], e["release"]) for e in reversed(events) if e["kind"] in ("release", "deploy")
+    ]
+    pair = [(k, r) for k, r in steps if r in (first["version"], second["version"])]
+    assert pair == [
+        ("release", first["version"]),
+        ("deploy", first["version"]),
+        ("release", second["version"]),
+        ("deploy", second["version"]),
+    ]
     assert {t["release"] for t in _ps(run)} == {f"v{second['version']}"}
 
 
