@@ -106,6 +106,16 @@ def test_scale_makes_a_release_with_more_tasks(world: Any) -> None:
     assert _releases(run)[0]["formation"]["web"]["count"] == 3
 
 
+def test_diff_shows_what_a_deploy_would_change_and_records_nothing(world: Any) -> None:
+    run, _, _ = world
+    count = len(_releases(run))
+    shown = run("apps", "diff", "nginx:2", "-a", "api", "-e", "stage", "--local")
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert "app-api-stage" in shown.stdout and "WebTaskDefinition" in shown.stdout
+    assert "nginx:2" in shown.stdout
+    assert len(_releases(run)) == count
+
+
 def test_a_secret_config_var_reaches_the_task_definition_only_as_value_from(world: Any) -> None:
     run, root, endpoint = world
     ref = "DB_URL=secret:/e2e-apps/api/db-url"
@@ -138,7 +148,11 @@ def test_a_secret_config_var_reaches_the_task_definition_only_as_value_from(worl
     template = cfn.get_template(StackName="e2e-apps-app-api-stage")["TemplateBody"]
     stacks = cfn.describe_stacks(StackName="e2e-apps-app-api-stage")
     seen = [json.dumps(template, default=str), json.dumps(stacks, default=str)]
+    planned = run("apps", "diff", "nginx:9", "-a", "api", "-e", "stage", "--local", "--json")
+    assert planned.returncode == 0, planned.stderr
+    assert "nginx:9" in planned.stdout
     seen += [changed.stdout, changed.stderr, got.stdout, json.dumps(definition, default=str)]
+    seen += [planned.stdout, planned.stderr]
     assert all(SECRET not in text for text in seen)
     for path in (root / "home").rglob("*"):
         if path.is_file():

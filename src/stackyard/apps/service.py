@@ -28,6 +28,7 @@ from stackyard.errors import StackyardError, UsageError
 if TYPE_CHECKING:
     from stackyard.aws.cloudformation import CloudFormationGateway
     from stackyard.engine.approval import ApprovalPolicy
+    from stackyard.plan.model import Plan
 
 
 @dataclass(frozen=True)
@@ -424,6 +425,52 @@ class AppsService:
                 reason = "; ".join(f"{p}: {r.reason}" for p, r in sorted(failed.items()))
                 return DeployResult(self._finish(spec, "failed", reason), rollouts, 1)
             return DeployResult(self._finish(spec, "succeeded", ""), rollouts, 0)
+
+    def plan(self, app: str, env: str, image: str | None = None) -> Plan:
+        """What deploying ``image`` (default: the current release's) with the app's current
+        manifest, config and formation would change: the plan of its stack (reads only;
+        nothing is recorded)."""
+        from stackyard.apps.images import resolve_image
+        from stackyard.plan.planner import PlanOptions
+        from stackyard.workflow import plan
+
+        if self.environments is None or self.gateway is None:
+            raise UsageError("planning needs the apps file and AWS")
+        image = image or self.current_image(app, env)
+        with self.db.session() as session:
+            a = self._app(session, app)
+            e = self._find_env(session, a, env)
+            env_id = e.id if e is not None else -1
+            version = (
+                session.scalar(
+                    select(func.max(Release.version)).where(Release.environment_id == env_id)
+                )
+                or 0
+            ) + 1
+            manifest = a.manifest
+        spec = ReleaseSpec(
+            app,
+            env,
+            version,
+            resolve_image(image, self._clients("ecr")),
+            manifest,
+            self.config_get(app, env),
+            {
+                name: {"count": f["count"], "cpu": f.get("cpu"), "memory": f.get("memory")}
+                for name, f in self._formation(app, env).items()
+            },
+        )
+        project = load_project(spec, self.environments, self.region)
+        planned = plan(project, self.gateway, PlanOptions())
+        return planned.plan
+
+    def _formation(self, app: str, env: str) -> dict[str, dict[str, int | None]]:
+        with self.db.session() as session:
+            e = self._find_env(session, self._app(session, app), env)
+            if e is None:
+                return {}
+            rows = session.scalars(select(Formation).where(Formation.environment_id == e.id))
+            return {f.process: {"count": f.count, "cpu": f.cpu, "memory": f.memory} for f in rows}
 
     def _outputs(self, app: str, env: str) -> dict[str, str]:
         from stackyard.aws.session import Location

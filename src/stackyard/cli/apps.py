@@ -256,6 +256,32 @@ def deploy(
 
 
 @apps.command()
+@click.argument("image", required=False)
+@_target
+@_common
+@_json_option
+def diff(
+    image: str | None,
+    app: str,
+    env: str,
+    apps_file: str,
+    local: bool,
+    region: str | None,
+    as_json: bool,
+) -> None:
+    """What deploying IMAGE (default: the current one) would change, resource by resource."""
+    with _service(apps_file, local, region) as service:
+        planned = service.plan(app, env, image)
+    if as_json:
+        click.echo(planned.to_json())
+        return
+    from stackyard.cli.wiring import console
+    from stackyard.ui.diff import render_plan
+
+    render_plan(planned, console(), details=True)
+
+
+@apps.command()
 @_target
 @_common
 @click.argument("specs", nargs=-1, required=True)
