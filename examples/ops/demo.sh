@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make demo`: the team's whole stage environment (12 stacks) on the embedded local AWS.
+# `make demo`: the team's whole stage environment (12 stacks) on the embedded local AWS,
+# then an app (web and worker) deployed onto it with `stackyard apps`.
 # Starts the local AWS, stores the database password as a secret, builds every stack in
 # parallel as soon as its dependencies are done, shows what exists, and leaves the endpoint
 # running so that you can try the next commands yourself.
@@ -67,6 +68,27 @@ for s in stacks:
 bold "7. Build again with nothing changed: one CloudFormation call for all twelve stacks"
 run build --local --stats "$ENV" "$CONFIG" 2>&1 | tail -5
 
+bold "8. An app on the cluster: web and worker processes, each on its own pool"
+run apps create api -m apps/api.yaml
+run apps deploy registry.example.com/api:v1 -a api -e stage --local -m "first release"
+run apps ps -a api -e stage --local
+
+bold "9. Scale the web process: a new release, followed until ECS says COMPLETED"
+run apps scale -a api -e stage --local web=3
+run apps ps -a api -e stage --local
+
+bold "10. A secret config var: the task definition gets a valueFrom, never the value"
+head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' \
+  | "$SY" secrets put --local --overwrite /ops-stage/api/database-url
+run apps env set -a api -e stage --local DATABASE_URL=secret:/ops-stage/api/database-url
+run apps env get -a api -e stage
+
+bold "11. A second image, then back to the release before it"
+run apps deploy registry.example.com/api:v2 -a api -e stage --local -m "second release"
+run apps rollback -a api -e stage --local
+run apps releases -a api -e stage
+run apps events -a api
+
 bold "Try next, from the repository's folder (the local AWS keeps running)"
 O=examples/ops
 cat <<NEXT
@@ -79,6 +101,8 @@ cat <<NEXT
   # secrets: names and versions (never values), and which role can read which
   $SHOWN secrets list --local /ops-stage/
   $SHOWN secrets audit --local
+  # the app: a failing image is rolled back by ECS and the deploy exits 1
+  $SHOWN apps deploy registry.example.com/api:v3-unhealthy -a api -e stage --local --apps-file $O/apps.yaml
   # delete everything (asks first), then stop the local AWS
   $SHOWN destroy --local $O/$ENV $O/$CONFIG
   $SHOWN local down

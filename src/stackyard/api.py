@@ -6,12 +6,19 @@
     planned = plan(project, gateway, PlanOptions())     # read calls only
     result = build(project, gateway, RunOptions())       # plan -> approve -> execute
 
+Apps on ECS: ``AppsService(AppsDatabase.open(), load_environments("apps.yaml"), gateway,
+actor)`` holds every ``stackyard apps`` operation (create, deploy, scale, rollback, ps...).
+
 ``apply(saved_plan, gateway)`` executes a saved plan exactly; ``destroy`` plans the
 deletion and deletes only when every approval is settled.
 
 Everything not listed in ``__all__`` may change without notice.
 """
 
+from stackyard.apps.db.database import Database as AppsDatabase
+from stackyard.apps.environments import load_environments
+from stackyard.apps.manifest import load_manifest
+from stackyard.apps.service import AppsService
 from stackyard.config import Config, LoadedConfig, Stack, load_config
 from stackyard.context import Context
 from stackyard.desired import DesiredStack
@@ -39,6 +46,8 @@ from stackyard.workflow import PlanMoved, apply, build, connect, destroy, plan
 __all__ = [
     "AWSError",
     "ApprovalPolicy",
+    "AppsDatabase",
+    "AppsService",
     "BlueprintError",
     "Config",
     "ConfigError",
@@ -72,5 +81,7 @@ __all__ = [
     "destroy",
     "is_unknown",
     "load_config",
+    "load_environments",
+    "load_manifest",
     "plan",
 ]

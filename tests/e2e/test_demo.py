@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -47,3 +48,9 @@ def test_demo_builds_the_stage_environment(tmp_path: Path) -> None:
     assert history.returncode == 0, history.stderr
     versions = [r.split()[0] for r in history.stdout.splitlines() if r.strip()[:1].isdigit()]
     assert versions == ["1"], history.stdout
+    # the app on the cluster: placed by pool, scaled, a secret config var, deployed, rolled back
+    assert "api stage v1: succeeded" in out
+    assert re.search(r"^worker +\S+ +RUNNING +v1 +t3.medium +worker ", out, re.M)
+    assert len(re.findall(r"^web +\S+ +RUNNING +v2 +t3.small +web ", out, re.M)) == 3
+    assert "DATABASE_URL=secret:/ops-stage/api/database-url" in out
+    assert "api stage v5: succeeded" in out and "rollback to v3" in out

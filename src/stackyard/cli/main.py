@@ -58,6 +58,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "stackyard.cli.completion:completion",
         "Print the shell completion script (bash, zsh, fish).",
     ),
+    "apps": ("stackyard.cli.apps:apps", "Apps on ECS: deploy, config, scale, ps, rollback."),
 }
 
 

@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from stackyard.local.ecs.images import ImageHealth, image_health
+from stackyard.local.ecs.one_off import finish as finish_one_offs
 from stackyard.local.ecs.service_runner import Timing, reconcile
 from stackyard.local.latency import LatencySpec
 
@@ -105,6 +106,10 @@ class EcsRuntime:
             moment = time.time() if now is None else now
             backends: list[Any] = [b for _, _, b in ecs_backends.iter_backends()]
             for backend in backends:
+                try:
+                    finish_one_offs(backend, moment, timing, self.images)
+                except Exception:  # one-off tasks must not stop the services' clock
+                    _log.exception("local ECS: one-off tasks cannot advance")
                 for service in list(backend.services.values()):
                     state = getattr(service, "stackyard_state", None)
                     if state is None:

@@ -5,15 +5,18 @@ task that fits nowhere is silently missing from the answer. Here each task goes 
 :func:`~stackyard.local.ecs.placement.place` with the task definition's and the request's
 constraints and the request's strategies (none: the first instance that fits), and a task that
 fits nowhere is reported in ``failures`` with ECS's reason (``RESOURCE:MEMORY``, ``MemberOf
-placement constraint unsatisfied.``, ...). The tasks themselves are moto's, as before.
+placement constraint unsatisfied.``, ...). The tasks themselves are moto's, as before; they
+run to an end with an exit code (:mod:`stackyard.local.ecs.one_off`).
 """
 
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from stackyard.local.ecs import one_off
 from stackyard.local.ecs import tasks as task_ops
 from stackyard.local.ecs.placement import place, requirements_of
 
@@ -75,5 +78,6 @@ def run_task(
         backend.update_container_instance_resources(instance, dict(required))
         backend.update_cluster_resources(cluster, 1)
         backend.tasks.setdefault(cluster.name, {})[task.task_arn] = task
+        one_off.mark(task, definition, time.time())
         started.append(task)
     return started, failures
