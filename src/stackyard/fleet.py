@@ -430,16 +430,10 @@ class _Reads:
         return self.project.location(name)
 
     def access(self, names: Iterable[str]) -> AWSAccess:
-        from stackyard.aws.session import Location
         from stackyard.engine.access import EngineAWSAccess
 
         everything = [s.name for s in self.project.loaded.config.stacks]
-        locations = {n: self.project.location(n) for n in everything}
-        return EngineAWSAccess(
-            self.gateway,
-            default=Location(self.project.region, self.project.profile),
-            locations={self.project.fqn(n): loc for n, loc in locations.items()},
-        )
+        return EngineAWSAccess.for_project(self.gateway, self.project, everything)
 
 
 def _plan_stacks(project: Project, gateway: CloudFormationGateway, names: Sequence[str]) -> Plan:

@@ -236,11 +236,12 @@ class Project:
         template_body = add_parameter_digests(
             template_body, parameters, no_echo, stack=self.fqn(name)
         )
+        location = self.location(name)
         return DesiredStack(
             name=name,
             fqn=self.fqn(name),
-            region=stack.region or self.region,
-            profile=stack.profile or self.profile,
+            region=location.region,
+            profile=location.profile,
             template_body=template_body,
             parameters=parameters,
             declared_parameters=frozenset(definitions),

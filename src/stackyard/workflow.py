@@ -181,24 +181,13 @@ def plan(
     from stackyard.engine.access import EngineAWSAccess
     from stackyard.plan.planner import Planner
 
-    access = EngineAWSAccess(
-        gateway,
-        default=_default_location(project),
-        locations={project.fqn(n): project.location(n) for n in project.graph.stacks},
-    )
-    planner = Planner(project, gateway, access=access)
+    planner = Planner(project, gateway, access=EngineAWSAccess.for_project(gateway, project))
     planned = planner.prepare(options)
     if inputs is not None:
         recorded = _without_secrets(inputs, planned)
         recorded = replace(recorded, digests=input_digests(project, recorded))
         planned = replace(planned, plan=replace(planned.plan, inputs=recorded))
     return planned
-
-
-def _default_location(project: Project) -> Any:
-    from stackyard.aws.session import Location
-
-    return Location(project.region, project.profile)
 
 
 def build(

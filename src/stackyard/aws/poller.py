@@ -22,6 +22,7 @@ of a few extra listings (which cover every stack in flight at once) per wave.
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -85,6 +86,7 @@ class StatusPoller:
         self._watches: dict[str, _Watch] = {}
         self._last_round: float | None = None
         self._durations: dict[str, list[float]] = {}  # by kind: how long operations took
+        self._typical: dict[str, float] = {}  # by kind: the median of those
         self.rounds = 0
 
     def watch(
@@ -105,18 +107,17 @@ class StatusPoller:
         """Stop reporting on ``key``; if its operation ended, remember how long it took."""
         watch = self._watches.pop(key, None)
         if watch is not None and watch.kind and not _in_progress(watch.status):
-            self._durations.setdefault(watch.kind, []).append(self.clock() - watch.started)
+            seen = self._durations.setdefault(watch.kind, [])
+            seen.append(self.clock() - watch.started)
+            # Kept up to date here, once per finished operation, not in every due_in().
+            self._typical[watch.kind] = statistics.median(seen)
 
     def expected_finish(self, key: str) -> float | None:
         """When ``key``'s operation is likely to end: its start plus the median duration of
         the operations of its kind that ended in this run (None before any did)."""
         watch = self._watches.get(key)
-        if watch is None:
-            return None
-        seen = sorted(self._durations.get(watch.kind, ()))
-        if not seen:
-            return None
-        return watch.started + seen[len(seen) // 2]
+        typical = self._typical.get(watch.kind) if watch is not None else None
+        return None if watch is None or typical is None else watch.started + typical
 
     @property
     def watching(self) -> list[str]:

@@ -235,7 +235,6 @@ def info(
     if orphans:
         _orphans(inv, local, retry_mode, as_json)
         return
-    from stackyard.aws.session import Location
     from stackyard.engine.access import EngineAWSAccess
     from stackyard.plan.status import stack_info
 
@@ -244,11 +243,7 @@ def info(
     names = [n for n in graph.order() if n not in graph.targets]
     with wiring.gateway(inv, local, retry_mode) as gateway:
         locations = {n: project.location(n) for n in names}
-        access = EngineAWSAccess(
-            gateway,
-            default=Location(project.region, project.profile),
-            locations={project.fqn(n): loc for n, loc in locations.items()},
-        )
+        access = EngineAWSAccess.for_project(gateway, project, names)
         infos = stack_info(project, gateway, access, names, locations)
     if as_json:
         click.echo(json.dumps({"stacks": [i.to_json() for i in infos]}, indent=2))

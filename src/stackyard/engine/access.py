@@ -8,12 +8,15 @@ CloudFormation call of their own. SSM, KMS, AMI and DynamoDB reads go to
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from stackyard.aws.cloudformation import CloudFormationGateway
 from stackyard.aws.session import ClientFactory, Location
 from stackyard.errors import LookupError_
+
+if TYPE_CHECKING:
+    from stackyard.project import Project
 
 __all__ = ["EngineAWSAccess"]
 
@@ -50,6 +53,22 @@ class EngineAWSAccess:
             return _SessionShim(clients, Location(region or default.region, default.profile))
 
         self._boto = BotoAWSAccess(cast(Any, session_for))
+
+    @classmethod
+    def for_project(
+        cls,
+        gateway: CloudFormationGateway,
+        project: Project,
+        names: Iterable[str] | None = None,
+    ) -> EngineAWSAccess:
+        """Reads for ``project``'s stacks (``names``; all of them when None), each at the
+        location the project gives it."""
+        chosen = project.graph.stacks if names is None else names
+        return cls(
+            gateway,
+            default=Location(project.region, project.profile),
+            locations={project.fqn(n): project.location(n) for n in chosen},
+        )
 
     def _location(self, fqn: str, region: str | None) -> Location:
         known = self.locations.get(fqn)

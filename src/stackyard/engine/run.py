@@ -18,7 +18,6 @@ from stackyard.aws.change_sets import sweep_leftovers
 from stackyard.aws.cloudformation import CloudFormationGateway
 from stackyard.aws.limiter import CallStats
 from stackyard.aws.poller import PollPolicy, StatusPoller
-from stackyard.aws.session import Location
 from stackyard.aws.template_store import TemplateStore
 from stackyard.engine.approval import ApprovalPolicy, Approvals
 from stackyard.engine.ops import BuildOps, DestroyOps
@@ -131,12 +130,7 @@ class _Run:
             return self.access
         from stackyard.engine.access import EngineAWSAccess
 
-        project = self.project
-        return EngineAWSAccess(
-            self.gateway,
-            default=Location(project.region, project.profile),
-            locations={project.fqn(n): project.location(n) for n in names},
-        )
+        return EngineAWSAccess.for_project(self.gateway, self.project, names)
 
     def hooks(self, stage: str, access: AWSAccess) -> StackyardError | None:
         """Run one stage's hooks; the error of a required hook that failed, if one did."""
@@ -357,13 +351,11 @@ def destroy(
     listener = listener or NullListener()
     run = _Run(project, gateway, listener, interrupt, clock, sleep, inline, access)
     started = clock()
+    aws = run.aws_access(project.graph.stacks)
     if planned is None:
-        names = list(options.stacks)
-        aws = run.aws_access([n for n in project.graph.stacks])
         planner = _planner(project, gateway, aws, default_store(project, gateway))
-        planned = planner.prepare(PlanOptions(stacks=tuple(names), destroy=True))
+        planned = planner.prepare(PlanOptions(stacks=options.stacks, destroy=True))
     stack_names = [n for n in planned.order if n not in planned.targets]
-    aws = run.aws_access(stack_names)
     result = RunResult("destroy", {}, gateway.stats, started=started)
     result.planned = planned
     if review is not None and not review(planned):
