@@ -49,21 +49,22 @@ import string
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar
-
-from troposphere import Output, Parameter, Ref, Template
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from stackyard.errors import BlueprintError, StackyardError, VariableError
 from stackyard.unknown import Unknown, is_unknown
 
 from .variables.types import CFNType, TroposphereType
 
+if TYPE_CHECKING:
+    from troposphere import Parameter, Ref, Template
+
 __all__ = [
     "NOT_PROVIDED",
     "PARAMETER_PROPERTIES",
     "Blueprint",
     "CFNParameter",
-    "StackerTemplate",
+    "StackerTemplate",  # noqa: F822 -- from troposphere_parts, on first use (__getattr__)
     "build_parameter",
     "parse_user_data",
     "read_value_from_path",
@@ -88,26 +89,6 @@ _MASK = "****"
 
 #: Passed to :func:`resolve_variable` for a variable the config does not set.
 NOT_PROVIDED: Any = object()
-
-
-class StackerTemplate(Template):  # type: ignore[misc]
-    """troposphere's ``Template`` plus the troposphere 2 names stacker blueprints call."""
-
-    def add_description(self, description: str) -> None:
-        """troposphere 2 name of ``set_description``."""
-        self.set_description(description)
-
-    def add_version(self, version: str = "2010-09-09") -> None:
-        """troposphere 2 name of ``set_version``."""
-        self.set_version(version)
-
-    def add_metadata(self, metadata: dict[str, Any]) -> None:
-        """troposphere 2 name of ``set_metadata``."""
-        self.set_metadata(metadata)
-
-    def add_transform(self, transform: Any) -> None:
-        """troposphere 2 name of ``set_transform``."""
-        self.set_transform(transform)
 
 
 class CFNParameter:
@@ -150,6 +131,8 @@ class CFNParameter:
     @property
     def ref(self) -> Ref:
         """A ``Ref`` to this parameter."""
+        from troposphere import Ref
+
         return Ref(self.name)
 
 
@@ -170,6 +153,8 @@ def build_parameter(name: str, properties: Mapping[str, Any]) -> Parameter:
     ``properties`` holds ``type`` (the CloudFormation type string) and any of the
     keys of :data:`PARAMETER_PROPERTIES`. A ``None`` default declares no default.
     """
+    from troposphere import Parameter
+
     parameter_type = str(properties.get("type"))
     param = Parameter(name, Type=parameter_type)
     for key, attr in PARAMETER_PROPERTIES.items():
@@ -427,7 +412,7 @@ class Blueprint:
     #: JSON indentation of the rendered template (stacker's default).
     TEMPLATE_INDENT: ClassVar[int] = 4
 
-    template: Template
+    _template: Template | None
     _rendered: str | None
     _version: str | None
 
@@ -582,6 +567,8 @@ class Blueprint:
 
     def add_output(self, name: str, value: Any) -> None:
         """Add an Output ``name`` with ``value`` to the template."""
+        from troposphere import Output
+
         self.template.add_output(Output(name, Value=value))
 
     # -- template ---------------------------------------------------------------------
@@ -595,9 +582,23 @@ class Blueprint:
         """Set the template's Description."""
         self.template.set_description(description)
 
+    @property
+    def template(self) -> Template:
+        """The troposphere template ``create_template`` fills (made on first use, so that
+        blueprints that never touch it, raw templates, do not import troposphere)."""
+        if self._template is None:
+            from .troposphere_parts import StackerTemplate
+
+            self._template = StackerTemplate()
+        return self._template
+
+    @template.setter
+    def template(self, template: Template) -> None:
+        self._template = template
+
     def reset_template(self) -> None:
         """Start over with an empty template."""
-        self.template = StackerTemplate()
+        self._template = None
         self._rendered = None
         self._version = None
 
@@ -702,3 +703,12 @@ def _as_mapping(provided: Mapping[str, Any] | Iterable[Any]) -> Mapping[str, Any
         return provided
     items: Iterable[Any] = provided
     return {item.name: item.value for item in items}
+
+
+def __getattr__(name: str) -> Any:
+    # ``StackerTemplate`` lives with the other troposphere classes, imported when asked for.
+    if name == "StackerTemplate":
+        from .troposphere_parts import StackerTemplate
+
+        return StackerTemplate
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,10 +10,11 @@ read by ``${hook_data KEY::stdout}``; a non-zero exit fails the hook unless
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from stackyard.process_env import for_children
 
 __all__ = ["run_command"]
 
@@ -34,7 +35,7 @@ def run_command(
     """Run ``command``; the result mapping, or False when it exits non-zero."""
     shell = isinstance(command, str)
     args: str | list[str] = command if isinstance(command, str) else [str(c) for c in command]
-    environ = {**os.environ, **{k: str(v) for k, v in (env or {}).items()}}
+    environ = {**for_children(), **{k: str(v) for k, v in (env or {}).items()}}
     out: int | None = None
     if capture:
         out = subprocess.PIPE

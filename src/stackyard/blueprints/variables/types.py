@@ -16,8 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from troposphere import AWSHelperFn
-
 from stackyard.unknown import Unknown
 
 
@@ -98,20 +96,11 @@ SSMParameterValueRoute53HostedZoneIdList = CFNType(
 )
 
 
-class UnknownValue(AWSHelperFn):  # type: ignore[misc]
-    """An ``Unknown`` placed inside a troposphere object.
-
-    troposphere does not type-check helper functions, so an unknown value may
-    stand where it expects, say, an integer; it renders as the unknown's text.
-    """
-
-    def __init__(self, value: Unknown) -> None:
-        self.data = str(value)
-
-
 def _wrap_unknowns(value: Any) -> Any:
     """Replace every ``Unknown`` leaf inside ``value`` with an :class:`UnknownValue`."""
     if isinstance(value, Unknown):
+        from stackyard.blueprints.troposphere_parts import UnknownValue
+
         return UnknownValue(value)
     if isinstance(value, Mapping):
         return {k: _wrap_unknowns(v) for k, v in value.items()}

@@ -1,0 +1,61 @@
+"""The command line's own settings stay out of the commands it runs for the user."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from stackyard import process_env
+from stackyard.hooks.command import run_command
+
+
+@pytest.fixture
+def clean_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(process_env, "_set_here", set())
+    for key in process_env.CLI_SETTINGS:
+        monkeypatch.delenv(key, raising=False)
+
+
+def _child_sees(key: str) -> str:
+    script = f"import os; print(os.environ.get({key!r}, '<unset>'))"
+    result = run_command(command=[sys.executable, "-c", script], capture=True)
+    assert isinstance(result, dict)
+    return str(result["stdout"]).strip()
+
+
+@pytest.mark.usefixtures("clean_settings")
+def test_the_cli_turns_plugin_search_off_but_hooks_do_not_inherit_it() -> None:
+    process_env.apply_cli_settings()
+    assert os.environ["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
+    assert _child_sees("PYDANTIC_DISABLE_PLUGINS") == "<unset>"
+
+
+@pytest.mark.usefixtures("clean_settings")
+def test_a_users_own_setting_is_kept_and_passed_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", "logfire")
+    process_env.apply_cli_settings()
+    assert os.environ["PYDANTIC_DISABLE_PLUGINS"] == "logfire"
+    assert _child_sees("PYDANTIC_DISABLE_PLUGINS") == "logfire"
+
+
+def test_a_raw_template_renders_without_importing_troposphere(tmp_path: os.PathLike[str]) -> None:
+    # A project of raw templates must not pay for troposphere's import at start.
+    template = '{"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}'
+    script = f"""
+import sys
+from pathlib import Path
+from stackyard.blueprints.raw import RawTemplateBlueprint
+path = Path({str(tmp_path)!r}) / "t.json"
+path.write_text({template!r})
+blueprint = RawTemplateBlueprint("t", None, path)
+print(blueprint.to_json({{}})[:20].replace("\\n", " "))
+print("troposphere" in sys.modules)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split("\n")
+    assert "Resources" in out[0]
+    assert out[1] == "False"
