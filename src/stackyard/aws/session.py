@@ -1,6 +1,6 @@
 """Sessions and clients per (profile, region, role), with an endpoint override.
 
-``ClientFactory`` is the one seam to boto3: the gateway, the template store and
+``ClientFactory`` is the one seam to botocore: the gateway, the template store and
 the lookups get their clients from it, so the local endpoint, moto or a
 botocore ``Stubber`` plug in at the same place. It caches per instance only.
 
@@ -52,7 +52,7 @@ class Location:
 
 
 class ClientFactory:
-    """boto3 clients per service and ``Location``; one boto3 session per (profile, role)."""
+    """Clients per service and ``Location``; one botocore session per (profile, role)."""
 
     def __init__(
         self,
@@ -123,18 +123,11 @@ class ClientFactory:
     def _make_session(self, profile: str | None, **credentials: str) -> Any:
         if self._session_maker is not None:
             return self._session_maker(profile=profile, **credentials)
-        import boto3
-        import botocore.exceptions
-
         if self.endpoint_url and not credentials:
             # The local endpoint ignores credentials, but botocore wants some to sign with.
             credentials = dict(LOCAL_CREDENTIALS)
             profile = None
-        try:
-            options: dict[str, Any] = {"profile_name": profile, **credentials}
-            return boto3.session.Session(**options)
-        except botocore.exceptions.ProfileNotFound as exc:
-            raise AWSError(f"AWS profile {profile!r} not found", hint="see ~/.aws/config") from exc
+        return _ClientSession.open(profile, credentials)
 
     def _assume_role(self, session: Any, location: Location) -> Any:
         kwargs: dict[str, Any] = {"config": self.config()}
@@ -157,3 +150,38 @@ class ClientFactory:
             aws_secret_access_key=creds["SecretAccessKey"],
             aws_session_token=creds["SessionToken"],
         )
+
+
+class _ClientSession:
+    """A botocore session with boto3's ``client`` call.
+
+    stackyard makes clients only, never boto3's resources: botocore alone makes the same
+    clients, and skips importing boto3 (with s3transfer) and searching its data folder,
+    about 10 ms of every command's start.
+    """
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+
+    @classmethod
+    def open(cls, profile: str | None, credentials: dict[str, str]) -> _ClientSession:
+        """A session for ``profile`` (or the default chain), with ``credentials`` if given."""
+        import botocore.exceptions
+        import botocore.session
+
+        session = botocore.session.Session(profile=profile)
+        if credentials:
+            session.set_credentials(
+                credentials["aws_access_key_id"],
+                credentials["aws_secret_access_key"],
+                credentials.get("aws_session_token"),
+            )
+        try:
+            session.get_scoped_config()  # an unknown profile fails here, not at first call
+        except botocore.exceptions.ProfileNotFound as exc:
+            raise AWSError(f"AWS profile {profile!r} not found", hint="see ~/.aws/config") from exc
+        return cls(session)
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        """A client for ``service`` (``region_name``, ``endpoint_url``, ``config`` as boto3)."""
+        return self._session.create_client(service, **kwargs)
