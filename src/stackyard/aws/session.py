@@ -169,7 +169,10 @@ class _ClientSession:
         import botocore.exceptions
         import botocore.session
 
+        from stackyard.aws.model_loader import install
+
         session = botocore.session.Session(profile=profile)
+        install(session)
         if credentials:
             session.set_credentials(
                 credentials["aws_access_key_id"],
