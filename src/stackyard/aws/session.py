@@ -172,7 +172,6 @@ class _ClientSession:
         from stackyard.aws.model_loader import install
 
         session = botocore.session.Session(profile=profile)
-        install(session)
         if credentials:
             session.set_credentials(
                 credentials["aws_access_key_id"],
@@ -183,6 +182,7 @@ class _ClientSession:
             session.get_scoped_config()  # an unknown profile fails here, not at first call
         except botocore.exceptions.ProfileNotFound as exc:
             raise AWSError(f"AWS profile {profile!r} not found", hint="see ~/.aws/config") from exc
+        install(session)
         return cls(session)
 
     def client(self, service: str, **kwargs: Any) -> Any:
