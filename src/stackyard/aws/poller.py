@@ -14,10 +14,12 @@ and ``max_interval``.
 
 Polls are also aimed at each stack's likely finish: operations of one kind in one run
 take about as long as each other (the same latency per resource, similar templates), so
-once some have finished, a stack still in flight is polled at ``aim_interval`` from just
-before the median duration seen so far until a little after it. Completion is then seen
-within about ``aim_interval`` of happening instead of within a whole interval, at the cost
-of a few extra listings (which cover every stack in flight at once) per wave.
+once some have finished, a stack still in flight is polled at ``aim_interval`` over the
+durations seen so far, from a little before the fastest to a little after the slowest
+(at most ``aim_window`` past the median). Completion is then seen within about
+``aim_interval`` of happening instead of within a whole interval, at the cost of a few
+extra listings (which cover every stack in flight at once) per wave: the tighter the
+durations, the fewer.
 """
 
 from __future__ import annotations
@@ -41,9 +43,9 @@ class PollPolicy:
     min_interval: float = 0.1
     max_interval: float = 10.0
     ramp: float = 0.1
-    aim_interval: float = 0.05  # polls around a stack's likely finish
-    aim_lead: float = 0.15  # start aiming this long before it
-    aim_window: float = 0.35  # and keep aiming this long after it
+    aim_interval: float = 0.02  # polls around a stack's likely finish
+    aim_lead: float = 0.06  # from this long before the fastest duration seen
+    aim_window: float = 0.3  # until this long after the slowest, at most this past the median
 
     def interval(self, youngest_age: float) -> float:
         """Seconds between rounds when the youngest operation is ``youngest_age`` old."""
@@ -86,7 +88,7 @@ class StatusPoller:
         self._watches: dict[str, _Watch] = {}
         self._last_round: float | None = None
         self._durations: dict[str, list[float]] = {}  # by kind: how long operations took
-        self._typical: dict[str, float] = {}  # by kind: the median of those
+        self._typical: dict[str, tuple[float, float, float]] = {}  # by kind: min, median, max
         self.rounds = 0
 
     def watch(
@@ -110,14 +112,24 @@ class StatusPoller:
             seen = self._durations.setdefault(watch.kind, [])
             seen.append(self.clock() - watch.started)
             # Kept up to date here, once per finished operation, not in every due_in().
-            self._typical[watch.kind] = statistics.median(seen)
+            self._typical[watch.kind] = (min(seen), statistics.median(seen), max(seen))
 
     def expected_finish(self, key: str) -> float | None:
         """When ``key``'s operation is likely to end: its start plus the median duration of
         the operations of its kind that ended in this run (None before any did)."""
+        window = self._aim(key)
+        return None if window is None else window[1]
+
+    def _aim(self, key: str) -> tuple[float, float, float] | None:
+        """When to aim polls at ``key``: (from, likely finish, until), or None."""
         watch = self._watches.get(key)
         typical = self._typical.get(watch.kind) if watch is not None else None
-        return None if watch is None or typical is None else watch.started + typical
+        if watch is None or typical is None:
+            return None
+        fastest, median, slowest = (watch.started + d for d in typical)
+        policy = self.policy
+        until = min(slowest + policy.aim_lead, median + policy.aim_window)
+        return fastest - policy.aim_lead, median, until
 
     @property
     def watching(self) -> list[str]:
@@ -135,11 +147,10 @@ class StatusPoller:
         due = anchor + self.policy.interval(youngest)
         last = self._last_round if self._last_round is not None else oldest
         for key in self._watches:
-            finish = self.expected_finish(key)
-            if finish is None or now > finish + self.policy.aim_window:
-                continue
-            start = finish - self.policy.aim_lead
-            due = min(due, max(start, last + self.policy.aim_interval))
+            window = self._aim(key)
+            if window is None or now > window[2] or window[0] > window[2]:
+                continue  # nothing known yet, the window passed, or aiming is off
+            due = min(due, max(window[0], last + self.policy.aim_interval))
         return max(0.0, due - now)
 
     def poll(self) -> list[StatusUpdate]:

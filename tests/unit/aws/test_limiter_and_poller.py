@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Any
 
 import pytest
@@ -237,3 +238,64 @@ def test_try_acquire_keeps_a_reserve_and_never_sleeps() -> None:
     assert not limiter.try_acquire(keep=2.0)  # would leave 1 < 2
     assert limiter.acquire() == 0.0  # the reserve is there for required reads
     assert slept == []
+
+
+def _finish(poller: StatusPoller, clock: Clock, key: str, took: float) -> None:
+    poller.watch(key, key, Location(), status="CREATE_IN_PROGRESS", kind="create")
+    clock.now += took
+    poller._watches[key].status = "CREATE_COMPLETE"
+    poller.unwatch(key)
+
+
+def test_aimed_polls_cover_the_durations_seen_from_fastest_to_slowest() -> None:
+    clock = Clock()
+    policy = PollPolicy(min_interval=1.0, max_interval=1.0, aim_interval=0.02, aim_lead=0.05)
+    poller = StatusPoller(FakeGateway(), policy=policy, clock=clock)  # type: ignore[arg-type]
+    for took in (10.0, 10.1, 10.2):
+        _finish(poller, clock, f"done{took}", took)
+    poller.watch("w", "w", Location(), status="CREATE_IN_PROGRESS", kind="create")
+    start = clock.now
+    assert poller.expected_finish("w") == pytest.approx(start + 10.1)  # the median
+    polls = []
+    while clock.now < start + 12:
+        clock.now += poller.due_in() or 0.0
+        poller.poll()
+        polls.append(clock.now - start)
+    aimed = [t for t in polls if 9.9 <= t <= 10.3]
+    # From 0.05 s before the fastest to 0.05 s after the slowest, every 0.02 s.
+    assert aimed[0] == pytest.approx(9.95) and aimed[-1] == pytest.approx(10.25, abs=0.021)
+    gaps = [b - a for a, b in itertools.pairwise(aimed)]
+    assert max(gaps) == pytest.approx(0.02)
+    # Outside the window, the plain interval (1 s).
+    assert next(t for t in polls if t > 10.3) >= 11.0 - 1e-9
+
+
+def test_a_wide_spread_is_aimed_at_only_up_to_the_window_past_the_median() -> None:
+    clock = Clock()
+    policy = PollPolicy(min_interval=5, max_interval=5, aim_interval=0.02, aim_window=0.3)
+    poller = StatusPoller(FakeGateway(), policy=policy, clock=clock)  # type: ignore[arg-type]
+    for took in (10.0, 20.0, 60.0):
+        _finish(poller, clock, f"done{took}", took)
+    poller.watch("w", "w", Location(), status="CREATE_IN_PROGRESS", kind="create")
+    start = clock.now
+    clock.now = start + 20.31  # past median + window: back to the plain interval
+    poller._last_round = clock.now
+    assert poller.due_in() == pytest.approx(5.0)
+    clock.now = start + 20.2  # inside: aimed
+    poller._last_round = clock.now
+    assert poller.due_in() == pytest.approx(0.02)
+
+
+def test_aiming_can_be_turned_off() -> None:
+    clock = Clock()
+    policy = PollPolicy(min_interval=1, max_interval=1, aim_window=-1)
+    poller = StatusPoller(FakeGateway(), policy=policy, clock=clock)  # type: ignore[arg-type]
+    _finish(poller, clock, "done", 3.0)
+    poller.watch("w", "w", Location(), status="CREATE_IN_PROGRESS", kind="create")
+    start = clock.now
+    polls = []
+    while clock.now < start + 5:
+        clock.now += poller.due_in() or 0.0
+        poller.poll()
+        polls.append(round(clock.now - start, 6))
+    assert polls == [1.0, 2.0, 3.0, 4.0, 5.0]
