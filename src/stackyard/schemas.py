@@ -61,6 +61,7 @@ def regions() -> frozenset[str]:
     )
 
 
+@functools.cache
 def resource_types(region: str = DEFAULT_REGION) -> frozenset[str]:
     """Every resource type CloudFormation offers in ``region`` (us-east-1 if unknown)."""
     return frozenset(_provider_map(region))

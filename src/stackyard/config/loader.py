@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
@@ -35,19 +36,26 @@ class LoadedConfig:
     base_dir: FsPath
     notices: list[str] = field(default_factory=list)
 
+    @functools.cached_property
+    def _stack_index(self) -> dict[str, int]:
+        # Asked once per stack and more while rendering: a scan each time would make a
+        # thousand stacks cost a million comparisons.
+        index: dict[str, int] = {}
+        for position, stack in enumerate(self.config.stacks):
+            index.setdefault(stack.name, position)
+        return index
+
     def stack_line(self, name: str) -> int | None:
         """The line where the stack called ``name`` is defined."""
-        for index, stack in enumerate(self.config.stacks):
-            if stack.name == name:
-                return self.source.line(("stacks", index))
-        return None
+        index = self._stack_index.get(name)
+        return None if index is None else self.source.line(("stacks", index))
 
     def where(self, stack: str, *path: str | int) -> tuple[str, int | None]:
         """(file, line) of a key inside the named stack, for error messages."""
-        for index, candidate in enumerate(self.config.stacks):
-            if candidate.name == stack:
-                return self.source.file, self.source.line(("stacks", index, *path))
-        return self.source.file, None
+        index = self._stack_index.get(stack)
+        if index is None:
+            return self.source.file, None
+        return self.source.file, self.source.line(("stacks", index, *path))
 
 
 def load_config(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
@@ -142,6 +142,7 @@ class Scheduler:
             n: frozenset(d for d in deps if d in waits_for) for n, deps in waits_for.items()
         }
         self.order = list(order or sorted(waits_for))
+        self._position = {name: i for i, name in enumerate(self.order)}
         self.states = states
         self.ops = ops
         self.poller = poller
@@ -350,7 +351,7 @@ class Scheduler:
             self._set(name, done.phase, done.detail, failure=done.failure, finished=self.clock())
         if not done.phase.ok:
             self._cancel_dependents(name, done)
-        self._refresh_waiting()
+        self._refresh_waiting(self._seen_through(name))
 
     def _cancel_dependents(self, name: str, done: Done) -> None:
         why = str(done.failure) if done.failure else done.detail or str(done.phase)
@@ -372,8 +373,22 @@ class Scheduler:
                 self._set(node, phase, detail, finished=self.clock())
             stack |= self.dependents[node]
 
-    def _refresh_waiting(self) -> None:
-        for name in self.order:
+    def _seen_through(self, name: str) -> list[str]:
+        """The stacks whose "waiting on" line names ``name``: its dependents, and through
+        targets theirs, in run order (only these change when ``name`` finishes)."""
+        found: set[str] = set()
+        todo = list(self.dependents[name])
+        while todo:
+            node = todo.pop()
+            if node not in found:
+                found.add(node)
+                if node in self.passthrough:
+                    todo.extend(self.dependents[node])
+        return sorted((n for n in found if n in self._position), key=self._position.__getitem__)
+
+    def _refresh_waiting(self, names: Iterable[str] | None = None) -> None:
+        """Update the "waiting on" line of ``names`` (all stacks when None)."""
+        for name in self.order if names is None else names:
             if name in self.done_phase or name in self._active or name in self.passthrough:
                 continue
             unfinished = sorted(self._visible_unfinished(name))
