@@ -100,7 +100,8 @@ class Stack(_Strict):
     template_path: str | None = Field(
         default=None,
         description=(
-            "A raw template (JSON, YAML, or Jinja2 when it ends in `.j2`), relative to the config."
+            "A raw template (JSON, YAML, or Jinja2 when it ends in `.j2`): looked for in the "
+            "working directory, then under `sys_path` (and Python's path), then beside the config."
         ),
         examples=["templates/alerts.yaml"],
     )
@@ -151,7 +152,9 @@ class Stack(_Strict):
     )
     stack_policy_path: str | None = Field(
         default=None,
-        description="A JSON stack policy file, relative to the config.",
+        description=(
+            "A JSON stack policy file: from the working directory, else beside the config."
+        ),
         examples=["policies/database.json"],
     )
     in_progress_behavior: Literal["wait"] | None = Field(
@@ -245,8 +248,8 @@ class Config(BaseModel):
     sys_path: str | None = Field(
         default=None,
         description=(
-            "A folder, relative to the config, put on Python's path for blueprints, lookups and "
-            "hooks."
+            "A folder appended to Python's path for blueprints, lookups and hooks: relative to "
+            "the working directory (as in stacker), else to the config's folder."
         ),
         examples=["."],
     )
