@@ -180,7 +180,7 @@ class Stack(_Strict):
         default=None,
         description=(
             "CloudFormation termination protection; when unset, on for protected stacks and off "
-            "otherwise."
+            "otherwise, and as it is on a stack another tool deployed."
         ),
     )
 

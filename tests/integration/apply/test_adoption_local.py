@@ -77,6 +77,16 @@ def _plan(apply: Apply, project: Any) -> Any:
     return plan(project, apply.gateway(), PlanOptions()).plan.stack("db")
 
 
+def _info(apply: Apply, project: Any) -> Any:
+    from stackyard.aws.session import Location
+    from stackyard.engine.access import EngineAWSAccess
+    from stackyard.plan.status import stack_info
+
+    gateway = apply.gateway()
+    access = EngineAWSAccess(gateway, default=Location("us-east-1"))
+    return stack_info(project, gateway, access, ["db"], {"db": project.location("db")})[0]
+
+
 def _value(aws: Any, fqn: str) -> str:
     outputs = aws("cloudformation").describe_stacks(StackName=fqn)["Stacks"][0]["Outputs"]
     name = {o["OutputKey"]: o["OutputValue"] for o in outputs}["Name"]
@@ -91,6 +101,7 @@ def test_a_stack_stacker_deployed_is_no_change_on_the_first_build(apply: Apply, 
     stack = _plan(apply, project)
     assert str(stack.action) == "no change", stack.reason
     assert stack.hint and "Password" in stack.hint and "cannot be compared" in stack.hint
+    assert _info(apply, project).drift == "in sync"
     assert phases(apply.build(project)) == {"db": "no change"}
 
     deployed = aws("cloudformation").describe_stacks(StackName=fqn)["Stacks"][0]
@@ -117,6 +128,7 @@ def test_an_adopted_stack_updated_anyway_sends_its_no_echo_value(apply: Apply, a
     tags = aws("cloudformation").describe_stacks(StackName=fqn)["Stacks"][0]["Tags"]
     assert {"Key": "stacker_namespace", "Value": apply.namespace} in tags
     rotated = apply.project("adopted.yaml", password="newer-value")
+    assert _info(apply, rotated).drift == "changes pending"
     assert phases(apply.build(rotated)) == {"db": "complete"}
     assert _value(aws, fqn) == "newer-value"
 
