@@ -188,3 +188,55 @@ def test_stacks_stacker_created_are_no_change_on_the_first_build(
     assert "build: 1 no change, 1 complete" in rotated.stdout, rotated.stdout
     again = run(str(STACKYARD), "build", "-e", "password=rotated", "stage.env", "stacker.yaml")
     assert "build: 2 no change" in again.stdout, again.stdout
+
+
+FORMS = {
+    "namespace from the environment": ("stacks: []\n", {"namespace": "fromenv"}),
+    "stacks as a mapping": (
+        "namespace: n\nstacks:\n  vpc:\n    class_path: a.B\n  app:\n    template_path: t.yaml\n",
+        {},
+    ),
+    "hooks as a mapping": (
+        "namespace: n\npre_build:\n  dns:\n    path: a.b\n    args:\nstacks: []\n",
+        {},
+    ),
+    "keys with no value": (
+        "namespace: n\nsys_path:\ntags:\nmappings:\nlookups:\npost_build:\n"
+        "stacks:\n  - name: vpc\n    class_path: a.B\n    variables:\n    protected:\n"
+        "    requires:\n    tags:\n    locked:\n",
+        {},
+    ),
+    "stacks with no value": ("namespace: n\nstacks:\n", {}),
+}
+
+PARSE = """
+import json, sys
+from stacker.config import render_parse_load
+config = render_parse_load(sys.stdin.read(), json.loads(sys.argv[1]))
+print(json.dumps([config.namespace, [s.name for s in config.stacks or []],
+                  [h.path for h in config.pre_build or []]]))
+"""
+
+
+@pytest.mark.parametrize("form", sorted(FORMS))
+def test_each_config_form_stacker_parses_loads_the_same(
+    tmp_path: Path, stacker: Path, form: str
+) -> None:
+    import json
+
+    from stackyard.config import load_config
+
+    text, environment = FORMS[form]
+    theirs = subprocess.run(
+        [str(stacker.parent / "python"), "-c", PARSE, json.dumps(environment)],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    path = tmp_path / "stacker.yaml"
+    path.write_text(text)
+    config = load_config(str(path), overrides=environment).config
+    ours = [config.namespace, [s.name for s in config.stacks], [h.path for h in config.pre_build]]
+    assert json.loads(theirs.stdout) == ours
