@@ -4,9 +4,10 @@ stacker runs in its own virtualenv, as the peers benchmark installs it (``bench/
 stacker 1.7.2 with the ``collections`` aliases Python 3.10 removed), against one local AWS
 endpoint; stackyard then builds the same files, unchanged, against the same endpoint. The
 project has what makes adoption hard: a NoEcho parameter in a blueprint and in a raw YAML
-template with short tags (stacker sends the file's text), a parameter with no default,
-stacker's default ``stacker_namespace`` tag, a protected stack, an output lookup, and the
-config forms stacker accepts (namespace from the environment file, stacks as a mapping).
+template with short tags (stacker sends the file's text), a parameter with no default, a
+number in ``mappings`` (stacker writes it as text), stacker's default ``stacker_namespace``
+tag, a protected stack, an output lookup, and the config forms stacker accepts (namespace
+from the environment file, stacks as a mapping).
 
 Slow (installing stacker the first time, two tools deploying): ``make drills`` runs it.
 """
@@ -74,6 +75,10 @@ Outputs:
 CONFIG = """\
 stacker_bucket: ""
 sys_path: .
+mappings:
+  Sizes:
+    us-east-1:
+      Count: 2
 stacks:
   settings:
     class_path: blueprints.Settings

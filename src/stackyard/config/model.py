@@ -310,6 +310,28 @@ class Config(BaseModel):
             return {str(k): v if isinstance(v, str) else str(v) for k, v in value.items()}
         return value
 
+    @field_validator("mappings", mode="before")
+    @classmethod
+    def _mapping_numbers_as_text(cls, value: Any) -> Any:
+        # stacker's schema holds mapping values as strings (`Count: 2` is "2"), and
+        # CloudFormation's Fn::FindInMap gives strings: render them as stacker did.
+        if not isinstance(value, dict):
+            return value
+        return {
+            name: {
+                key: {
+                    k: str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+                    for k, v in entries.items()
+                }
+                if isinstance(entries, dict)
+                else entries
+                for key, entries in top.items()
+            }
+            if isinstance(top, dict)
+            else top
+            for name, top in value.items()
+        }
+
     @property
     def bucket(self) -> str | None:
         """The template bucket: ``template_bucket``, else ``stacker_bucket``; '' means none."""

@@ -154,10 +154,29 @@ def same_template(deployed: Any, desired: Any) -> bool:
     """True when two templates (text or data) are the same but for stackyard's digests."""
     from stackyard.template_secrets import without_digests
 
-    same: bool = without_digests(normalise_template(deployed)) == without_digests(
-        normalise_template(desired)
+    same: bool = _comparable(without_digests(normalise_template(deployed))) == _comparable(
+        without_digests(normalise_template(desired))
     )
     return same
+
+
+def _comparable(template: Any) -> Any:
+    """``template`` with numbers in ``Mappings`` as text: CloudFormation reads mapping values
+    as strings, so ``2`` and ``"2"`` there are the same template (stacker wrote the one,
+    stackyard before it followed stacker the other)."""
+    if not isinstance(template, Mapping) or not isinstance(template.get("Mappings"), Mapping):
+        return template
+    return {**template, "Mappings": _numbers_as_text(template["Mappings"])}
+
+
+def _numbers_as_text(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _numbers_as_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers_as_text(v) for v in value]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
 
 
 def _parameter_changes(desired: DesiredStack, deployed: DeployedStack) -> list[str]:

@@ -182,3 +182,18 @@ def test_booleans_with_no_value_are_false_as_stacker_reads_them(tmp_path: Path) 
     assert config.stack("idle").enabled is False
     hook = config.pre_build[0]
     assert hook.required is False and hook.enabled is False
+
+
+def test_numbers_in_mappings_are_text_as_stacker_holds_them(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        namespace: x
+        mappings:
+          Sizes:
+            us-east-1: {Count: 2, Name: small, Flag: true}
+        stacks: []
+        """,
+    )
+    sizes = load_config(path).config.mappings["Sizes"]["us-east-1"]
+    assert sizes == {"Count": "2", "Name": "small", "Flag": True}

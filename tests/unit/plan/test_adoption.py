@@ -154,3 +154,10 @@ def test_stackers_default_tag_is_kept_and_not_compared() -> None:
         "stacker_namespace": "ns",
     }
     assert diff_stack(desired(), stacker_made).tags == ()
+
+
+def test_a_number_in_mappings_is_the_same_as_its_text() -> None:
+    as_text = {**TEMPLATE, "Mappings": {"Sizes": {"us-east-1": {"Count": "2"}}}}
+    as_number = {**TEMPLATE, "Mappings": {"Sizes": {"us-east-1": {"Count": 2}}}}
+    assert same_template(as_number, json.dumps(as_text))
+    assert not same_template(as_number, {**as_text, "Mappings": {"Sizes": {"x": {"Count": "3"}}}})
