@@ -54,6 +54,9 @@ class DesiredStack:
     protected: bool | tuple[str, ...] = False
     in_progress_behavior: str | None = None
     requires_change_set: bool = False  # the template uses a transform
+    # Parameters with no value and no Default: only a deployed stack that has them can keep
+    # them (UsePreviousValue, as stacker keeps them); creating the stack needs a value.
+    kept_parameters: frozenset[str] = frozenset()
     capabilities: tuple[str, ...] = field(default=())
 
     @property

@@ -7,12 +7,15 @@ start from a ``Project``.
 
 from __future__ import annotations
 
+import importlib
 import json
+import os
 import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stackyard.config.loader import LoadedConfig, load_config
@@ -139,6 +142,19 @@ class Project:
         names = list(names)
         return self.graph.select(names) if names else self.graph
 
+    def template_file(self, name: str) -> Path | None:
+        """The raw template file of a ``template_path`` stack, found as when rendering."""
+        from stackyard.blueprints.loader import resolve_template_path
+
+        stack = self.stack(name)
+        if not stack.template_path:
+            return None
+        return resolve_template_path(
+            stack.template_path,
+            base_dir=self.loaded.base_dir,
+            sys_path=sys_path_entries(self.loaded),
+        )
+
     def location(self, name: str) -> Location:
         """Where a stack lives: its own region and profile, else the run's. The one place
         that decides it."""
@@ -188,7 +204,7 @@ class Project:
                 context=self.context,
                 description=stack.description,
                 mappings=dict(self.loaded.config.mappings),
-                sys_path=[self.loaded.config.sys_path] if self.loaded.config.sys_path else None,
+                sys_path=sys_path_entries(self.loaded) or None,
                 base_dir=self.loaded.base_dir,
             )
         except StackyardError as exc:
@@ -232,7 +248,24 @@ class Project:
         no_echo = frozenset(
             p for p, d in definitions.items() if str(d.get("NoEcho", "")).lower() == "true"
         )
-        self._refuse_bad_parameters(name, definitions, parameters, no_echo)
+        # A raw template's parameter with no value and no Default keeps the deployed
+        # stack's value (stacker sends UsePreviousValue); only creating the stack needs one,
+        # which the planner checks against what is deployed.
+        kept = frozenset(
+            p
+            for p, d in definitions.items()
+            if p not in parameters and isinstance(d, Mapping) and "Default" not in d
+        )
+        self._refuse_bad_parameters(
+            name, {p: d for p, d in definitions.items() if p not in kept}, parameters, no_echo
+        )
+        if kept and resolve.aws is None:
+            listed = ", ".join(sorted(kept))
+            self.warnings.append(
+                f"stack {name!r}: {listed} {'have' if len(kept) > 1 else 'has'} no value and "
+                "no Default; an existing stack keeps its deployed value, a new one needs a value "
+                "under `variables:`"
+            )
         template_body = add_parameter_digests(
             template_body, parameters, no_echo, stack=self.fqn(name)
         )
@@ -258,6 +291,7 @@ class Project:
             else tuple(stack.protected),
             in_progress_behavior=stack.in_progress_behavior,
             requires_change_set=bool(getattr(blueprint, "requires_change_set", False)),
+            kept_parameters=kept,
             capabilities=CAPABILITIES,
         )
 
@@ -314,7 +348,7 @@ class Project:
     def _stack_policy(self, stack: Stack) -> str | None:
         if not stack.stack_policy_path:
             return None
-        path = self.loaded.base_dir / stack.stack_policy_path
+        path = project_file(self.loaded, stack.stack_policy_path)
         file, line = self.loaded.where(stack.name, "stack_policy_path")
         try:
             text = read_utf8(path)
@@ -337,7 +371,8 @@ class Project:
                 file=file,
                 line=line,
                 stack=stack.name,
-                hint="the path is relative to the config file's folder",
+                hint="the path is taken from the working directory, else from the config "
+                "file's folder",
             ) from None
         except json.JSONDecodeError as exc:
             raise ConfigError(
@@ -374,17 +409,46 @@ def _check_regions(loaded: LoadedConfig, region: str | None) -> None:
             )
 
 
+def sys_path_entries(loaded: LoadedConfig) -> list[str]:
+    """The folders the config's ``sys_path`` names, absolute, in the order they are searched.
+
+    stacker appends ``sys_path`` to ``sys.path`` as given, so a relative one is relative to
+    the working directory; that comes first. The same path taken from the config file's
+    folder follows when it is another folder that exists, so a project run from elsewhere
+    still imports its blueprints (a config stacker runs finds them in the first).
+    """
+    given = loaded.config.sys_path
+    if not given:
+        return []
+    entries = [os.path.abspath(given)]
+    beside = os.path.abspath(loaded.base_dir / given)
+    if beside not in entries and os.path.isdir(beside):
+        entries.append(beside)
+    return entries
+
+
 def _add_sys_path(loaded: LoadedConfig) -> None:
-    """Put ``sys_path`` (relative to the config) on ``sys.path`` for the run, as stacker did.
+    """Append ``sys_path`` to ``sys.path`` for the run, as stacker did.
 
     Blueprints may import their own helpers lazily and custom lookups and hooks
-    are imported by path, so the entry stays for the whole process.
+    are imported by path, so the entries stay for the whole process.
     """
-    if not loaded.config.sys_path:
-        return
-    entry = str((loaded.base_dir / loaded.config.sys_path).resolve())
-    if entry not in sys.path:
-        sys.path.insert(0, entry)
+    added = False
+    for entry in sys_path_entries(loaded):
+        if entry not in sys.path:
+            sys.path.append(entry)
+            added = True
+    if added:
+        importlib.invalidate_caches()
+
+
+def project_file(loaded: LoadedConfig, path: str) -> Path:
+    """A file the config names (``stack_policy_path``): from the working directory as
+    stacker opened it, else from the config file's folder."""
+    found = Path(path)
+    if found.is_file():
+        return found.absolute()
+    return loaded.base_dir / path
 
 
 def _inner_path(key: str | None) -> tuple[str | int, ...]:

@@ -4,8 +4,8 @@ Blueprints, custom lookups and hooks written for stacker import ``stacker.bluepr
 ``stacker.blueprints.variables.types``, ``stacker.util``, ``stacker.exceptions`` and the like.
 :func:`install` adds an import finder that answers those names with stackyard's modules, while
 stackyard loads project code. It never shadows a stacker that is really installed (the finder
-defers to every other finder first), and a stacker module with no equivalent fails with a
-message that names it and says what to use instead.
+answers nothing when another finder finds ``stacker``), and a stacker module with no equivalent
+fails with a message that names it and says what to use instead.
 """
 
 from __future__ import annotations
@@ -57,10 +57,16 @@ class _Alias(importlib.abc.Loader):
             module = types.ModuleType(spec.name, "stacker, as stackyard stands in for it")
             module.__path__ = []
             return module
-        return importlib.import_module(self.target)
+        module = importlib.import_module(self.target)
+        self._own_spec = module.__spec__
+        return module
 
     def exec_module(self, module: types.ModuleType) -> None:
-        return None
+        # The import system has just set the alias's spec on stackyard's own module; give
+        # the module its own back (reloads and tools read it).
+        own = getattr(self, "_own_spec", None)
+        if own is not None:
+            module.__spec__ = own
 
 
 class StackerImports(importlib.abc.MetaPathFinder):
@@ -110,4 +116,8 @@ def install() -> None:
     """Answer ``stacker.*`` imports with stackyard's modules from now on (idempotent)."""
     with _lock:
         if not any(isinstance(f, StackerImports) for f in sys.meta_path):
-            sys.meta_path.append(StackerImports())
+            # First: the aliased packages have stackyard's ``__path__``, where the path
+            # finder would find ``stacker.blueprints.base`` as a second copy of stackyard's
+            # file, with classes of its own. An installed stacker is still never shadowed:
+            # the finder answers nothing then.
+            sys.meta_path.insert(0, StackerImports())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from stackyard.desired import DesiredStack, parameter_text
@@ -23,6 +23,8 @@ __all__ = [
     "OWN_TAG_PREFIX",
     "PROTECTION_TAG",
     "STACK_TAG",
+    "TOOL_TAGS",
+    "compared_tags",
     "protection_from_tag",
     "protection_tag",
     "stack_submission",
@@ -38,6 +40,20 @@ OWNER_TAG = "stackyard:namespace"
 STACK_TAG = "stackyard:stack"
 # The protection a stack was deployed under (see ``plan.protection.protection_tag``).
 PROTECTION_TAG = "stackyard:protected"
+# Tags other tools put on the stacks they deploy, unless the config sets tags: stacker 1.7
+# tags every stack ``stacker_namespace: <namespace>`` when the config has no ``tags``. A
+# stack it deployed keeps the tag, and it is not a difference, unless the config names it.
+TOOL_TAGS = frozenset({"stacker_namespace"})
+
+
+def compared_tags(deployed: Mapping[str, str], desired: Mapping[str, str]) -> dict[str, str]:
+    """The deployed tags the config's are compared with: not stackyard's own, and not
+    another tool's that the config does not name."""
+    return {
+        k: v
+        for k, v in deployed.items()
+        if not k.startswith(OWN_TAG_PREFIX) and (k not in TOOL_TAGS or k in desired)
+    }
 
 
 def submitted_parameters(
@@ -62,13 +78,20 @@ def submitted_tags(
 ) -> dict[str, str]:
     """The config's tags plus stackyard's own: the owner and stack-name tags (added on
     create, kept on update) and the protection the stack is deployed under
-    (``protection``; None removes it)."""
+    (``protection``; None removes it). Another tool's tags (``TOOL_TAGS``) are kept on
+    update unless the config sets them."""
     tags = dict(desired.tags)
     if deployed is None:
         tags[OWNER_TAG] = namespace or "-"
         tags[STACK_TAG] = desired.name
     else:
-        tags.update({k: v for k, v in deployed.tags.items() if k.startswith(OWN_TAG_PREFIX)})
+        tags.update(
+            {
+                k: v
+                for k, v in deployed.tags.items()
+                if k.startswith(OWN_TAG_PREFIX) or (k in TOOL_TAGS and k not in tags)
+            }
+        )
     tags.pop(PROTECTION_TAG, None)
     if protection is not None:
         tags[PROTECTION_TAG] = protection

@@ -101,7 +101,17 @@ def _replace(node: Any, secrets: list[Secret], stack: str) -> tuple[Any, bool]:
 
 # Where a template records digests of its NoEcho parameter values. CloudFormation shows
 # those values only as "****", so without a digest a changed secret would look unchanged
-# and never be deployed; with one, the template changes when the secret does.
+# and never be deployed; with one, the plan compares the digests and sees the change.
+#
+# They ride in the template because it is the one record CloudFormation keeps of a stack
+# that every machine reads back and that nothing else acts on: stack tags are copied to
+# every resource (so a digest there would touch them all, in 256 characters a tag), and a
+# local cache is empty on the next machine. But the block is stackyard's bookkeeping, not
+# part of the stack: comparisons leave it out (``without_digests``), so it never causes an
+# update by itself, and a stack deployed by stacker (no block) is unchanged when nothing
+# else differs. Such a stack's NoEcho values cannot be compared until its next update
+# records them; until then the plan says so, keeps the deployed value, and counts the
+# value as possibly changed when the stack is updated anyway.
 DIGESTS_KEY = "StackyardParameterDigests"
 # A slow, salted hash: the digest sits in a readable template, so a guessable secret must
 # be expensive to confirm offline.
@@ -151,3 +161,54 @@ def recorded_digest(template: Any, parameter: str) -> str | None:
     digests = metadata.get(DIGESTS_KEY) if isinstance(metadata, dict) else None
     found = digests.get(parameter) if isinstance(digests, dict) else None
     return found if isinstance(found, str) else None
+
+
+def digests_of(template: Any) -> dict[str, str]:
+    """Every digest a (deployed or desired) template records, by parameter."""
+    if not isinstance(template, dict):
+        return {}
+    metadata = template.get("Metadata")
+    digests = metadata.get(DIGESTS_KEY) if isinstance(metadata, dict) else None
+    if not isinstance(digests, dict):
+        return {}
+    return {str(k): v for k, v in digests.items() if isinstance(v, str)}
+
+
+def without_digests(template: Any) -> Any:
+    """``template`` (parsed) without its digests: what is compared to decide whether a
+    template changed. The digests are stackyard's record, not part of the stack: a template
+    that differs only by them is the same template (and a stack deployed by another tool,
+    which has none, is not changed by them)."""
+    if not isinstance(template, dict):
+        return template
+    metadata = template.get("Metadata")
+    if not isinstance(metadata, dict) or DIGESTS_KEY not in metadata:
+        return template
+    rest = {k: v for k, v in metadata.items() if k != DIGESTS_KEY}
+    out = {k: v for k, v in template.items() if k != "Metadata"}
+    if rest:
+        out["Metadata"] = rest
+    return out
+
+
+def carry_digests(template_body: str, deployed_template: Any, kept: Iterable[str]) -> str:
+    """The template with the deployed digests of ``kept`` parameters (NoEcho parameters the
+    config leaves out, which keep their deployed value) added where it records none, so an
+    update does not lose what the deployed value was."""
+    carried = digests_of(deployed_template)
+    wanted = {name: carried[name] for name in sorted(kept) if name in carried}
+    if not wanted:
+        return template_body
+    template = json.loads(template_body)
+    if not isinstance(template, dict):
+        return template_body
+    metadata = template.setdefault("Metadata", {})
+    if not isinstance(metadata, dict):
+        return template_body
+    recorded = metadata.setdefault(DIGESTS_KEY, {})
+    if not isinstance(recorded, dict) or all(name in recorded for name in wanted):
+        return template_body
+    for name, digest in wanted.items():
+        recorded.setdefault(name, digest)
+    metadata[DIGESTS_KEY] = dict(sorted(recorded.items()))
+    return json.dumps(template, indent=4)

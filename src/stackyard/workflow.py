@@ -156,7 +156,8 @@ def input_digests(project: Project, inputs: PlanInputs) -> tuple[tuple[str, str]
     base = project.loaded.base_dir
     for stack in project.loaded.config.stacks:
         if stack.template_path:
-            files[stack.template_path] = base / stack.template_path
+            found = project.template_file(stack.name)
+            files[stack.template_path] = found or base / stack.template_path
         elif stack.class_path:
             module = sys.modules.get(stack.class_path.rsplit(".", 1)[0])
             source = getattr(module, "__file__", None)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -47,10 +48,11 @@ def load_blueprint(
 ) -> Blueprint:
     """The blueprint for one stack: an instance of ``class_path``, or a raw template.
 
-    ``sys_path`` entries and ``template_path`` are relative to ``base_dir`` (the
-    config file's directory). ``sys_path`` is on ``sys.path`` only while the
-    module is imported. Exactly one of ``class_path`` and ``template_path`` must
-    be given. Variables are not resolved here: call ``resolve_variables`` next.
+    Relative ``sys_path`` entries are taken from ``base_dir``; an entry not yet on
+    ``sys.path`` is there only while the module is imported. ``template_path`` is
+    found as :func:`resolve_template_path` says. Exactly one of ``class_path`` and
+    ``template_path`` must be given. Variables are not resolved here: call
+    ``resolve_variables`` next.
     """
     if bool(class_path) == bool(template_path):
         given = "both" if class_path else "neither"
@@ -71,7 +73,9 @@ def load_blueprint(
                 file=str(base_dir / template_path),
                 stack=stack_name,
                 key="template_path",
-                hint="template_path is relative to the config file's directory",
+                hint="template_path is looked for in the working directory, then under "
+                "sys_path and the other entries of Python's path, then in the config file's "
+                "folder",
             )
         return RawTemplateBlueprint(
             stack_name, context, path, mappings=mappings, description=description
@@ -97,12 +101,23 @@ def load_blueprint(
 def resolve_template_path(
     template_path: str, *, base_dir: Path, sys_path: list[str] | None = None
 ) -> Path | None:
-    """Where ``template_path`` is: under ``base_dir``, else under a ``sys_path`` entry."""
-    candidates = [base_dir / template_path]
+    """Where ``template_path`` is, searched as stacker 1.7 searched it, then one place more.
+
+    stacker (``stacker.blueprints.raw.get_template_path``) looks in the working directory,
+    then under every ``sys.path`` entry, which holds the config's ``sys_path`` once the
+    config is loaded. After those, the config's ``sys_path`` entries (relative to
+    ``base_dir``) and ``base_dir`` itself (the config file's folder) are tried, so a
+    project run from another folder still finds its templates.
+    """
+    candidates = [Path(template_path)]
+    candidates += [
+        Path(entry or ".") / template_path for entry in sys.path if isinstance(entry, str)
+    ]
     candidates += [base_dir / entry / template_path for entry in sys_path or []]
+    candidates.append(base_dir / template_path)
     for candidate in candidates:
         if candidate.is_file():
-            return candidate
+            return Path(os.path.abspath(candidate))
     return None
 
 
@@ -212,7 +227,8 @@ def _import_module(
                 raise error(
                     f"cannot import module {module_name!r} for {class_path}: {exc}",
                     f"add the directory that contains {missing.split('.')[0]!r} to sys_path "
-                    f"in the config (relative to the config file; sys_path now: {searched})",
+                    f"in the config (relative to the working directory, as in stacker; sys_path "
+                    f"now: {searched})",
                 ) from exc
             raise error(
                 f"importing {module_name!r} for {class_path} failed: {exc}",

@@ -147,7 +147,8 @@ class RawTemplateBlueprint(Blueprint):
                 f"template_path {str(raw_template_path)!r} does not exist",
                 file=str(raw_template_path),
                 stack=name,
-                hint="template_path is relative to the config file's directory",
+                hint="check the path: it is looked for in the working directory, then under "
+                "sys_path, then in the config file's folder",
             )
         super().__init__(name, context, mappings=mappings, description=description)
         self._dict: dict[str, Any] | None = None

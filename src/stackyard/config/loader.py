@@ -20,6 +20,11 @@ from stackyard.config.environment import (
 from stackyard.config.model import HOOK_KEYS, PROTECTION_KEYS, STACK_KEYS, TARGET_KEYS, Config
 from stackyard.config.override_values import OverrideTokens
 from stackyard.config.source import Path, SourceMap, format_path, load_yaml
+from stackyard.config.stacker_forms import (
+    NAMESPACE_DEPRECATION,
+    namespace_from_environment,
+    stacker_forms,
+)
 from stackyard.errors import ConfigError
 from stackyard.input_limits import InputLimitError, decode_utf8, read_utf8
 
@@ -95,12 +100,18 @@ def load_config(
             f"the config must be a map of keys, not a {type(data).__name__}",
             hint="start with 'namespace: ...' and 'stacks:'",
         )
-    if "namespace" not in data:
+    notices: list[str] = []
+    data = stacker_forms(data, source)
+    data, from_environment = namespace_from_environment(data, environment)
+    if from_environment:
+        notices.append(f"{file}: {NAMESPACE_DEPRECATION}")
+    if data.get("namespace") is None:
         raise source.error(
             "'namespace' is missing",
-            hint="add 'namespace: <name>' at the top level (an empty string is allowed)",
+            ("namespace",) if "namespace" in data else (),
+            hint="add 'namespace: <name>' at the top level (an empty string is allowed), "
+            "or give one in the environment file",
         )
-    notices: list[str] = []
     data = _merge_deprecated_parameters(data, source, notices)
     try:
         config = Config.model_validate(data)

@@ -100,7 +100,8 @@ class Stack(_Strict):
     template_path: str | None = Field(
         default=None,
         description=(
-            "A raw template (JSON, YAML, or Jinja2 when it ends in `.j2`), relative to the config."
+            "A raw template (JSON, YAML, or Jinja2 when it ends in `.j2`): looked for in the "
+            "working directory, then under `sys_path` (and Python's path), then beside the config."
         ),
         examples=["templates/alerts.yaml"],
     )
@@ -151,7 +152,9 @@ class Stack(_Strict):
     )
     stack_policy_path: str | None = Field(
         default=None,
-        description="A JSON stack policy file, relative to the config.",
+        description=(
+            "A JSON stack policy file: from the working directory, else beside the config."
+        ),
         examples=["policies/database.json"],
     )
     in_progress_behavior: Literal["wait"] | None = Field(
@@ -177,7 +180,7 @@ class Stack(_Strict):
         default=None,
         description=(
             "CloudFormation termination protection; when unset, on for protected stacks and off "
-            "otherwise."
+            "otherwise, and as it is on a stack another tool deployed."
         ),
     )
 
@@ -245,8 +248,8 @@ class Config(BaseModel):
     sys_path: str | None = Field(
         default=None,
         description=(
-            "A folder, relative to the config, put on Python's path for blueprints, lookups and "
-            "hooks."
+            "A folder appended to Python's path for blueprints, lookups and hooks: relative to "
+            "the working directory (as in stacker), else to the config's folder."
         ),
         examples=["."],
     )
@@ -306,6 +309,28 @@ class Config(BaseModel):
         if isinstance(value, dict):
             return {str(k): v if isinstance(v, str) else str(v) for k, v in value.items()}
         return value
+
+    @field_validator("mappings", mode="before")
+    @classmethod
+    def _mapping_numbers_as_text(cls, value: Any) -> Any:
+        # stacker's schema holds mapping values as strings (`Count: 2` is "2"), and
+        # CloudFormation's Fn::FindInMap gives strings: render them as stacker did.
+        if not isinstance(value, dict):
+            return value
+        return {
+            name: {
+                key: {
+                    k: str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+                    for k, v in entries.items()
+                }
+                if isinstance(entries, dict)
+                else entries
+                for key, entries in top.items()
+            }
+            if isinstance(top, dict)
+            else top
+            for name, top in value.items()
+        }
 
     @property
     def bucket(self) -> str | None:

@@ -22,7 +22,7 @@ from typing import Any
 from stackyard.aws.cloudformation import DeployedStack
 from stackyard.desired import DesiredStack, parameter_text
 from stackyard.plan.model import StackAction
-from stackyard.submission import OWN_TAG_PREFIX, OWNER_TAG
+from stackyard.submission import OWNER_TAG, compared_tags
 
 __all__ = [
     "OWNER_TAG",
@@ -31,6 +31,7 @@ __all__ = [
     "compare",
     "is_owned",
     "normalise_template",
+    "same_template",
 ]
 
 
@@ -138,11 +139,44 @@ def normalise_template(template: Any) -> Any:
         except ValueError:
             import yaml
 
+            from stackyard.blueprints.cfn_yaml import load_cfn_yaml
+
             try:
-                return yaml.safe_load(text)
-            except yaml.YAMLError:
-                return text  # YAML with short tags: compared as text
+                # A template another tool deployed may be YAML with short tags (stacker
+                # sends raw templates as written): read them as their long forms.
+                return load_cfn_yaml(text)
+            except (yaml.YAMLError, ValueError, TypeError):
+                return text  # not a template we can read: compared as text
     return template
+
+
+def same_template(deployed: Any, desired: Any) -> bool:
+    """True when two templates (text or data) are the same but for stackyard's digests."""
+    from stackyard.template_secrets import without_digests
+
+    same: bool = _comparable(without_digests(normalise_template(deployed))) == _comparable(
+        without_digests(normalise_template(desired))
+    )
+    return same
+
+
+def _comparable(template: Any) -> Any:
+    """``template`` with numbers in ``Mappings`` as text: CloudFormation reads mapping values
+    as strings, so ``2`` and ``"2"`` there are the same template (stacker wrote the one,
+    stackyard before it followed stacker the other)."""
+    if not isinstance(template, Mapping) or not isinstance(template.get("Mappings"), Mapping):
+        return template
+    return {**template, "Mappings": _numbers_as_text(template["Mappings"])}
+
+
+def _numbers_as_text(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _numbers_as_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers_as_text(v) for v in value]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
 
 
 def _parameter_changes(desired: DesiredStack, deployed: DeployedStack) -> list[str]:
@@ -163,6 +197,16 @@ def _parameter_changes(desired: DesiredStack, deployed: DeployedStack) -> list[s
     return changed
 
 
+def _changed_secrets(desired: DesiredStack, deployed: DeployedStack, template: Any) -> list[str]:
+    """NoEcho parameters whose value differs from the deployed one, by the digests the
+    templates record (one with no deployed digest cannot be compared: it counts as kept)."""
+    from stackyard.template_secrets import digests_of
+
+    old = digests_of(template)
+    new = digests_of(normalise_template(desired.template_body))
+    return sorted(k for k in desired.no_echo if k in old and k in new and old[k] != new[k])
+
+
 def compare(
     desired: DesiredStack,
     deployed: DeployedStack,
@@ -175,17 +219,20 @@ def compare(
     params = _parameter_changes(desired, deployed)
     if params:
         changes.append("parameters: " + ", ".join(params))
-    ours = {k: v for k, v in deployed.tags.items() if not k.startswith(OWN_TAG_PREFIX)}
-    if ours != dict(desired.tags):
+    if compared_tags(deployed.tags, desired.tags) != dict(desired.tags):
         changes.append("tags")
     if sorted(deployed.notification_arns) != sorted(desired.notification_arns):
         changes.append("notification ARNs")
     if (deployed.role_arn or None) != (desired.service_role or None):
         changes.append("service role")
-    if not changes and normalise_template(fetch_template()) != normalise_template(
-        desired.template_body
-    ):
-        changes.append("template")
+    if not changes:
+        template = normalise_template(fetch_template())
+        if not same_template(template, desired.template_body):
+            changes.append("template")
+        else:
+            secrets = _changed_secrets(desired, deployed, template)
+            if secrets:
+                changes.append("parameters: " + ", ".join(secrets))
     protection: bool | None = None
     if deployed.termination_protection != desired.termination_protection:
         changes.append("termination protection")

@@ -19,12 +19,13 @@ from typing import Any
 from stackyard.aws.cloudformation import DeployedStack
 from stackyard.desired import DesiredStack, parameter_text
 from stackyard.lookups.secret import is_secret
-from stackyard.plan.actions import classify, normalise_template
+from stackyard.plan.actions import classify, normalise_template, same_template
 from stackyard.plan.conditions import active_template
 from stackyard.plan.model import LockedDelta, StackAction, StackPlan
 from stackyard.plan.protection import DEFAULT_PROJECT_PROTECTION, ProjectProtection, assess
 from stackyard.plan.resources import resource_changes, resources_of
 from stackyard.plan.stack_level import (
+    ParameterChanges,
     output_changes,
     parameter_changes,
     setting_changes,
@@ -134,6 +135,23 @@ def _active(
     return active_template(template, parameters, pseudo)
 
 
+def _differs(plan: StackPlan, old_template: Mapping[str, Any], new_template: Any) -> bool:
+    """Whether an update plan changes anything (not counting stackyard's digests)."""
+    return bool(
+        plan.parameters or plan.tags or plan.settings or plan.resources or plan.outputs
+    ) or not same_template(old_template, new_template)
+
+
+def _uncompared_hint(names: Sequence[str]) -> str:
+    listed = ", ".join(names)
+    return (
+        f"NoEcho parameter{'s' if len(names) > 1 else ''} {listed}: the deployed template "
+        "records no digest (another tool deployed the stack), so the value cannot be "
+        "compared; the deployed value is kept, and the config's is sent with the stack's "
+        "next update"
+    )
+
+
 def diff_stack(
     desired: DesiredStack | None,
     deployed: DeployedStack | None,
@@ -180,37 +198,53 @@ def diff_stack(
     gone = deployed is None or action is StackAction.RECREATE
     old_template: Mapping[str, Any] = {} if gone or deployed is None else deployed.template
     base = None if gone else deployed
-    params = parameter_changes(desired, base, new_template, secret_keys)
-    # Resources and outputs a condition leaves out do not exist: with the parameters
-    # resolved, a condition that flips plans a creation or a deletion.
-    old_active = _active(old_template, base.parameters if base else {}, base.fqn if base else "")
-    new_active = _active(
-        new_template,
-        _condition_values(desired),
-        desired.fqn if desired else "",
-        desired.region if desired else None,
-    )
-    resources, ctx = resource_changes(old_active, new_active, params.ctx, mask)
-    plan = StackPlan(
-        name=desired.name if desired else (deployed.fqn if deployed else ""),
-        fqn=desired.fqn if desired else (deployed.fqn if deployed else ""),
-        action=action,
-        reason=reason,
-        parameters=params.changes,
-        tags=tag_changes(desired, base),
-        settings=setting_changes(desired, base),
-        resources=resources,
-        outputs=output_changes(old_active, new_active, base, ctx, resources, mask),
-        hint=hint,
-    )
+
+    def planned(send_uncompared: bool) -> tuple[StackPlan, ParameterChanges]:
+        params = parameter_changes(
+            desired, base, new_template, secret_keys, send_uncompared=send_uncompared
+        )
+        # Resources and outputs a condition leaves out do not exist: with the parameters
+        # resolved, a condition that flips plans a creation or a deletion.
+        old_active = _active(
+            old_template, base.parameters if base else {}, base.fqn if base else ""
+        )
+        new_active = _active(
+            new_template,
+            _condition_values(desired),
+            desired.fqn if desired else "",
+            desired.region if desired else None,
+        )
+        resources, ctx = resource_changes(old_active, new_active, params.ctx, mask)
+        plan = StackPlan(
+            name=desired.name if desired else (deployed.fqn if deployed else ""),
+            fqn=desired.fqn if desired else (deployed.fqn if deployed else ""),
+            action=action,
+            reason=reason,
+            parameters=params.changes,
+            tags=tag_changes(desired, base),
+            settings=setting_changes(desired, base),
+            resources=resources,
+            outputs=output_changes(old_active, new_active, base, ctx, resources, mask),
+            hint=hint,
+        )
+        return plan, params
+
+    plan, params = planned(send_uncompared=False)
+    uncompared = params.uncompared
+    if uncompared and action is StackAction.UPDATE and _differs(plan, old_template, new_template):
+        # The stack is updated anyway, so the config's values of the NoEcho parameters that
+        # cannot be compared are sent with it: they may change what they reach.
+        plan, params = planned(send_uncompared=True)
     if action is StackAction.UPDATE:
         differs = plan.parameters or plan.tags or plan.settings or plan.resources or plan.outputs
         if differs:
             plan = replace(plan, reason="changed: " + _summary(plan))
-        elif normalise_template(old_template) != normalise_template(new_template):
+        elif not same_template(old_template, new_template):
             plan = replace(plan, reason="template changed (no resource, output or setting)")
         else:
             plan = replace(plan, action=StackAction.NO_CHANGE, reason="in sync")
+            if uncompared:
+                plan = replace(plan, hint=_uncompared_hint(uncompared))
     elif action is StackAction.SKIP_LOCKED:
         plan = replace(plan, locked_delta=_locked_delta(plan, deployed))
     if protected is None:

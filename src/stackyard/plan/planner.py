@@ -69,6 +69,7 @@ __all__ = [
     "destroy_selection",
     "plan_stack",
     "project_protection",
+    "with_deployed_digests",
     "with_protection_defaults",
 ]
 
@@ -136,13 +137,70 @@ def project_protection(project: Project) -> ProjectProtection:
     return ProjectProtection(rules=tuple(config.rules), deletion=config.deletion)
 
 
-def with_protection_defaults(project: Project, desired: DesiredStack) -> DesiredStack:
+def with_protection_defaults(
+    project: Project, desired: DesiredStack, deployed: DeployedStack | None = None
+) -> DesiredStack:
     """``desired`` with termination protection on when the stack is protected, unless the
-    config turns it off explicitly (``termination_protection: false``)."""
+    config turns it off explicitly (``termination_protection: false``).
+
+    A stack another tool deployed (stacker has no termination protection setting) keeps
+    the termination protection it has unless the config sets it: adopting a stack changes
+    nothing the config does not ask for.
+    """
+    from stackyard.plan.actions import is_owned
+
     setting = project.stack(desired.name).termination_protection
-    if desired.protected and setting is None and not desired.termination_protection:
+    if setting is not None:
+        return desired
+    if deployed is not None and not is_owned(deployed):
+        if desired.termination_protection != deployed.termination_protection:
+            return replace(desired, termination_protection=deployed.termination_protection)
+        return desired
+    if desired.protected and not desired.termination_protection:
         return replace(desired, termination_protection=True)
     return desired
+
+
+def _check_kept_parameters(
+    project: Project, desired: DesiredStack, deployed: DeployedStack | None
+) -> None:
+    """A parameter with no value and no Default can only keep the deployed stack's value:
+    a stack that does not exist (or lacks the parameter) needs a value, as CloudFormation
+    and stacker refuse it without one."""
+    missing = sorted(
+        p for p in desired.kept_parameters if deployed is None or p not in deployed.parameters
+    )
+    if not missing:
+        return
+    from stackyard.errors import ConfigError
+
+    file, line = project.loaded.where(desired.name)
+    listed = ", ".join(repr(p) for p in missing)
+    verb = "have" if len(missing) > 1 else "has"
+    raise ConfigError(
+        f"parameter{'s' if len(missing) > 1 else ''} {listed} {verb} no value and no Default",
+        file=file,
+        line=line,
+        stack=desired.name,
+        hint=f"set {missing[0]} under `variables:` of the stack (a stack that already has it "
+        "keeps its deployed value)",
+    )
+
+
+def with_deployed_digests(desired: DesiredStack, deployed: DeployedStack | None) -> DesiredStack:
+    """``desired`` whose template keeps the deployed digests of the NoEcho parameters the
+    config leaves out (they keep their deployed value, so their digest still holds)."""
+    from stackyard.template_secrets import carry_digests
+
+    if deployed is None or not desired.no_echo:
+        return desired
+    kept = [
+        key
+        for key in desired.no_echo
+        if key not in desired.parameters and key in deployed.parameters
+    ]
+    body = carry_digests(desired.template_body, deployed.template, kept)
+    return desired if body == desired.template_body else replace(desired, template_body=body)
 
 
 def deployed_protection(described: DeployedStack | None) -> bool | tuple[str, ...]:
@@ -381,7 +439,7 @@ class Planner:
         if refresh:
             described = self.gateway.describe_stack(self.project.fqn(name), planned.location)
             deployed = self._snapshot(name, described, planned.desired, refresh=True)
-        desired = self._render(name, _Pending())
+        desired = with_deployed_digests(self._render(name, _Pending(), deployed), deployed)
         resolved = _diff(
             self.project,
             desired,
@@ -408,12 +466,14 @@ class Planner:
         for location in sorted(locations, key=lambda x: x.sort_key):
             self.gateway.list_stacks(location)
 
-    def _render(self, name: str, pending: _Pending) -> DesiredStack:
+    def _render(
+        self, name: str, pending: _Pending, described: DeployedStack | None = None
+    ) -> DesiredStack:
         project = self.project
         context = project.resolve_context(
             aws=self.access, pending=pending.created, changing_outputs=pending.outputs
         )
-        return with_protection_defaults(project, project.render(name, context))
+        return with_protection_defaults(project, project.render(name, context), described)
 
     def _snapshot(
         self,
@@ -460,7 +520,7 @@ class Planner:
             else:
                 plan = StackPlan(name, fqn, StackAction.SKIP_LOCKED, "locked (no template)")
             return PlannedStack(plan, location), stack_fingerprint(None, None)
-        desired = self._render(name, pending)
+        desired = self._render(name, pending, described)
         decided = classify(
             described,
             locked=desired.locked,
@@ -477,6 +537,9 @@ class Planner:
         deployed = None if recreate else self._snapshot(name, described, desired)
         if recreate and described is not None:
             deployed = snapshot(described, {}, None)
+        _check_kept_parameters(project, desired, None if recreate else deployed)
+        if deployed is not None:
+            desired = with_deployed_digests(desired, deployed)
         protected = merge_protection(desired.protected, deployed_protection(described))
         plan = _diff(
             project, desired, deployed, forced, options.recreate_failed, protected, options.wait

@@ -30,7 +30,7 @@ from stackyard.plan.values import (
     substitute,
     unknown_in,
 )
-from stackyard.submission import OWN_TAG_PREFIX
+from stackyard.submission import compared_tags
 from stackyard.template_refs import attribute_references, references
 from stackyard.template_secrets import recorded_digest
 from stackyard.unknown import Unknown
@@ -50,6 +50,9 @@ class ParameterChanges:
 
     changes: tuple[ParameterChange, ...]
     ctx: ReachContext
+    # NoEcho parameters given a value whose deployed value cannot be compared: the deployed
+    # template records no digest (another tool deployed it, or its value was never sent).
+    uncompared: tuple[str, ...] = ()
 
 
 def _parameter_defaults(template: Mapping[str, Any]) -> dict[str, Any]:
@@ -62,8 +65,15 @@ def parameter_changes(
     deployed: DeployedStack | None,
     new_template: Mapping[str, Any],
     secret_keys: frozenset[str],
+    *,
+    send_uncompared: bool = False,
 ) -> ParameterChanges:
-    """Parameters that change (NoEcho ones compared through the digests templates record)."""
+    """Parameters that change (NoEcho ones compared through the digests templates record).
+
+    A NoEcho value that cannot be compared (no deployed digest) is listed in ``uncompared``
+    and counts as unchanged, unless ``send_uncompared`` (the stack is updated anyway, so
+    the value is sent and may change what it reaches).
+    """
     old: dict[str, str] = dict(deployed.parameters) if deployed else {}
     new: dict[str, Any] = {}
     declared: frozenset[str] = frozenset()
@@ -82,18 +92,22 @@ def parameter_changes(
                 new[key] = parameter_text(defaults[key])
     changes: list[ParameterChange] = []
     changed: set[str] = set()
+    uncompared: list[str] = []
     for key in sorted(set(old) | set(new)):
         masked = key in secret_keys
         before, after = old.get(key), new.get(key)
         if before is not None and after is not None:
             if before == MASK and masked:
                 # CloudFormation never shows a NoEcho value: compare the digests the
-                # templates record instead. With no digest deployed yet, the template (and
-                # so the stack) changes anyway, so the value counts as changed.
+                # templates record instead.
                 old_digest = recorded_digest(deployed.template if deployed else None, key)
                 new_digest = recorded_digest(new_template, key)
                 if new_digest is None or old_digest == new_digest:
                     continue
+                if old_digest is None:
+                    uncompared.append(key)
+                    if not send_uncompared:
+                        continue
             if str.__str__(before) == str.__str__(after) and not isinstance(after, Unknown):
                 continue
             action = ChangeAction.MODIFY
@@ -137,19 +151,15 @@ def parameter_changes(
         masked_params=frozenset(changed & secret_keys),
         replaced=frozenset(),
     )
-    return ParameterChanges(tuple(changes), ctx)
+    return ParameterChanges(tuple(changes), ctx, tuple(uncompared))
 
 
 def tag_changes(
     desired: DesiredStack | None, deployed: DeployedStack | None
 ) -> tuple[TagChange, ...]:
     """Stack tags that change (stackyard's own tags are not compared)."""
-    old = {
-        k: v
-        for k, v in (deployed.tags if deployed else {}).items()
-        if not k.startswith(OWN_TAG_PREFIX)
-    }
     new = dict(desired.tags) if desired else {}
+    old = compared_tags(deployed.tags if deployed else {}, new)
     out: list[TagChange] = []
     for key in sorted(set(old) | set(new)):
         before, after = old.get(key), new.get(key)

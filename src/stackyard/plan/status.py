@@ -95,7 +95,7 @@ def stack_info(
             try:
                 # What a build would deploy: protected stacks get termination protection.
                 desired = with_protection_defaults(
-                    project, project.render(name, project.resolve_context(aws=access))
+                    project, project.render(name, project.resolve_context(aws=access)), deployed
                 )
                 action = compare(
                     desired,
@@ -146,7 +146,7 @@ def _locked_delta(
     policy = gateway.get_stack_policy(deployed.name, location) if desired.stack_policy else None
     plan = plan_stack(
         project,
-        with_protection_defaults(project, desired),
+        with_protection_defaults(project, desired, deployed),
         deployed,
         template=gateway.get_template(deployed.name, location),
         stack_policy=policy,
