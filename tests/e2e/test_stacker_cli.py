@@ -10,6 +10,7 @@ test has its own namespace.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -150,13 +151,18 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    installed = subprocess.run(
-        [sys.executable, "-m", "bench.peers", "stacker"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    peers = ROOT / "bench" / ".peers"
+    peers.mkdir(parents=True, exist_ok=True)
+    # Test workers (and other modules) may install at once: one at a time, the rest reuse it.
+    with (peers / ".install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        installed = subprocess.run(
+            [sys.executable, "-m", "bench.peers", "stacker"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
     if installed.returncode != 0:
         pytest.fail(f"installing stacker 1.7.2 failed:\n{installed.stdout}{installed.stderr}")
     stacker = ROOT / "bench" / ".peers" / "stacker" / "bin" / "stacker"
