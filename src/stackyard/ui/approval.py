@@ -61,13 +61,16 @@ def ask_each(console: Console, *, replacements_only: bool = False) -> Callable[[
     """A question for ``ApprovalPolicy.ask_each``: one stack's changes, one answer.
 
     The stack's changes in short come first (with ``replacements_only``, only what is
-    replaced), with what needs approval; ``v`` shows the full diff.
+    replaced, unless something needs approval), with what needs approval; ``v`` shows the
+    full diff.
     """
     from stackyard.engine.replacements import replacements_view
 
     def ask(stack: StackPlan) -> bool:
         console.print()
-        render_changes(replacements_view(stack) if replacements_only else stack, console)
+        # A protected change is shown whole: what needs approval may be no replacement.
+        narrow = replacements_only and not stack.needs_approval
+        render_changes(replacements_view(stack) if narrow else stack, console)
         while True:
             answer = read_answer(console, EACH_PROMPT.format(name=stack.name))
             if answer is None or answer in ("n", "no"):
