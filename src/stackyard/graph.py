@@ -94,19 +94,23 @@ class Graph:
         return max(finish.values(), default=0.0)
 
     def to_dot(self) -> str:
-        """Graphviz text; an arrow points from a stack to what it needs."""
-        lines = ["digraph stackyard {", "  rankdir=LR;"]
-        for node in self.order():
-            shape = "box, style=dashed" if node in self.targets else "box"
-            lines.append(f'  "{node}" [shape={shape}];')
+        """Graphviz text in stacker's shape: ``digraph digraph {``, then one
+        ``"stack" -> "what it needs";`` line per edge, stacks in build order. Stacks with no
+        edge at all follow as ``"stack";`` (stacker left them out of the picture)."""
+        lines = ["digraph digraph {"]
+        linked: set[str] = set()
         for node in self.order():
             for dep in sorted(self.needs[node]):
-                lines.append(f'  "{node}" -> "{dep}";')
+                lines.append(f"  {_dot_id(node)} -> {_dot_id(dep)};")
+                linked |= {node, dep}
+        lines.extend(f"  {_dot_id(n)};" for n in self.order() if n not in linked)
         lines.append("}")
         return "\n".join(lines) + "\n"
 
     def to_json(self) -> str:
-        """Nodes in build order with their needs and the reason for each edge."""
+        """stacker's shape, ``{"steps": {name: {"deps": [names]}}}`` (build order, four-space
+        indent), and beside it ``"nodes"``: each node's kind and the reason for each edge."""
+        steps = {n: {"deps": sorted(self.needs[n])} for n in self.order()}
         nodes = [
             {
                 "name": n,
@@ -118,7 +122,7 @@ class Graph:
             }
             for n in self.order()
         ]
-        return json.dumps({"nodes": nodes}, indent=2) + "\n"
+        return json.dumps({"steps": steps, "nodes": nodes}, indent=4) + "\n"
 
     def _restricted(self, keep: set[str]) -> Graph:
         needs = {
@@ -128,6 +132,11 @@ class Graph:
         }
         reasons = {k: v for k, v in self.reasons.items() if k[0] in keep and k[1] in keep}
         return Graph(needs, frozenset(self.targets & keep), self.notices, reasons)
+
+
+def _dot_id(name: str) -> str:
+    """A node name as a quoted dot identifier."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def build_graph(

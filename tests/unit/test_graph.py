@@ -143,5 +143,5 @@ def test_dot_output(tmp_path: Path) -> None:
         loaded(tmp_path, "stacks:\n" + stack("a") + stack("b", "    requires: [a]\n"))
     )
     dot = graph.to_dot()
-    assert dot.startswith("digraph stackyard {")
-    assert '"b" -> "a";' in dot
+    # stacker's shape: `digraph digraph {` and one line per edge, dependent -> dependency.
+    assert dot == 'digraph digraph {\n  "b" -> "a";\n}\n'

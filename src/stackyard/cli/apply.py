@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from stackyard.cli import wiring
-from stackyard.cli.options import Invocation, config_arguments
+from stackyard.cli.options import NO_EFFECT, Invocation, config_arguments, stacker_flags
 from stackyard.cli.plan import prune_option
 
 if TYPE_CHECKING:
     from stackyard.plan.planner import Planned
+    from stackyard.project import Project
 
 __all__ = ["build", "destroy", "info"]
 
@@ -46,6 +47,16 @@ def _approve_option(func: Any) -> Any:
     )(func)
 
 
+def _tail_option(func: Any) -> Any:
+    return click.option(
+        "-t",
+        "--tail",
+        is_flag=True,
+        help="Print each stack's CloudFormation events as they happen: "
+        "[STACK] STATUS TYPE LOGICAL_ID: REASON.",
+    )(func)
+
+
 @click.command()
 @config_arguments
 @wiring.aws_options
@@ -54,6 +65,16 @@ def _approve_option(func: Any) -> Any:
     "--recreate-failed",
     is_flag=True,
     help="Delete and create again stacks stackyard created that failed to create.",
+)
+@stacker_flags(
+    interactive="Ask about each stack that would change, one at a time in build order, "
+    "before anything is submitted: y applies it, n leaves it and the stacks that need it "
+    "unchanged (exit 3), v shows its full diff. Answers may come from a pipe; end of input "
+    "is n. Implies --recreate-failed (a recreation is asked about like any change).",
+    replacements_only="With -i: ask only about stacks where a resource would (or may) be "
+    "replaced or a failed stack recreated, and about protected changes; the other changes "
+    "run without asking. Without -i it changes nothing.",
+    recreate_failed=None,
 )
 @click.option(
     "--force",
@@ -71,6 +92,24 @@ def _approve_option(func: Any) -> Any:
     "per stack; stacks with transforms or nested stacks always use one.",
 )
 @prune_option
+@_tail_option
+@click.option(
+    "-o",
+    "--outline",
+    is_flag=True,
+    help="Print the steps the build would take, in order, and stop: no AWS call, no hook, "
+    "no change.",
+)
+@click.option(
+    "-d",
+    "--dump",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Write each stack's rendered template to "
+    "DIR/stack_templates/<stack name on AWS>/<name>-<md5[:8]>.json, as stacker named them, "
+    "and stop: no hook, no change (AWS is read only when a template itself holds a value "
+    "from it, such as another stack's output).",
+)
 @click.pass_context
 def build(
     ctx: click.Context,
@@ -80,33 +119,43 @@ def build(
     max_parallel: int,
     stats: bool,
     recreate_failed: bool,
+    interactive: bool,
+    replacements_only: bool,
     force: tuple[str, ...],
     approve_protected: bool,
     no_wait: bool,
     change_sets: bool,
     prune: bool,
+    tail: bool,
+    outline: bool,
+    dump: str | None,
 ) -> None:
     """Plan, approve, then create or update stacks, each as soon as what it needs is done.
 
     Every protected change is shown and asked about once, on a terminal, before anything
     is submitted; without a terminal protected stacks are held (the rest still run).
+    With -i every change is asked about, stack by stack, answers read from standard input.
 
     Exit codes: 0 done, 1 a stack failed, 2 usage or config error, 3 protected changes
-    held or declined, 130 interrupted.
+    held or declined (or a stack declined with -i), 130 interrupted.
     """
     from stackyard import workflow
     from stackyard.engine.run import RunOptions
 
     project = wiring.load_project(inv)
     wiring.check_forced(project, force)
+    if outline or dump:
+        _outline_and_dump(project, inv, local, retry_mode, outline=outline, dump=dump)
+        return
     options = RunOptions(
         stacks=inv.stacks,
         max_parallel=max_parallel,
-        recreate_failed=recreate_failed,
+        recreate_failed=recreate_failed or interactive,
         force=frozenset(force),
         wait=not no_wait,
         change_sets=change_sets,
         prune=prune,
+        tail=tail,
     )
     console = wiring.console()
     with wiring.gateway(inv, local, retry_mode) as gateway:
@@ -119,7 +168,11 @@ def build(
                 listener=view,
                 interrupt=interrupt,
                 approvals=wiring.approval_policy(
-                    console, view, approve_protected=approve_protected
+                    console,
+                    view,
+                    approve_protected=approve_protected,
+                    interactive=interactive,
+                    replacements_only=replacements_only,
                 ),
                 review=wiring.review_in_view(console, view),
             ),
@@ -129,12 +182,49 @@ def build(
     ctx.exit(code)
 
 
+def _outline_and_dump(
+    project: Project,
+    inv: Invocation,
+    local: bool,
+    retry_mode: str,
+    *,
+    outline: bool,
+    dump: str | None,
+) -> None:
+    """``build --outline`` and/or ``--dump DIR``: print or write, change nothing."""
+    import contextlib
+
+    from stackyard.cli.main import notice
+    from stackyard.engine.outline import dump_templates, outline_lines
+
+    graph = project.selected(inv.stacks)
+    if outline:
+        for line in outline_lines(graph):
+            click.echo(line)
+    if not dump:
+        return
+    with contextlib.ExitStack() as stack:
+
+        def connect() -> Any:
+            return stack.enter_context(wiring.gateway(inv, local, retry_mode))
+
+        written = dump_templates(project, graph.stacks, dump, connect)
+    for item in written:
+        click.echo(f"{item.name}: wrote {item.path}")
+        if item.unknowns:
+            notice(
+                f"{item.name}: values from stacks that are not deployed yet are shown as "
+                "(known after apply: ...)"
+            )
+
+
 @click.command()
-@config_arguments
+@config_arguments(dependents=True)
 @wiring.aws_options
 @_run_options
 @click.option("-y", "--yes", is_flag=True, help="Delete without asking.")
 @click.option(
+    "-f",
     "--force",
     "force",
     is_flag=True,
@@ -146,6 +236,12 @@ def build(
     help="Turn termination protection off on stacks that have it, then delete them.",
 )
 @_approve_option
+@_tail_option
+@stacker_flags(
+    interactive="Ask before deleting even when standard input is not a terminal, so answers "
+    "may come from a pipe (end of input is no); --yes/--force still deletes without asking.",
+    replacements_only=NO_EFFECT,
+)
 @click.pass_context
 def destroy(
     ctx: click.Context,
@@ -158,14 +254,19 @@ def destroy(
     force: bool,
     disable_termination_protection: bool,
     approve_protected: bool,
+    tail: bool,
+    interactive: bool,
+    replacements_only: bool,
+    recreate_failed: bool,
 ) -> None:
-    """Delete stacks, dependents first. Asks first unless --yes; protected and
-    terminate-protected stacks need approval on top (a prompt on a terminal,
+    """Delete stacks, dependents first. Asks first unless --yes/--force (without a terminal
+    it refuses, unless -i reads the answer from standard input); protected and
+    terminate-protected stacks need approval on top (a prompt on a terminal or with -i,
     --approve-protected, or a reviewed `plan --destroy` file), and nothing is deleted
     unless every one has it.
 
-    Exit codes: 0 done, 1 a stack failed, 2 usage or config error, 3 approval missing,
-    130 interrupted.
+    Exit codes: 0 done, 1 a stack failed, 2 usage or config error, 3 approval missing or
+    declined, 130 interrupted.
     """
     from stackyard import workflow
     from stackyard.engine.run import RunOptions
@@ -176,6 +277,7 @@ def destroy(
         stacks=inv.stacks,
         max_parallel=max_parallel,
         disable_termination_protection=disable_termination_protection,
+        tail=tail,
     )
     console = wiring.console()
     rules = (
@@ -185,7 +287,9 @@ def destroy(
     def review(planned: Planned) -> bool:
         from stackyard.ui.destroy import confirm_deletion
 
-        return confirm_deletion(console, planned.plan, ask=not (yes or force))
+        return confirm_deletion(
+            console, planned.plan, ask=not (yes or force), from_pipe=interactive
+        )
 
     with wiring.gateway(inv, local, retry_mode) as gateway:
         result = wiring.run_in_view(
@@ -197,7 +301,11 @@ def destroy(
                 listener=view,
                 interrupt=interrupt,
                 approvals=wiring.approval_policy(
-                    console, view, approve_protected=approve_protected, approved_rules=rules
+                    console,
+                    view,
+                    approve_protected=approve_protected,
+                    approved_rules=rules,
+                    read_answers=interactive,
                 ),
                 review=lambda planned: _paused(view, lambda: review(planned)),
             ),
@@ -222,12 +330,16 @@ def _paused(view: Any, call: Any) -> Any:
     help="List this namespace's stacks that the config no longer names (what --prune "
     "deletes), deleting nothing.",
 )
+@stacker_flags(interactive=NO_EFFECT, replacements_only=NO_EFFECT)
 def info(
     inv: Invocation,
     local: bool,
     retry_mode: str,
     as_json: bool,
     orphans: bool,
+    interactive: bool,
+    replacements_only: bool,
+    recreate_failed: bool,
 ) -> None:
     """Show deployed stacks: status, outputs, last change, and drift from the config."""
     import json

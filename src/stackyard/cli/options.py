@@ -41,15 +41,20 @@ def config_arguments(func: F) -> F: ...
 
 
 @overload
-def config_arguments(*, leading: str) -> Callable[[F], F]: ...
+def config_arguments(
+    *, leading: str | None = None, dependents: bool = False
+) -> Callable[[F], F]: ...
 
 
-def config_arguments(func: F | None = None, *, leading: str | None = None) -> Any:
+def config_arguments(
+    func: F | None = None, *, leading: str | None = None, dependents: bool = False
+) -> Any:
     """Add ``[ENVIRONMENT_FILE] CONFIG`` and the common options to a command.
 
     The command receives them as one ``inv: Invocation``. With ``leading``
     (e.g. ``"PLANFILE"``), one more file comes first and is passed under that
-    name in lower case.
+    name in lower case. ``dependents``: the command works on a selected stack and the
+    stacks that depend on it (``destroy``), not on what it needs.
     """
 
     def decorate(command: F) -> F:
@@ -77,14 +82,15 @@ def config_arguments(func: F | None = None, *, leading: str | None = None) -> An
 
         metavar = f"{leading} [ENVIRONMENT_FILE] CONFIG" if leading else "[ENVIRONMENT_FILE] CONFIG"
         wrapped: Any = with_invocation
-        for decorator in reversed(_common_options(metavar)):
+        for decorator in reversed(_common_options(metavar, dependents)):
             wrapped = decorator(wrapped)
         return wrapped  # type: ignore[no-any-return]
 
     return decorate(func) if func is not None else decorate
 
 
-def _common_options(metavar: str) -> list[Callable[[Any], Any]]:
+def _common_options(metavar: str, dependents: bool) -> list[Callable[[Any], Any]]:
+    also = "and the stacks that depend on them" if dependents else "and what they need"
     return [
         click.argument("files", nargs=-1, metavar=metavar),
         click.option(
@@ -103,7 +109,7 @@ def _common_options(metavar: str) -> list[Callable[[Any], Any]]:
             "stacks",
             multiple=True,
             metavar="NAME",
-            help="Only these stacks (and what they need). Repeatable.",
+            help=f"Only these stacks ({also}). Repeatable.",
         ),
         click.option(
             "--targets",
@@ -111,7 +117,7 @@ def _common_options(metavar: str) -> list[Callable[[Any], Any]]:
             "targets",
             multiple=True,
             metavar="NAME",
-            help="Only these targets or stacks (and what they need). Repeatable.",
+            help=f"Only these targets or stacks ({also}). Repeatable.",
         ),
         click.option("-v", "--verbose", count=True, help="More output; repeat for more."),
     ]
@@ -182,3 +188,27 @@ def _looks_like_config(path: str) -> bool | None:
             return _STACKS_KEY.search(handle.read(1 << 20)) is not None
     except OSError:
         return None
+
+
+# What stacker's -i, --replacements-only and --recreate-failed mean to a command that has
+# no use for them (stacker 1.7 accepted all three on every command).
+NO_EFFECT = "Accepted, as stacker accepted it here; it changes nothing for this command."
+
+
+def stacker_flags(
+    *, interactive: str, replacements_only: str, recreate_failed: str | None = NO_EFFECT
+) -> Callable[[F], F]:
+    """stacker 1.7's ``-i/--interactive``, ``--replacements-only`` and ``--recreate-failed``,
+    with what each means to this command. ``recreate_failed=None``: the command declares
+    its own ``--recreate-failed``. The command receives ``interactive`` and
+    ``replacements_only`` (and ``recreate_failed``) as keyword arguments."""
+
+    def decorate(command: F) -> F:
+        wrapped: Any = command
+        if recreate_failed is not None:
+            wrapped = click.option("--recreate-failed", is_flag=True, help=recreate_failed)(wrapped)
+        wrapped = click.option("--replacements-only", is_flag=True, help=replacements_only)(wrapped)
+        wrapped = click.option("-i", "--interactive", is_flag=True, help=interactive)(wrapped)
+        return wrapped  # type: ignore[no-any-return]
+
+    return decorate

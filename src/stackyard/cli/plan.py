@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from stackyard.cli import wiring
-from stackyard.cli.options import Invocation, config_arguments
+from stackyard.cli.options import Invocation, config_arguments, stacker_flags
 from stackyard.errors import StackyardError, UsageError
 
 if TYPE_CHECKING:
@@ -132,6 +132,14 @@ def _make_plan(
     help="Exit 0 when nothing would change, 2 when something would, 1 on an error or when "
     "some stack cannot be planned or applied (blocked).",
 )
+@stacker_flags(
+    interactive="Accepted, as stacker accepted it: diff always shows every change in full, "
+    "so it changes nothing here.",
+    replacements_only="Show only the resources that would (or may) be replaced and the "
+    "failed stacks that would be recreated, and only their stacks; with "
+    "--detailed-exitcode, 2 means a replacement. (stacker needed -i with it.)",
+    recreate_failed=None,
+)
 @click.pass_context
 def diff(
     ctx: click.Context,
@@ -146,6 +154,8 @@ def diff(
     prune: bool,
     as_json: bool,
     detailed_exitcode: bool,
+    interactive: bool,
+    replacements_only: bool,
 ) -> None:
     """Show what a build would change, stack by stack and property by property.
 
@@ -160,15 +170,22 @@ def diff(
             raise
         click.echo(f"error: {exc}", err=True)
         ctx.exit(1)
+    blocked = made.cannot_proceed
+    if replacements_only:
+        from stackyard.engine.replacements import only_replacements
+
+        made = only_replacements(made)
     if as_json:
         click.echo(made.to_json())
+    elif replacements_only and not made.stacks:
+        click.echo("no replacements")
     else:
         from stackyard.ui.diff import render_plan
 
         render_plan(made, wiring.console(), details=True)
     if detailed_exitcode:
-        if made.cannot_proceed:
-            names = ", ".join(s.name for s in made.cannot_proceed)
+        if blocked:
+            names = ", ".join(s.name for s in blocked)
             click.echo(f"error: cannot be applied: {names}", err=True)
             ctx.exit(1)
         ctx.exit(2 if made.has_changes else 0)

@@ -9,22 +9,39 @@ from typing import Any
 import click
 
 from stackyard.cli import wiring
-from stackyard.cli.options import Invocation, config_arguments
+from stackyard.cli.options import NO_EFFECT, Invocation, config_arguments, stacker_flags
 
 
 @click.command()
 @click.option(
+    "-f",
     "--format",
     "fmt",
     type=click.Choice(["dot", "json"]),
     default="dot",
     show_default=True,
-    help="dot for Graphviz, json for tools.",
+    help='dot: stacker\'s Graphviz text, "digraph digraph {" and one line "STACK" -> '
+    '"WHAT IT NEEDS"; per edge (a stack with no edge gets a line of its own). json: '
+    'stacker\'s {"steps": {STACK: {"deps": [...]}}}, plus "nodes" with the reason for each '
+    "edge.",
 )
-@click.option("--reduce", is_flag=True, help="Drop edges implied by longer paths.")
+@click.option(
+    "--reduce",
+    is_flag=True,
+    help="Transitive reduction: drop an edge when a longer path already implies it.",
+)
+@stacker_flags(interactive=NO_EFFECT, replacements_only=NO_EFFECT)
 @config_arguments
-def graph(fmt: str, reduce: bool, inv: Invocation) -> None:
-    """Show the stack dependency graph: an arrow points from a stack to what it needs."""
+def graph(
+    fmt: str,
+    reduce: bool,
+    interactive: bool,
+    replacements_only: bool,
+    recreate_failed: bool,
+    inv: Invocation,
+) -> None:
+    """Show the stack dependency graph (no AWS): an arrow points from a stack to what it
+    needs, so what it points to is built first and destroyed last."""
     selected = wiring.load_project(inv).selected(inv.stacks)
     if reduce:
         selected = selected.reduced()

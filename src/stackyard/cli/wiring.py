@@ -155,13 +155,21 @@ def approval_policy(
     *,
     approve_protected: bool = False,
     approved_rules: frozenset[str] = frozenset(),
+    interactive: bool = False,
+    replacements_only: bool = False,
+    read_answers: bool = False,
 ) -> ApprovalPolicy:
     """Where a run's approvals come from: break-glass, a person on a terminal (asked once,
-    before anything runs), or nobody (held)."""
+    before anything runs), or nobody (held).
+
+    ``interactive`` (``build -i``): the person is asked about every stack that would change,
+    one at a time (``replacements_only``: only where something is replaced), answers read
+    from standard input whether or not it is a terminal. ``read_answers``: the one question
+    about protected changes is asked without a terminal too (``destroy -i``)."""
     from contextlib import nullcontext
 
     from stackyard.engine.approval import ApprovalPolicy
-    from stackyard.ui.approval import ask_once
+    from stackyard.ui.approval import ask_each, ask_once
 
     if approve_protected:
         click.echo(
@@ -170,10 +178,18 @@ def approval_policy(
             "`stackyard plan -o PLANFILE`, a review, then `stackyard apply PLANFILE`.",
             err=True,
         )
+    pause = view.paused if view is not None else nullcontext
+    if interactive:
+        return ApprovalPolicy(
+            ask_each=ask_each(console, replacements_only=replacements_only),
+            replacements_only=replacements_only,
+            asking=pause,
+            approve_all=approve_protected,
+            approved_rules=approved_rules,
+        )
     ask = None
-    if _on_terminal(console):
+    if read_answers or _on_terminal(console):
         question = ask_once(console)
-        pause = view.paused if view is not None else nullcontext
 
         def ask(stacks: Any) -> bool:
             with pause():

@@ -13,16 +13,24 @@ each stack that needs approval, in order of precedence:
 5. a person (``ask``, on a terminal): one review of every remaining stack, one answer;
 6. nobody (CI): the stack is held, and the run reports it for review.
 
+``build -i`` (stacker's interactive mode) gives ``ask_each`` instead: every stack that
+would change is asked about on its own, in plan order, before anything runs (with
+``replacements_only``, only those that replace a resource or recreate a failed stack, plus
+those that need approval by the rules above). A stack whose dependency was declined is not
+asked: it cannot run, and the engine cancels it.
+
 Code matches item ids and rule ids only; labels and reasons are for the UI, which also
 does the asking (``stackyard.ui.approval``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from stackyard.engine.replacements import replaces
 from stackyard.plan.model import Plan, StackPlan
 
 __all__ = ["ApprovalPolicy", "Approvals", "By", "Decision", "Outcome", "settle"]
@@ -67,6 +75,12 @@ class ApprovalPolicy:
     # Item ids approved by verified signatures. When given, the reviewed plan alone
     # approves nothing: a plan file anyone can write is not a reviewer's word.
     signed_items: frozenset[str] | None = None
+    # `build -i`: one question per stack that would change (see the module docstring).
+    ask_each: Callable[[StackPlan], bool] | None = None
+    replacements_only: bool = False  # with ask_each: ask only where something is replaced
+    # Entered before ask_each's first question and left after its last (the UI stops
+    # drawing progress while the questions are asked).
+    asking: Callable[[], AbstractContextManager[object]] | None = None
 
 
 @dataclass
@@ -101,29 +115,41 @@ def _reviewed(plan: StackPlan, reviewed: Plan | None) -> bool:
     return all(i.id in approved for i in plan.protection.items)
 
 
-def settle(plan: Plan, policy: ApprovalPolicy | None) -> Approvals:
+def _without_asking(stack: StackPlan, policy: ApprovalPolicy) -> Outcome | None:
+    """The outcome for a stack needing approval that needs no person; None: ask (or hold)."""
+    if all(i.rule_id in policy.approved_rules for i in stack.protection.items):
+        return Outcome(Decision.APPROVED, stack, By.FLAG)
+    if policy.signed_items is not None:
+        if all(i.id in policy.signed_items for i in stack.protection.items):
+            return Outcome(Decision.APPROVED, stack, By.SIGNED)
+    elif _reviewed(stack, policy.reviewed):
+        return Outcome(Decision.APPROVED, stack, By.REVIEWED_PLAN)
+    if policy.approve_all:
+        return Outcome(Decision.APPROVED, stack, By.BREAK_GLASS)
+    return None
+
+
+def settle(
+    plan: Plan,
+    policy: ApprovalPolicy | None,
+    waits_for: Mapping[str, frozenset[str]] | None = None,
+) -> Approvals:
     """Decide, before anything runs, which stacks of ``plan`` that need approval may run.
 
     Without a policy (library use) everything is approved: the caller answers for it.
+    ``waits_for`` (the run's graph) lets ``ask_each`` skip the stacks that need a declined one.
     """
+    if policy is not None and policy.ask_each is not None:
+        return _settle_each(plan, policy, policy.ask_each, waits_for or {})
     result = Approvals()
     waiting: list[StackPlan] = []
     for stack in plan.needing_approval:
         if policy is None:
             result.outcomes[stack.name] = Outcome(Decision.APPROVED, stack, By.BREAK_GLASS)
-        elif all(i.rule_id in policy.approved_rules for i in stack.protection.items):
-            result.outcomes[stack.name] = Outcome(Decision.APPROVED, stack, By.FLAG)
-        elif policy.signed_items is not None:
-            if all(i.id in policy.signed_items for i in stack.protection.items):
-                result.outcomes[stack.name] = Outcome(Decision.APPROVED, stack, By.SIGNED)
-            elif policy.approve_all:
-                result.outcomes[stack.name] = Outcome(Decision.APPROVED, stack, By.BREAK_GLASS)
-            else:
-                waiting.append(stack)
-        elif _reviewed(stack, policy.reviewed):
-            result.outcomes[stack.name] = Outcome(Decision.APPROVED, stack, By.REVIEWED_PLAN)
-        elif policy.approve_all:
-            result.outcomes[stack.name] = Outcome(Decision.APPROVED, stack, By.BREAK_GLASS)
+            continue
+        outcome = _without_asking(stack, policy)
+        if outcome is not None:
+            result.outcomes[stack.name] = outcome
         else:
             waiting.append(stack)
     if not waiting:
@@ -136,4 +162,43 @@ def settle(plan: Plan, policy: ApprovalPolicy | None) -> Approvals:
     else:
         for stack in waiting:
             result.outcomes[stack.name] = Outcome(Decision.HELD, stack, By.NOBODY)
+    return result
+
+
+def _settle_each(
+    plan: Plan,
+    policy: ApprovalPolicy,
+    ask: Callable[[StackPlan], bool],
+    waits_for: Mapping[str, frozenset[str]],
+) -> Approvals:
+    """``build -i``: one question per stack that would change, in plan order."""
+    result = Approvals()
+    declined: set[str] = set()
+
+    def needs_declined(name: str, seen: set[str]) -> bool:
+        seen.add(name)
+        return any(
+            dep in declined or (dep not in seen and needs_declined(dep, seen))
+            for dep in waits_for.get(name, ())
+        )
+
+    with ExitStack() as questions:
+        for stack in plan.stacks:
+            if not stack.will_change or needs_declined(stack.name, set()):
+                continue  # a stack that needs a declined one cannot run: the engine cancels it
+            if stack.needs_approval:
+                outcome = _without_asking(stack, policy)
+                if outcome is not None:
+                    result.outcomes[stack.name] = outcome
+                    continue
+            elif policy.replacements_only and not replaces(stack):
+                continue
+            if policy.asking is not None:
+                questions.enter_context(policy.asking())
+                policy = replace(policy, asking=None)  # entered once, left after the last
+            approved = ask(stack)
+            decision = Decision.APPROVED if approved else Decision.DECLINED
+            result.outcomes[stack.name] = Outcome(decision, stack, By.PROMPT)
+            if not approved:
+                declined.add(stack.name)
     return result

@@ -55,6 +55,7 @@ class RunOptions:
     wait: bool = True  # wait for stacks found busy (False: --no-wait refuses them)
     change_sets: bool = False  # update every stack through a change set, not UpdateStack
     prune: bool = False  # also delete this namespace's stacks the config no longer names
+    tail: bool = False  # report every stack event as it happens (stacker's --tail)
     poll: PollPolicy = field(default_factory=PollPolicy)
 
 
@@ -108,6 +109,8 @@ class RunResult:
             counts[str(state.phase)] = counts.get(str(state.phase), 0) + 1
         parts = [f"{n} {phase}" for phase, n in sorted(counts.items(), key=lambda kv: -kv[1])]
         took = self.finished - self.started
+        if self.declined:
+            return f"{self.command}: declined; nothing changed"
         text = f"{self.command}: " + (", ".join(parts) or "nothing to do") + f" in {took:.1f}s"
         if self.error is not None:
             text += f"; {self.error.message}"
@@ -202,6 +205,7 @@ class _Run:
             clock=self.clock,
             sleep=self.sleep,
             inline=self.inline,
+            tail=options.tail,
         )
         result.states = scheduler.run()
         result.interrupted = self.interrupt.count
@@ -290,7 +294,7 @@ def build(
         )
     if review is not None:
         review(planned)
-    settled = settle(planned.plan, approvals)
+    settled = settle(planned.plan, approvals, planned.waits_for)
     swept = sweep_leftovers(gateway)
     if swept:
         listener.note(f"deleted {swept} change set(s) an interrupted run left behind")

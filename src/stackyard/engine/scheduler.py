@@ -7,6 +7,9 @@ through the batched ``StatusPoller``; asks ``StackOps.settled`` what a status
 change means; cancels the dependents of a failed stack; and handles interrupts:
 the first stops new submissions and keeps waiting, the second stops waiting.
 
+With ``tail`` (stacker's ``--tail``), every round also reads the new events of each stack
+in flight and hands them to the listener as they happen, not only when a status changes.
+
 Nothing here sleeps or reads the time directly: ``clock`` and ``sleep`` come
 in, and with ``inline=True`` workers run on the calling thread, so tests drive
 a whole run on a fake clock, deterministically.
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from stackyard.aws.cloudformation import DeployedStack, StackEvent
-from stackyard.aws.poller import StatusPoller
+from stackyard.aws.poller import StatusPoller, StatusUpdate
 from stackyard.aws.session import Location
 from stackyard.engine.status import Failure, Listener, Phase, StackState
 from stackyard.errors import StackyardError
@@ -137,6 +140,7 @@ class Scheduler:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         inline: bool = False,
+        tail: bool = False,
     ) -> None:
         self.waits_for = {
             n: frozenset(d for d in deps if d in waits_for) for n, deps in waits_for.items()
@@ -165,6 +169,8 @@ class Scheduler:
         self._executor: ThreadPoolExecutor | None = None
         self._stopped_new = False
         self._poll_failures = 0
+        self.tail = tail
+        self._tailed: dict[str, set[str]] = {}  # event ids already reported, per stack
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -312,6 +318,8 @@ class Scheduler:
                     )
             return
         self._poll_failures = 0
+        if self.tail:
+            self._tail_round(updates)
         for update in updates:
             name = update.key
             flight = self._flights.get(name)
@@ -343,6 +351,25 @@ class Scheduler:
                     self.states[name].phase, self.states[name].detail, latest_event=latest
                 )
             self._handle(name, outcome)
+
+    def _tail_round(self, updates: Sequence[StatusUpdate]) -> None:
+        """Report the events each stack in flight has had since the last round, oldest first
+        (before this round's updates settle any of them, so a stack's last events are in)."""
+        seen_ids = {u.key: u.stack.stack_id for u in updates if u.stack is not None}
+        for name, flight in list(self._flights.items()):
+            # By id: a deleted stack's events stay readable by its id, not by its name.
+            stack = flight.stack_id or seen_ids.get(name) or flight.fqn
+            reported = self._tailed.setdefault(name, set())
+            try:
+                newest_first = self.poller.gateway.stack_events(
+                    stack, flight.location, stop=reported
+                )
+            except StackyardError:
+                continue  # not there yet, or a read that failed: the next round tries again
+            fresh = [e for e in reversed(newest_first) if e.event_id not in reported]
+            reported.update(e.event_id for e in fresh)
+            if fresh:
+                self.listener.stack_events(self.states[name], self.ops.redact_events(name, fresh))
 
     def _finish(self, name: str, done: Done) -> None:
         self._active.discard(name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
@@ -108,6 +109,9 @@ class Listener(Protocol):
     def note(self, message: str) -> None:
         """A line for the user about the run as a whole."""
 
+    def stack_events(self, state: StackState, events: Sequence[StackEvent]) -> None:
+        """New events of a stack in flight, oldest first (only in a run with ``tail``)."""
+
 
 class NullListener:
     """Ignores everything (library use, tests)."""
@@ -116,4 +120,7 @@ class NullListener:
         """Ignore."""
 
     def note(self, message: str) -> None:
+        """Ignore."""
+
+    def stack_events(self, state: StackState, events: Sequence[StackEvent]) -> None:
         """Ignore."""

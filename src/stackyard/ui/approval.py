@@ -2,8 +2,12 @@
 
 The prompt is one review of every protected change in the run, asked once before anything
 is submitted (like ``terraform apply``): ``y`` approves them all, ``n`` declines them all,
-``s`` shows the full diff of those stacks first. The policy of who may approve what lives
-in ``stackyard.engine.approval``; this module only talks to the person.
+``s`` shows the full diff of those stacks first. ``build -i`` (stacker's interactive mode)
+asks instead about each stack that would change, one at a time (:func:`ask_each`): ``y``,
+``n``, or ``v`` (stacker's letter; ``s`` works too) for the full diff. Answers are read from
+standard input, a terminal or a pipe; when input ends, the answer is no. The policy of who
+may approve what lives in ``stackyard.engine.approval``; this module only talks to the
+person.
 """
 
 from __future__ import annotations
@@ -16,15 +20,69 @@ from rich.text import Text
 
 from stackyard.engine.approval import Approvals, By, Decision
 from stackyard.plan.model import StackPlan
-from stackyard.ui.diff import render_approval, render_stack
+from stackyard.ui.diff import render_approval, render_changes, render_stack
 from stackyard.ui.terminal import heading
 
 if TYPE_CHECKING:
     from stackyard.plan.model import Plan
 
-__all__ = ["PROMPT", "ask_once", "render_review", "report_not_approved"]
+__all__ = [
+    "EACH_PROMPT",
+    "PROMPT",
+    "ask_each",
+    "ask_once",
+    "read_answer",
+    "render_review",
+    "report_not_approved",
+]
 
 PROMPT = "Apply these protected changes? [y]es / [n]o / [s]how full diff: "
+EACH_PROMPT = "Apply the changes to {name}? [y]es / [n]o / [v]iew full diff: "
+
+
+def read_answer(console: Console, prompt: str) -> str | None:
+    """One answer from standard input (a terminal or a pipe), lower case; None at its end.
+    From a pipe the answer is echoed, so the transcript reads as a dialogue."""
+    import sys
+
+    try:
+        # markup off: rich would read "[y]" as a style tag and eat it.
+        answer = console.input(Text(prompt)).strip().lower()
+    except EOFError:
+        if not sys.stdin.isatty():
+            console.print("(no more input: no)", highlight=False)
+        return None
+    if not sys.stdin.isatty():
+        console.print(answer, highlight=False, markup=False)
+    return answer
+
+
+def ask_each(console: Console, *, replacements_only: bool = False) -> Callable[[StackPlan], bool]:
+    """A question for ``ApprovalPolicy.ask_each``: one stack's changes, one answer.
+
+    The stack's changes in short come first (with ``replacements_only``, only what is
+    replaced, unless something needs approval), with what needs approval; ``v`` shows the
+    full diff.
+    """
+    from stackyard.engine.replacements import replacements_view
+
+    def ask(stack: StackPlan) -> bool:
+        console.print()
+        # A protected change is shown whole: what needs approval may be no replacement.
+        narrow = replacements_only and not stack.needs_approval
+        render_changes(replacements_view(stack) if narrow else stack, console)
+        while True:
+            answer = read_answer(console, EACH_PROMPT.format(name=stack.name))
+            if answer is None or answer in ("n", "no"):
+                return False
+            if answer in ("y", "yes"):
+                return True
+            if answer in ("v", "view", "s", "show"):
+                render_stack(stack, console, details=True, summary=False)
+            else:
+                console.print("please answer y, n or v")
+
+    return ask
 
 
 def ask_once(console: Console) -> Callable[[Sequence[StackPlan]], bool]:
@@ -40,10 +98,8 @@ def ask_once(console: Console) -> Callable[[Sequence[StackPlan]], bool]:
         for stack in stacks:
             render_approval(stack, console)
         while True:
-            try:
-                # markup off: rich would read "[y]" as a style tag and eat it.
-                answer = console.input(Text(PROMPT)).strip().lower()
-            except EOFError:
+            answer = read_answer(console, PROMPT)
+            if answer is None:
                 return False
             if answer in ("y", "yes"):
                 return True

@@ -15,9 +15,10 @@ from stackyard.plan.protection import RULE_TERMINATION_PROTECTION
 __all__ = ["confirm_deletion"]
 
 
-def confirm_deletion(console: Console, plan: Plan, *, ask: bool) -> bool:
+def confirm_deletion(console: Console, plan: Plan, *, ask: bool, from_pipe: bool = False) -> bool:
     """Show what will be deleted, in order; with ``ask``, confirm on a terminal (refuse
-    without one). True to go on."""
+    without one, unless ``from_pipe``: then the answer is read from standard input whatever
+    it is, and its end is no). True to go on."""
     doomed = [s for s in plan.stacks if s.action is StackAction.DELETE]
     if not doomed:
         console.print("nothing to delete: none of the selected stacks exists")
@@ -42,6 +43,16 @@ def confirm_deletion(console: Console, plan: Plan, *, ask: bool) -> bool:
         )
     if not ask:
         return True
+    if from_pipe:
+        from stackyard.ui.approval import read_answer
+
+        while True:
+            answer = read_answer(console, "Delete them? [y]es / [n]o: ")
+            if answer is None or answer in ("n", "no"):
+                return False
+            if answer in ("y", "yes"):
+                return True
+            console.print("please answer y or n")
     if not sys.stdin.isatty():
         raise UsageError(
             "refusing to delete stacks without confirmation",

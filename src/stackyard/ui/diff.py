@@ -41,6 +41,7 @@ __all__ = [
     "SYMBOLS",
     "format_value",
     "render_approval",
+    "render_changes",
     "render_plan",
     "render_stack",
     "summary_line",
@@ -373,6 +374,23 @@ def render_stack(
                 style="yellow",
             )
         )
+
+
+def render_changes(stack: StackPlan, console: Console) -> None:
+    """One stack's changes in short (``build -i``'s question): the summary line, the banner
+    for replacements and removals, parameter/tag/setting changes and the resource table;
+    property diffs, security and outputs are left to the full diff."""
+    console.print(summary_line(stack))
+    banner = _banner(stack)
+    if banner is not None:
+        console.print(banner)
+    for renderable in _stack_level(stack):
+        console.print(renderable)
+    if stack.resources:
+        protected = {i.subject for i in stack.protection.items}
+        console.print(_resource_table(stack, protected))
+    for renderable in _approval_lines(stack):
+        console.print(renderable)
 
 
 def render_approval(stack: StackPlan, console: Console) -> None:

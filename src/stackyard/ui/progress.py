@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -23,6 +23,7 @@ from stackyard.ui.live_table import ResourceTally, render_table
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
+    from stackyard.aws.cloudformation import StackEvent
     from stackyard.engine.run import RunResult
 
 __all__ = ["ProgressView", "print_summary"]
@@ -119,6 +120,15 @@ class ProgressView:
             if style
             else f"{state.name}: {_escape(line)}{took}"
         )
+
+    def stack_events(self, state: StackState, events: Sequence[StackEvent]) -> None:
+        """``--tail``: one line per event as it happens, ``[stack name on AWS] STATUS TYPE
+        LogicalId: reason`` (stacker's ``[fqn] STATUS TYPE reason``, with the resource)."""
+        for event in events:
+            line = f"[{state.fqn}] {event.status} {event.resource_type} {event.logical_id}"
+            if event.reason:
+                line += f": {event.reason}"
+            self.note(line)
 
     def note(self, message: str) -> None:
         """A message about the whole run."""
