@@ -412,6 +412,10 @@ def render_plan(plan: Plan, console: Console, *, details: bool = True) -> None:
     """Every stack of ``plan``: summaries first, then the details of those that change."""
     for stack in plan.stacks:
         console.print(summary_line(stack))
+        if stack.hint and not stack.has_changes:
+            # What a "no change" cannot see (a NoEcho value stacker deployed, say) is said
+            # here: such a stack has no details section below.
+            console.print(Text(f"  hint: {stack.hint}", style="dim"))
     changing = [s for s in plan.stacks if s.has_changes]
     if details:
         for stack in changing:

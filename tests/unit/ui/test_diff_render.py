@@ -204,3 +204,17 @@ def test_approval_view_shows_only_protected_changes() -> None:
     assert "needs approval" in text
     assert "Table" in text  # destructive & stateful, by the project default
     assert "Web" not in text.split("needs approval", 1)[1]
+
+
+def test_a_no_change_stack_says_what_it_could_not_compare() -> None:
+    from dataclasses import replace
+
+    from stackyard.plan.model import StackAction
+
+    same = StackPlan("db", "dev-db", StackAction.NO_CHANGE, "no changes")
+    hinted = replace(same, name="adopted", fqn="dev-adopted", hint="Password cannot be compared")
+    console, out = plain()
+    render_plan(Plan.create([same, hinted], now=NOW), console)
+    text = out.getvalue()
+    assert "hint: Password cannot be compared" in text
+    assert text.index("adopted") < text.index("hint: Password") and text.count("hint:") == 1
