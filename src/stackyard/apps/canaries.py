@@ -342,8 +342,12 @@ class Canaries:
 
     def detach(self, app: str, env: str) -> None:
         """Point the parent's rules at the parent's target groups alone (before the canary's
-        stack goes: a target group a rule forwards to cannot be deleted)."""
-        rules = self.rules(app, env)
+        stack goes: a target group a rule forwards to cannot be deleted). Nothing to do when
+        the parent's stack is gone."""
+        try:
+            rules = self.rules(app, env)
+        except UsageError:
+            return
         elbv2 = self.service._clients("elbv2")
         for rule in rules:
             elbv2.modify_rule(
@@ -358,8 +362,9 @@ class Canaries:
                 )
 
     def weight_from_scale(self, app: str, env: str) -> int:
-        """The share Empire would give: the canary's running tasks of its exposed processes
-        over theirs and the parent's (a number to set, not a setting that follows scale)."""
+        """The share Empire would give: the canary's tasks serving its exposed processes (its
+        healthy targets) over theirs and the parent's (a number to set, once: not a setting
+        that follows scale)."""
         from stackyard.apps.canary import weight_from_scale
 
         rules = self.rules(app, env)

@@ -137,6 +137,8 @@ class Confirmation:
 
     def describe(self) -> str:
         """``web 0% (not 5%)`` for each process that did not read back as set."""
+        if not self.seen:
+            return "no listener rule to weigh"
         wrong = [
             f"{p} {'no weighted forward' if s is None else f'{s:g}%'}"
             for p, s in sorted(self.seen.items())
@@ -175,7 +177,10 @@ class Weights:
         return {r.process: read_share(r, described.get(r.rule_arn, {})) for r in self.rules}
 
     def confirm(self, weight: int, timeout: float = 30.0, poll: float = 0.5) -> Confirmation:
-        """Read the rules back until every share is ``weight`` or ``timeout`` passes."""
+        """Read the rules back until every share is ``weight`` or ``timeout`` passes (with no
+        rule there is nothing to confirm: not confirmed)."""
+        if not self.rules:
+            return Confirmation(weight, False)
         started = self.clock()
         reads = 0
         while True:

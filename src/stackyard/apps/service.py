@@ -279,10 +279,7 @@ class AppsService:
             }
         with self.db.session() as session:
             a = self._app(session, app)
-            inherited = self._own_config(session, a, parent) if parent else {}
-            sections["config"] = layered_entries(
-                layered(inherited, self._own_config(session, a, env))
-            )
+            sections["config"] = layered_entries(self._config_layers(session, a, env))
             sections["formation"] = formation_entries(
                 self._own_formation(session, a, env),
                 self._own_formation(session, a, parent) if parent else None,
@@ -324,12 +321,13 @@ class AppsService:
         rows = session.scalars(select(Formation).where(Formation.environment_id == e.id))
         return {f.process: {"count": f.count, "cpu": f.cpu, "memory": f.memory} for f in rows}
 
-    def _effective_config(self, session: Any, app: App, env: str) -> dict[str, str]:
+    def _config_layers(self, session: Any, app: App, env: str) -> dict[str, tuple[str, str]]:
         parent = parent_name(env)
-        own = self._own_config(session, app, env)
-        if parent is None:
-            return own
-        return {k: v for k, (v, _) in layered(self._own_config(session, app, parent), own).items()}
+        inherited = self._own_config(session, app, parent) if parent else {}
+        return layered(inherited, self._own_config(session, app, env))
+
+    def _effective_config(self, session: Any, app: App, env: str) -> dict[str, str]:
+        return {k: v for k, (v, _) in self._config_layers(session, app, env).items()}
 
     def _effective_formation(
         self, session: Any, app: App, env: str
@@ -349,10 +347,7 @@ class AppsService:
     def config_layers(self, app: str, env: str) -> dict[str, tuple[str, str]]:
         """Each effective config var with where it comes from: ``own`` or ``inherited``."""
         with self.db.session() as session:
-            a = self._app(session, app)
-            parent = parent_name(env)
-            inherited = self._own_config(session, a, parent) if parent else {}
-            return layered(inherited, self._own_config(session, a, env))
+            return self._config_layers(session, self._app(session, app), env)
 
     def config_change(self, app: str, env: str, set_: dict[str, str], unset: list[str]) -> None:
         """Set and unset config vars (a deploy makes them a release). In a sub-environment
