@@ -18,7 +18,7 @@ demo: $(STAMP)
 	STACKYARD=$(CURDIR)/$(BIN)/stackyard STACKYARD_SHOWN=$(BIN)/stackyard examples/ops/demo.sh
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q -m "not slow" tests
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not slow" tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
