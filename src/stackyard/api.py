@@ -7,7 +7,9 @@
     result = build(project, gateway, RunOptions())       # plan -> approve -> execute
 
 Apps on ECS: ``AppsService(AppsDatabase.open(), load_environments("apps.yaml"), gateway,
-actor)`` holds every ``stackyard apps`` operation (create, deploy, scale, rollback, ps...).
+actor)`` holds every ``stackyard apps`` operation (create, deploy, scale, rollback, ps...);
+a canary rollout is ``deploy(..., canary=CanaryPolicy(steps=(5, 25, 50), bake=300))``, then
+``promote``.
 
 ``apply(saved_plan, gateway)`` executes a saved plan exactly; ``destroy`` plans the
 deletion and deletes only when every approval is settled.
@@ -18,6 +20,7 @@ Everything not listed in ``__all__`` may change without notice.
 from stackyard.apps.db.database import Database as AppsDatabase
 from stackyard.apps.environments import load_environments
 from stackyard.apps.manifest import load_manifest
+from stackyard.apps.rollout import CanaryPolicy
 from stackyard.apps.service import AppsService
 from stackyard.config import Config, LoadedConfig, Stack, load_config
 from stackyard.context import Context
@@ -49,6 +52,7 @@ __all__ = [
     "AppsDatabase",
     "AppsService",
     "BlueprintError",
+    "CanaryPolicy",
     "Config",
     "ConfigError",
     "Context",
