@@ -10,7 +10,9 @@ when a config registers its custom lookups.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+import functools
+import threading
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from stackyard.errors import LookupError_
@@ -42,23 +44,34 @@ class LookupRegistry:
 
     def __init__(self, lookups: Mapping[str, Lookup] | None = None) -> None:
         self._lookups: dict[str, Lookup] = dict(lookups or {})
+        # Built-ins and plugins, imported when first used: a project reads a few lookup
+        # types of a dozen, and importing them all costs every command's start ~10 ms.
+        self._deferred: dict[str, Callable[[], Any]] = {}
+        self._lock = threading.Lock()
 
     @classmethod
     def with_builtins(cls) -> LookupRegistry:
         """A registry holding every lookup that ships with stackyard or a plugin package."""
         registry = cls()
         for ep in entry_points(group=ENTRY_POINT_GROUP):
-            registry.register(ep.name, _load_entry_point(ep.name, ep.value, ep.load))
+            registry._defer(
+                ep.name, functools.partial(_load_entry_point, ep.name, ep.value, ep.load)
+            )
         for name, path in BUILTINS.items():
-            if name not in registry._lookups:
-                registry.register_path(name, path)
+            if name not in registry._deferred:
+                registry._defer(name, functools.partial(load_object, path, lookup_name=name))
         return registry
+
+    def _defer(self, name: str, load: Callable[[], Any]) -> None:
+        _check_name(name)
+        self._deferred[name] = load
 
     def register(self, name: str, handler: Any) -> None:
         """Register ``handler`` as ``name``: a Lookup, or a stacker-style handler class/function."""
-        if not name or any(ch.isspace() or ch in "${}" for ch in name):
-            raise LookupError_(f"{name!r} cannot be a lookup name", hint="use letters, digits, _")
-        self._lookups[name] = as_lookup(name, handler)
+        _check_name(name)
+        with self._lock:
+            self._lookups[name] = as_lookup(name, handler)
+            self._deferred.pop(name, None)
 
     def register_path(self, name: str, path: str) -> None:
         """Register the object at import path ``path`` (``pkg.module.Handler``) as ``name``."""
@@ -71,17 +84,31 @@ class LookupRegistry:
 
     def get(self, name: str) -> Lookup:
         """The lookup called ``name``; ``LookupError_`` with a suggestion if there is none."""
-        try:
-            return self._lookups[name]
-        except KeyError:
-            raise unknown_lookup(name, self.names()) from None
+        found = self._lookups.get(name)
+        if found is not None:
+            return found
+        with self._lock:
+            if name in self._lookups:  # loaded by another thread meanwhile
+                return self._lookups[name]
+            load = self._deferred.get(name)
+            if load is None:
+                raise unknown_lookup(name, self.names())
+            lookup = as_lookup(name, load())
+            self._lookups[name] = lookup
+            del self._deferred[name]
+            return lookup
 
     def names(self) -> list[str]:
         """Registered names, sorted."""
-        return sorted(self._lookups)
+        return sorted({*self._lookups, *self._deferred})
 
     def __contains__(self, name: object) -> bool:
-        return name in self._lookups
+        return name in self._lookups or name in self._deferred
+
+
+def _check_name(name: str) -> None:
+    if not name or any(ch.isspace() or ch in "${}" for ch in name):
+        raise LookupError_(f"{name!r} cannot be a lookup name", hint="use letters, digits, _")
 
 
 def unknown_lookup(name: str, known: list[str]) -> LookupError_:

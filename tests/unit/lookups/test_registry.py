@@ -101,8 +101,27 @@ def test_entry_points_add_and_override(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_broken_entry_point_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     points = [FakeEntryPoint("bad", None, ImportError("no module named nowhere"))]
     monkeypatch.setattr(registry_module, "entry_points", lambda group: points)
+    # Plugins load when first used: a broken one fails only the configs that use it.
+    registry = LookupRegistry.with_builtins()
+    assert "bad" in registry and registry.get("envvar").name == "envvar"
     with pytest.raises(LookupError_, match=r"'bad' from entry point .* cannot be loaded"):
-        LookupRegistry.with_builtins()
+        registry.get("bad")
+
+
+def test_builtins_are_imported_when_first_used() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from stackyard.lookups.registry import LookupRegistry\n"
+        "r = LookupRegistry.with_builtins()\n"
+        "print('stackyard.lookups.dynamodb' in sys.modules, 'kms' in r)\n"
+        "r.get('dynamodb')\n"
+        "print('stackyard.lookups.dynamodb' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.stdout.split() == ["False", "True", "True"], out.stderr
 
 
 def test_registries_are_independent() -> None:
