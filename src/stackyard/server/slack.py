@@ -67,7 +67,8 @@ GRAMMAR: list[tuple[str, re.Pattern[str]]] = [
     (
         "deploy",
         re.compile(
-            rf"^(?P<app>{NAME})(?:@(?P<ref>{REF}))?(?:\s+to\s+(?P<env>{ENV}))?\s*(?P<force>!)?$",
+            rf"^(?!(?:help|where|lock|unlock|check|latest)\b)"
+            rf"(?P<app>{NAME})(?:@(?P<ref>{REF}))?(?:\s+to\s+(?P<env>{ENV}))?\s*(?P<force>!)?$",
             re.I,
         ),
     ),
