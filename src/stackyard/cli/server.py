@@ -116,7 +116,15 @@ def server(
             timeout_graceful_shutdown=int(grace) + 5,
             lifespan="on",
         )
+        # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again to
+        # the handler that was there before: make that one a no-op, so a graceful stop
+        # exits 0 rather than dying of the signal.
+        import signal
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: None)
         uvicorn.Server(config).run(sockets=[sock])
+        click.echo("stackyard server stopped", err=True)
 
 
 @server.group()

@@ -56,7 +56,7 @@ class RemoteService:
             hint = body.get("hint")
             if answer.status_code == 401:
                 hint = hint or f"set {TOKEN_VARIABLE} to an API token"
-            error = UsageError if answer.status_code in (400, 403, 404, 409) else ServerError
+            error = UsageError if answer.status_code in (400, 401, 403, 404, 409) else ServerError
             raise error(f"server: {message}", hint=hint)
         return answer.json()
 

@@ -170,6 +170,7 @@ class Runner:
         handed: list[int] = []
         with self._lock:
             remaining = list(self.active)
+        log.warning("stopping with jobs %s still running", remaining)
         for job_id in remaining:
             if self._interrupt(job_id):
                 handed.append(job_id)
