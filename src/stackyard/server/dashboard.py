@@ -24,6 +24,20 @@ TEMPLATES = Jinja(
 )
 
 
+def short_image(image: str | None) -> str:
+    """An image without its registry host, its digest cut to 12 hex digits."""
+    if not image:
+        return ""
+    head, sep, rest = image.partition("/")
+    if sep and ("." in head or ":" in head):
+        image = rest
+    name, at, digest = image.partition("@sha256:")
+    return f"{name}@{digest[:12]}" if at else image
+
+
+TEMPLATES.filters["short_image"] = short_image
+
+
 def _canary(session: Any, app: str, env: str) -> dict[str, Any] | None:
     """A sub-environment's traffic weight and health: from the canary's own records when
     this build has them, else from the last progress a server job reported there."""
