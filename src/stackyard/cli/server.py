@@ -101,8 +101,12 @@ def server(
             base,
         )
         app = create_app(srv, grace=grace)
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        # IPPROTO_TCP named: asyncio sets TCP_NODELAY only on sockets that say so, and
+        # without it a kept-alive connection waits ~40 ms (Nagle and delayed ACKs) per answer
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((host, port))
         bound = sock.getsockname()[1]
         where = f"[{host}]" if ":" in host else host

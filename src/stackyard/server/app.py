@@ -4,15 +4,19 @@ dashboard, on FastAPI (its request models give the OpenAPI schema at ``/openapi.
 
 import asyncio
 import dataclasses
+import json
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -27,6 +31,8 @@ from stackyard.server.jobs import Runner, enqueue, get_job
 log = logging.getLogger("stackyard.server")
 HERE = Path(__file__).resolve().parent
 COOKIE = "stackyard_token"
+STATUS_SECONDS = 1.0
+SLACK_THREADS = 4
 
 
 # -- request bodies ---------------------------------------------------------------------------
@@ -125,6 +131,8 @@ def create_app(server: Server, *, grace: float = 30.0, run_jobs: bool = True) ->
         lifespan=lifespan,
     )
     app.state.server = server
+    # Slash commands take a few threads, not the whole pool: reads stay quick under a burst.
+    slack_limiter = anyio.CapacityLimiter(SLACK_THREADS)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(StackyardError)
@@ -187,7 +195,7 @@ def create_app(server: Server, *, grace: float = 30.0, run_jobs: bool = True) ->
 
     @app.get("/api/v1/apps", tags=["apps"])
     def list_apps(who: Caller) -> list[dict[str, Any]]:
-        rows = svc(who.actor).apps()
+        rows = server.reader(who.actor).apps()
         for row in rows:
             row["environments"] = {
                 e: v for e, v in row["environments"].items() if who.may("read", e)
@@ -204,7 +212,7 @@ def create_app(server: Server, *, grace: float = 30.0, run_jobs: bool = True) ->
 
     @app.get("/api/v1/apps/{app_name}", tags=["apps"])
     def app_info(app_name: str, who: Caller) -> dict[str, Any]:
-        data = svc(who.actor).info(app_name)
+        data = server.reader(who.actor).info(app_name)
         data["environments"] = {
             e: v for e, v in data["environments"].items() if who.may("read", e)
         }
@@ -215,7 +223,7 @@ def create_app(server: Server, *, grace: float = 30.0, run_jobs: bool = True) ->
         """Config vars; a secret is only ever its ``secret:/path`` reference."""
         env = env_of(env)
         who.require("read", env)
-        return svc(who.actor).config_get(app_name, env)
+        return server.reader(who.actor).config_get(app_name, env)
 
     @app.patch("/api/v1/apps/{app_name}/config", tags=["config"])
     def config_change(app_name: str, env: Env, body: ConfigChange, who: Caller) -> dict[str, Any]:
@@ -229,7 +237,7 @@ def create_app(server: Server, *, grace: float = 30.0, run_jobs: bool = True) ->
     def formation(app_name: str, env: Env, who: Caller) -> dict[str, Any]:
         env = env_of(env)
         who.require("read", env)
-        return svc(who.actor)._formation(app_name, env)
+        return server.reader(who.actor)._formation(app_name, env)
 
     @app.post("/api/v1/apps/{app_name}/formation", tags=["formation"])
     def scale(app_name: str, env: Env, body: ScaleRequest, who: Caller) -> dict[str, Any]:
@@ -246,7 +254,7 @@ def create_app(server: Server, *, grace: float = 30.0, run_jobs: bool = True) ->
     def releases(app_name: str, env: Env, who: Caller) -> list[dict[str, Any]]:
         env = env_of(env)
         who.require("read", env)
-        return [dataclasses.asdict(r) for r in svc(who.actor).releases(app_name, env)]
+        return [dataclasses.asdict(r) for r in server.reader(who.actor).releases(app_name, env)]
 
     @app.post("/api/v1/apps/{app_name}/deploys", tags=["deploys"], status_code=202)
     def deploy(app_name: str, body: DeployRequest, who: Caller) -> dict[str, Any]:
@@ -315,7 +323,7 @@ def create_app(server: Server, *, grace: float = 30.0, run_jobs: bool = True) ->
     def events(
         app_name: str, who: Caller, limit: Annotated[int, Query(ge=1, le=1000)] = 100
     ) -> list[dict[str, Any]]:
-        rows = svc(who.actor).events(app_name, limit)
+        rows = server.reader(who.actor).events(app_name, limit)
         return [dataclasses.asdict(e) for e in rows if not e.environment or who.may("read", e.environment)]
 
     # -- jobs ------------------------------------------------------------------------------
@@ -391,11 +399,30 @@ def create_app(server: Server, *, grace: float = 30.0, run_jobs: bool = True) ->
     def commits(who: Caller, app_name: Annotated[str | None, Query(alias="app")] = None) -> list[dict[str, Any]]:
         return [c for c in cd.commits(server.db, app_name) if who.may("read", c["environment"])]
 
+    # The dashboard's data, kept a second per set of scopes: every open dashboard polls it,
+    # and a burst of readers costs one collection.
+    status_cache: dict[tuple[str, ...], tuple[float, bytes]] = {}
+    status_lock = asyncio.Lock()
+
     @app.get("/api/v1/status", tags=["dashboard"])
-    def status(who: Reader) -> dict[str, Any]:
+    async def status(request: Request) -> Response:
+        """What the dashboard shows (at most a second old)."""
         from stackyard.server.dashboard import status as collect
 
-        return collect(server, who)
+        header = request.headers.get("authorization", "")
+        seen = auth.peek(header[7:].strip()) if header.lower().startswith("bearer ") else None
+        who = seen or await run_in_threadpool(reader, request)
+        key = tuple(sorted(who.scopes))
+        now = time.monotonic()
+        hit = status_cache.get(key)
+        if hit is None or now - hit[0] > STATUS_SECONDS:
+            async with status_lock:
+                hit = status_cache.get(key)
+                if hit is None or time.monotonic() - hit[0] > STATUS_SECONDS:
+                    data = await run_in_threadpool(collect, server, who)
+                    hit = (time.monotonic(), json.dumps(data).encode())
+                    status_cache[key] = hit
+        return Response(hit[1], media_type="application/json")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def dashboard(request: Request) -> HTMLResponse:
@@ -416,14 +443,16 @@ def create_app(server: Server, *, grace: float = 30.0, run_jobs: bool = True) ->
         given = request.headers.get("x-slack-signature")
         try:
             slack.verify(server.secrets.slack_signing_secret, timestamp, given, body)
-            await run_in_threadpool(slack.remember, server.db, given or "")
+            await anyio.to_thread.run_sync(
+                slack.remember, server.db, given or "", limiter=slack_limiter
+            )
         except slack.BadRequest as exc:
             return JSONResponse({"error": str(exc)}, status_code=401)
         from urllib.parse import parse_qs
 
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
         try:
-            reply = await run_in_threadpool(slack.handle, server, form)
+            reply = await anyio.to_thread.run_sync(slack.handle, server, form, limiter=slack_limiter)
         except StackyardError as exc:
             reply = slack.Reply(exc.message + (f" ({exc.hint})" if exc.hint else ""))
         return JSONResponse(reply.body())
@@ -441,8 +470,6 @@ def create_app(server: Server, *, grace: float = 30.0, run_jobs: bool = True) ->
             )
         except cd.BadSignature as exc:
             return JSONResponse({"error": str(exc)}, status_code=401)
-        import json
-
         try:
             payload = json.loads(body)
         except ValueError:

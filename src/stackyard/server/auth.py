@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -123,6 +125,7 @@ def add_user(
         user.slack_id = slack_id or user.slack_id
         user.github_login = github_login or user.github_login
         _audit(session, actor, "user", f"user {name}: scopes {' '.join(scopes) or '-'}")
+    forget_tokens()
 
 
 def create_token(
@@ -158,7 +161,33 @@ def revoke_token(db: Database, prefix: str, actor: str = "admin") -> int:
         for row in rows:
             row.revoked_at = utcnow()
             _audit(session, actor, "token", f"revoked token {row.name} ({row.prefix}…)")
-        return len(rows)
+        count = len(rows)
+    forget_tokens()
+    return count
+
+
+# Recently checked tokens: digest -> (principal, when). A revocation takes effect at once in
+# the process that made it and within CACHE_SECONDS in the others.
+CACHE_SECONDS = 5.0
+_cache: dict[str, tuple[Principal | None, float]] = {}
+_cache_lock = threading.Lock()
+
+
+def forget_tokens() -> None:
+    """Empty the cache of checked tokens."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def peek(token: str) -> Principal | None:
+    """The principal of a token checked in the last few seconds (no database read)."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    with _cache_lock:
+        hit = _cache.get(digest(token))
+    if hit is not None and time.monotonic() - hit[1] < CACHE_SECONDS:
+        return hit[0]
+    return None
 
 
 def authenticate(
@@ -168,6 +197,23 @@ def authenticate(
     if not token.startswith(TOKEN_PREFIX):
         return None
     wanted = digest(token)
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(wanted)
+    if hit is not None and now - hit[1] < CACHE_SECONDS:
+        return hit[0]
+    found = _authenticate(db, wanted, guarded)
+    with _cache_lock:
+        if len(_cache) > 10_000:
+            _cache.clear()
+        if found is not None:  # an unknown token may be created a moment later
+            _cache[wanted] = (found, now)
+    return found
+
+
+def _authenticate(
+    db: Database, wanted: str, guarded: Callable[[str], bool] | None
+) -> Principal | None:
     with db.session() as session:
         row = session.scalars(select(Token).where(Token.digest == wanted)).one_or_none()
         # the lookup is by digest; compare again in constant time all the same

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +22,30 @@ if TYPE_CHECKING:
     from stackyard.apps.environments import Environments
     from stackyard.apps.service import AppsService
     from stackyard.server.images import Resolved
+
+
+class SerialDatabase(Database):
+    """The apps database with its SQLite sessions taken one at a time in this process.
+
+    SQLite lets one writer in at a time and makes the others sleep and retry (backing off up
+    to 100 ms a try); under a server's concurrent requests those sleeps, not the work,
+    dominate. A process lock queues them instead. PostgreSQL sessions are not serialised.
+    """
+
+    _gate: threading.RLock
+
+    @classmethod
+    def wrap(cls, db: Database) -> Database:
+        if db.dialect != "sqlite" or isinstance(db, SerialDatabase):
+            return db
+        wrapped = cls(db.engine, db.url)
+        wrapped._gate = threading.RLock()
+        return wrapped
+
+    @contextmanager
+    def session(self) -> Iterator[Any]:
+        with self._gate, super().session() as session:
+            yield session
 
 
 def server_id() -> str:
@@ -39,6 +66,18 @@ class Server:
     base: Path = field(default_factory=Path.cwd)
     ident: str = field(default_factory=server_id)
     _registry: str = ""
+
+    def __post_init__(self) -> None:
+        # reads take the database as it is (SQLite's WAL lets them run beside a writer);
+        # everything else queues in this process (SerialDatabase)
+        self.reads: Database = self.db
+        self.db = SerialDatabase.wrap(self.db)
+
+    def reader(self, actor: str) -> AppsService:
+        """The apps service for reads only (not queued behind writers)."""
+        from stackyard.apps.service import AppsService
+
+        return AppsService(self.reads, self.environments, None, actor, self.region)
 
     # -- environments ------------------------------------------------------------------
     def guarded(self, env: str) -> bool:

@@ -69,7 +69,7 @@ def _canary(session: Any, app: str, env: str) -> dict[str, Any] | None:
 def status(server: Any, who: Principal | None) -> dict[str, Any]:
     """What the dashboard shows, as data (``/api/v1/status``)."""
     can = (lambda env: who.may("read", env)) if who is not None else (lambda env: False)
-    with server.db.session() as session:
+    with server.reads.session() as session:
         rows = session.execute(
             select(App.name, Environment.name, Environment.current_release)
             .join(Environment, Environment.app_id == App.id, isouter=True)
@@ -153,7 +153,7 @@ def status(server: Any, who: Principal | None) -> dict[str, Any]:
             "message": lk.message,
             "since": lk.since.isoformat(timespec="seconds"),
         }
-        for lk in envlocks.all_locks(server.db)
+        for lk in envlocks.all_locks(server.reads)
         if can(lk.environment)
     ]
     groups: dict[str, list[str]] = {}

@@ -188,7 +188,7 @@ def serve(server: Any, *, run_jobs: bool = True, grace: float = 5.0) -> Iterator
     from stackyard.server.app import create_app
 
     app = create_app(server, run_jobs=run_jobs, grace=grace)
-    sock = socket.socket()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
