@@ -29,7 +29,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -48,7 +47,9 @@ class Conn:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def request(self, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> tuple[int, bytes]:
+    async def request(
+        self, method: str, path: str, headers: dict[str, str], body: bytes = b""
+    ) -> tuple[int, bytes]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
             sock = self.writer.get_extra_info("socket")
@@ -79,7 +80,9 @@ class Pool:
         for _ in range(size):
             self.free.put_nowait(Conn(host, int(port)))
 
-    async def call(self, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> tuple[int, bytes]:
+    async def call(
+        self, method: str, path: str, headers: dict[str, str], body: bytes = b""
+    ) -> tuple[int, bytes]:
         conn = await self.free.get()
         try:
             return await conn.request(method, path, headers, body)
@@ -89,8 +92,13 @@ class Pool:
 
 def _signed(text: str, user: str, n: int) -> tuple[bytes, dict[str, str]]:
     body = urlencode(
-        {"user_id": user, "command": "/deploy", "text": text, "response_url": "",
-         "trigger_id": f"{time.time_ns()}.{n}.{os.urandom(6).hex()}"}
+        {
+            "user_id": user,
+            "command": "/deploy",
+            "text": text,
+            "response_url": "",
+            "trigger_id": f"{time.time_ns()}.{n}.{os.urandom(6).hex()}",
+        }
     ).encode()
     stamp = str(int(time.time()))
     digest = hmac.new(SECRET.encode(), b"v0:" + stamp.encode() + b":" + body, hashlib.sha256)
@@ -107,14 +115,20 @@ def _seed(env: dict[str, str], apps: int) -> str:
     from stackyard.server import envlocks
     from stackyard.server.auth import add_user, create_token
 
-    db = Database.open(env.get("STACKYARD_DATABASE_URL") or f"sqlite:///{env['STACKYARD_HOME']}/apps.db")
+    db = Database.open(
+        env.get("STACKYARD_DATABASE_URL") or f"sqlite:///{env['STACKYARD_HOME']}/apps.db"
+    )
     try:
         add_user(db, "reader", ["read:*"])
         for n in range(apps):
             add_user(db, f"user{n:03d}", ["read:*", "deploy:*"], slack_id=f"U{n:05d}")
         with db.session() as session:
             for n in range(apps):
-                app = App(name=f"app{n:03d}", manifest={"processes": {"web": {"command": "x"}}}, created_by="bench")
+                app = App(
+                    name=f"app{n:03d}",
+                    manifest={"processes": {"web": {"command": "x"}}},
+                    created_by="bench",
+                )
                 session.add(app)
                 session.flush()
                 for env_name in ("stage", "prod"):
@@ -122,11 +136,24 @@ def _seed(env: dict[str, str], apps: int) -> str:
                     session.add(e)
                     session.flush()
                     for version in range(1, 11):
-                        session.add(Release(environment_id=e.id, version=version, image=f"app:{version}", manifest={},
-                                            config={}, formation={}, description="", status="succeeded",
-                                            created_by="bench", created_at=utcnow()))
+                        session.add(
+                            Release(
+                                environment_id=e.id,
+                                version=version,
+                                image=f"app:{version}",
+                                manifest={},
+                                config={},
+                                formation={},
+                                description="",
+                                status="succeeded",
+                                created_by="bench",
+                                created_at=utcnow(),
+                            )
+                        )
         for n in range(0, apps, 4):
-            envlocks.lock(db, f"app{n:03d}", "prod", f"user{n:03d}", "bench", steal=False, actor="bench")
+            envlocks.lock(
+                db, f"app{n:03d}", "prod", f"user{n:03d}", "bench", steal=False, actor="bench"
+            )
         return create_token(db, "reader", "bench")
     finally:
         db.close()
@@ -145,8 +172,13 @@ async def _slash(client: Pool, n: int, apps: int, round_no: int) -> tuple[str, f
     verbs = ["where", "check", "latest", "lock" if round_no % 2 == 0 else "unlock"]
     verb = verbs[n % len(verbs)]
     app = f"app{n % apps:03d}"
-    text = {"where": f"where {app}", "check": f"check prod on {app}", "latest": f"latest {app}",
-            "lock": f"lock stage on {app}: bench", "unlock": f"unlock stage on {app}"}[verb]
+    text = {
+        "where": f"where {app}",
+        "check": f"check prod on {app}",
+        "latest": f"latest {app}",
+        "lock": f"lock stage on {app}: bench",
+        "unlock": f"unlock stage on {app}",
+    }[verb]
     body, headers = _signed(text, f"U{n % apps:05d}", n)
     started = time.perf_counter()
     code, raw = await client.call("POST", "/slack/commands", headers, body)
@@ -165,8 +197,9 @@ async def _read(client: Pool, token: str, n: int, apps: int) -> tuple[str, float
     return ("read status" if status else "read releases"), took, code == 200
 
 
-async def _round(client: Pool, token: str, concurrency: int, apps: int, round_no: int,
-                 pace: float) -> list[tuple[str, float, bool]]:
+async def _round(
+    client: Pool, token: str, concurrency: int, apps: int, round_no: int, pace: float
+) -> list[tuple[str, float, bool]]:
     """``concurrency`` slash commands at once, and ``concurrency`` reads sent while they are
     answered, one every ``pace`` seconds (a dashboard and API clients reading during a burst
     of commands)."""
@@ -178,7 +211,9 @@ async def _round(client: Pool, token: str, concurrency: int, apps: int, round_no
     return list(await asyncio.gather(*slashes, *reads))
 
 
-async def _burst(client: Pool, token: str, concurrency: int, apps: int) -> list[tuple[str, float, bool]]:
+async def _burst(
+    client: Pool, token: str, concurrency: int, apps: int
+) -> list[tuple[str, float, bool]]:
     """``concurrency`` reads at once, nothing else."""
     done = await asyncio.gather(*[_read(client, token, n, apps) for n in range(concurrency)])
     return [("burst " + kind.split()[1], took, ok) for kind, took, ok in done]
@@ -186,11 +221,12 @@ async def _burst(client: Pool, token: str, concurrency: int, apps: int) -> list[
 
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] * 1000
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
 
 
-async def _load(url: str, token: str, concurrency: int, rounds: int, apps: int,
-                pace: float) -> list[tuple[str, float, bool]]:
+async def _load(
+    url: str, token: str, concurrency: int, rounds: int, apps: int, pace: float
+) -> list[tuple[str, float, bool]]:
     out: list[tuple[str, float, bool]] = []
     client = Pool(url, 2 * concurrency)
     await _round(client, token, concurrency, apps, 1, 0.0)  # open and warm the connections
@@ -205,7 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--apps", type=int, default=40)
-    parser.add_argument("--pace", type=float, default=0.005, help="Seconds between reads in a round.")
+    parser.add_argument(
+        "--pace", type=float, default=0.005, help="Seconds between reads in a round."
+    )
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--out", default=None, help="Write the figures as JSON here.")
     args = parser.parse_args(argv)
@@ -214,8 +252,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.database_url:
         env["STACKYARD_DATABASE_URL"] = args.database_url
     token = _seed(env, args.apps)
-    proc = subprocess.Popen([str(STACKYARD), "server", "--port", "0"], cwd=home, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [str(STACKYARD), "server", "--port", "0"],
+        cwd=home,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stderr is not None
         line = proc.stderr.readline()
@@ -230,7 +274,9 @@ def main(argv: list[str] | None = None) -> int:
             except httpx.HTTPError:
                 time.sleep(0.05)
         started = time.perf_counter()
-        samples = asyncio.run(_load(url, token, args.concurrency, args.rounds, args.apps, args.pace))
+        samples = asyncio.run(
+            _load(url, token, args.concurrency, args.rounds, args.apps, args.pace)
+        )
         wall = time.perf_counter() - started
     finally:
         proc.terminate()
@@ -238,26 +284,55 @@ def main(argv: list[str] | None = None) -> int:
     kinds = sorted({k for k, _, _ in samples})
     rows = []
     for kind in [*kinds, "all slash", "all reads"]:
-        picked = [s for s in samples if s[0] == kind or (kind == "all slash" and s[0].startswith("slash"))
-                  or (kind == "all reads" and s[0].startswith("read"))]
+        picked = [
+            s
+            for s in samples
+            if s[0] == kind
+            or (kind == "all slash" and s[0].startswith("slash"))
+            or (kind == "all reads" and s[0].startswith("read"))
+        ]
         took = [t for _, t, _ in picked]
-        rows.append({"kind": kind, "requests": len(picked), "errors": sum(1 for *_, ok in picked if not ok),
-                     "p50_ms": round(_pct(took, 0.50), 1), "p95_ms": round(_pct(took, 0.95), 1),
-                     "p99_ms": round(_pct(took, 0.99), 1), "mean_ms": round(statistics.fmean(took) * 1000, 1)})
+        rows.append(
+            {
+                "kind": kind,
+                "requests": len(picked),
+                "errors": sum(1 for *_, ok in picked if not ok),
+                "p50_ms": round(_pct(took, 0.50), 1),
+                "p95_ms": round(_pct(took, 0.95), 1),
+                "p99_ms": round(_pct(took, 0.99), 1),
+                "mean_ms": round(statistics.fmean(took) * 1000, 1),
+            }
+        )
     database = "PostgreSQL" if args.database_url else "SQLite"
-    print(f"stackyard server, {database}, {args.concurrency} slash commands + {args.concurrency} reads at once, "
-          f"{args.rounds} rounds, {len(samples)} requests in {wall:.1f} s ({len(samples) / wall:.0f}/s), "
-          f"{os.cpu_count()} cores")
+    print(
+        f"stackyard server, {database}, {args.concurrency} slash commands at once with "
+        f"{args.concurrency} reads among them, then {args.concurrency} reads at once; "
+        f"{args.rounds} rounds, {len(samples)} requests in {wall:.1f} s "
+        f"({len(samples) / wall:.0f}/s), {os.cpu_count()} cores"
+    )
     print(f"{'kind':<16} {'requests':>8} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
     for row in rows:
-        print(f"{row['kind']:<16} {row['requests']:>8} {row['errors']:>6} {row['p50_ms']:>8} {row['p95_ms']:>8} {row['p99_ms']:>8}")
+        n, bad, p50, p95, p99 = (
+            row[k] for k in ("requests", "errors", "p50_ms", "p95_ms", "p99_ms")
+        )
+        print(f"{row['kind']:<16} {n:>8} {bad:>6} {p50:>8} {p95:>8} {p99:>8}")
     reads = next(r for r in rows if r["kind"] == "all reads")
     errors = sum(r["errors"] for r in rows if not r["kind"].startswith("all"))
     verdict = "met" if errors == 0 and reads["p99_ms"] < 50 else "missed"
     print(f"target (no errors, p99 of reads < 50 ms): {verdict}")
     if args.out:
-        Path(args.out).write_text(json.dumps({"database": database, "concurrency": args.concurrency,
-                                              "rounds": args.rounds, "wall_s": round(wall, 2), "rows": rows}, indent=2))
+        Path(args.out).write_text(
+            json.dumps(
+                {
+                    "database": database,
+                    "concurrency": args.concurrency,
+                    "rounds": args.rounds,
+                    "wall_s": round(wall, 2),
+                    "rows": rows,
+                },
+                indent=2,
+            )
+        )
     return 0 if errors == 0 else 1
 
 

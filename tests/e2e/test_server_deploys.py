@@ -8,9 +8,9 @@ restart; and two servers on one PostgreSQL never run one deploy twice."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "server"))
-from server_support import (  # noqa: E402
+from server_support import (
     STACKYARD,
     Recorder,
     ServerProcess,
@@ -80,29 +80,39 @@ class World:
     github: Recorder
     deployments: list[dict[str, Any]]
 
-    def run(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(STACKYARD), *args], cwd=self.folder, env=env or self.env,
-            capture_output=True, text=True, timeout=180,
+            [str(STACKYARD), *args],
+            cwd=self.folder,
+            env=env or self.env,
+            capture_output=True,
+            text=True,
+            timeout=180,
         )
 
     def client(self, service: str) -> Any:
         return boto3.client(
-            service, endpoint_url=self.endpoint, region_name="us-east-1",
-            aws_access_key_id="testing", aws_secret_access_key="testing",
+            service,
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
         )
 
     def push_image(self, repository: str, tag: str) -> None:
         ecr = self.client("ecr")
-        try:
+        with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
             ecr.create_repository(repositoryName=repository)
-        except ecr.exceptions.RepositoryAlreadyExistsException:
-            pass
         manifest = {
             "schemaVersion": 2,
             "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": {"digest": "sha256:" + tag.ljust(64, "0")[:64], "size": 1,
-                       "mediaType": "application/vnd.docker.container.image.v1+json"},
+            "config": {
+                "digest": "sha256:" + tag.ljust(64, "0")[:64],
+                "size": 1,
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+            },
             "layers": [],
         }
         ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
@@ -143,7 +153,12 @@ def _github_routes(deployments: list[dict[str, Any]]) -> dict[str, Any]:
             return bad
         number = int(seen.path.split("/")[-2])
         found = [d for d in deployments if d["id"] == number]
-        if not found or seen.body.get("state") not in ("in_progress", "success", "failure", "error"):
+        if not found or seen.body.get("state") not in (
+            "in_progress",
+            "success",
+            "failure",
+            "error",
+        ):
             return 422, {"message": "Validation Failed"}
         found[0]["statuses"].append(seen.body["state"])
         return 201, {"id": len(found[0]["statuses"])}
@@ -213,15 +228,22 @@ def _releases(world: World, app: str = "api", db: str | None = None) -> list[dic
     return rows
 
 
-def test_a_slash_command_deploys_a_ref_and_posts_progress(world: World, server: ServerProcess) -> None:
+def test_a_slash_command_deploys_a_ref_and_posts_progress(
+    world: World, server: ServerProcess
+) -> None:
     sha = "5e0c8a1" + "0" * 33
     world.push_image("api", sha)
     started = time.monotonic()
-    answer = slash(server.url, f"api@{sha} to staging", response_url=f"{world.responses.url}/slack/r1")
+    answer = slash(
+        server.url, f"api@{sha} to staging", response_url=f"{world.responses.url}/slack/r1"
+    )
     assert time.monotonic() - started < 3.0
     assert answer.status_code == 200 and "is deploying api@" in answer.json()["text"]
     seen = world.responses.wait_for(
-        lambda s: any("release v" in t for t in [str((x.body or {}).get("text")) for x in s if x.path == "/slack/r1"]),
+        lambda s: any(
+            "release v" in t
+            for t in [str((x.body or {}).get("text")) for x in s if x.path == "/slack/r1"]
+        ),
         timeout=120,
     )
     texts = [str(s.body["text"]) for s in seen if s.path == "/slack/r1"]
@@ -237,22 +259,32 @@ def test_a_slash_command_deploys_a_ref_and_posts_progress(world: World, server: 
     assert latest_reply.startswith(f"The latest release of api in `stage` is v1 ({sha}):")
 
 
-def test_an_image_the_registry_lacks_is_refused_before_planning(world: World, server: ServerProcess) -> None:
+def test_an_image_the_registry_lacks_is_refused_before_planning(
+    world: World, server: ServerProcess
+) -> None:
     before = len(_releases(world))
     slash(server.url, "api@deadbee to stage", response_url=f"{world.responses.url}/slack/r2")
     seen = world.responses.wait_for(lambda s: any(x.path == "/slack/r2" for x in s))
     text = [str(s.body["text"]) for s in seen if s.path == "/slack/r2"][-1]
-    assert text.startswith(f"Deploy of api@deadbee to stage failed: the registry has no image {REGISTRY}/api:deadbee")
+    assert text.startswith(
+        f"Deploy of api@deadbee to stage failed: the registry has no image {REGISTRY}/api:deadbee"
+    )
     assert len(_releases(world)) == before
 
 
-def test_continuous_delivery_deploys_and_reports_github_deployment_statuses(world: World, server: ServerProcess) -> None:
+def test_continuous_delivery_deploys_and_reports_github_deployment_statuses(
+    world: World, server: ServerProcess
+) -> None:
     sha = "c0ffee1" + "0" * 33
     world.push_image("api", sha)
-    assert github_hook(server.url, "push", push("acme/api", sha)).json()["commits"][0]["state"] == "pending"
+    assert (
+        github_hook(server.url, "push", push("acme/api", sha)).json()["commits"][0]["state"]
+        == "pending"
+    )
     answer = github_hook(server.url, "status", status("acme/api", sha, "ci/test", "success"))
     assert answer.json()["commits"][0]["state"] == "deploying"
     deadline = time.monotonic() + 120
+
     def ours() -> list[dict[str, Any]]:
         return [d for d in world.deployments if d["ref"] == sha]
 
@@ -273,11 +305,17 @@ def test_continuous_delivery_deploys_and_reports_github_deployment_statuses(worl
     assert _releases(world)[0]["description"] == f"cd {sha[:7]}"
 
 
-def test_the_cli_through_the_server_prints_what_it_prints_locally(world: World, server: ServerProcess) -> None:
+def test_the_cli_through_the_server_prints_what_it_prints_locally(
+    world: World, server: ServerProcess
+) -> None:
     token = world.token("bob", "read:*", "deploy:stage")
     remote = {**world.env, "STACKYARD_SERVER": server.url, "STACKYARD_TOKEN": token}
-    for args in (["releases", "-a", "api", "-e", "stage"], ["list"], ["info", "-a", "api"],
-                 ["env", "get", "-a", "api", "-e", "stage"]):
+    for args in (
+        ["releases", "-a", "api", "-e", "stage"],
+        ["list"],
+        ["info", "-a", "api"],
+        ["env", "get", "-a", "api", "-e", "stage"],
+    ):
         here = world.run("apps", *args)
         there = world.run("apps", *args, env=remote)
         assert (there.returncode, there.stdout) == (here.returncode, here.stdout), there.stderr
@@ -287,12 +325,29 @@ def test_the_cli_through_the_server_prints_what_it_prints_locally(world: World, 
     assert deployed.stdout == f"api stage v{version}: succeeded\n"
     assert "COMPLETED" in deployed.stderr
     assert _releases(world)[0]["created_by"] == "bob (token " + _token_name(world, token) + ")"
-    flag = world.run("apps", "--server", server.url, "releases", "-a", "api", "-e", "stage",
-                     env={**world.env, "STACKYARD_TOKEN": token})
+    flag = world.run(
+        "apps",
+        "--server",
+        server.url,
+        "releases",
+        "-a",
+        "api",
+        "-e",
+        "stage",
+        env={**world.env, "STACKYARD_TOKEN": token},
+    )
     assert flag.stdout == world.run("apps", "releases", "-a", "api", "-e", "stage").stdout
     reader = world.token("carol", "read:*")
-    refused = world.run("apps", "deploy", "nginx:2", "-a", "api", "-e", "stage",
-                        env={**remote, "STACKYARD_TOKEN": reader})
+    refused = world.run(
+        "apps",
+        "deploy",
+        "nginx:2",
+        "-a",
+        "api",
+        "-e",
+        "stage",
+        env={**remote, "STACKYARD_TOKEN": reader},
+    )
     assert refused.returncode == 2 and "carol may not deploy stage" in refused.stderr
     anonymous = world.run("apps", "list", env={**remote, "STACKYARD_TOKEN": ""})
     assert anonymous.returncode == 2 and "STACKYARD_TOKEN" in anonymous.stderr
@@ -310,8 +365,11 @@ def _token_name(world: World, token: str) -> str:
 def test_sigterm_lets_a_running_deploy_finish(world: World) -> None:
     token = world.token("dora", "read:*", "deploy:stage")
     proc = start_server(["--local", "--grace", "60"], world.env, world.folder)
-    job = httpx.post(f"{proc.url}/api/v1/apps/api/deploys", json={"env": "stage", "image": "nginx:3"},
-                     headers={"Authorization": f"Bearer {token}"}).json()["job"]
+    job = httpx.post(
+        f"{proc.url}/api/v1/apps/api/deploys",
+        json={"env": "stage", "image": "nginx:3"},
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()["job"]
     _until_running(proc.url, token, job)
     assert proc.stop() == 0, "".join(proc.log)
     with_db = _job_in_db(world, job)
@@ -322,8 +380,11 @@ def test_a_deploy_handed_back_at_shutdown_is_followed_after_restart(world: World
     token = world.token("erin", "read:*", "deploy:stage")
     proc = start_server(["--local", "--grace", "0"], world.env, world.folder)
     count = len(_releases(world))
-    job = httpx.post(f"{proc.url}/api/v1/apps/api/deploys", json={"env": "stage", "image": "nginx:4"},
-                     headers={"Authorization": f"Bearer {token}"}).json()["job"]
+    job = httpx.post(
+        f"{proc.url}/api/v1/apps/api/deploys",
+        json={"env": "stage", "image": "nginx:4"},
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()["job"]
     _until_running(proc.url, token, job)
     assert proc.stop() == 0
     assert "handed back jobs [" in "".join(proc.log)
@@ -344,7 +405,9 @@ def test_a_deploy_handed_back_at_shutdown_is_followed_after_restart(world: World
 def _until_running(url: str, token: str, job: int) -> None:
     deadline = time.monotonic() + 30
     while True:
-        found = httpx.get(f"{url}/api/v1/jobs/{job}", headers={"Authorization": f"Bearer {token}"}).json()
+        found = httpx.get(
+            f"{url}/api/v1/jobs/{job}", headers={"Authorization": f"Bearer {token}"}
+        ).json()
         if found["state"] == "running":
             return
         assert time.monotonic() < deadline and found["state"] == "queued", found
@@ -364,7 +427,9 @@ def _job_in_db(world: World, job: int, url: str | None = None) -> dict[str, Any]
         db.close()
 
 
-def test_two_servers_on_one_postgresql_never_run_a_deploy_twice(world: World, postgres_server: str) -> None:
+def test_two_servers_on_one_postgresql_never_run_a_deploy_twice(
+    world: World, postgres_server: str
+) -> None:
     database = _apps_db._new_postgres_database(postgres_server)
     env = {**world.env, "STACKYARD_DATABASE_URL": database}
     assert world.run("apps", "create", "web", "-m", "app.yaml", env=env).returncode == 0
@@ -374,8 +439,11 @@ def test_two_servers_on_one_postgresql_never_run_a_deploy_twice(world: World, po
         jobs: list[int] = []
         for n in range(4):
             target = servers[n % 2].url
-            answer = httpx.post(f"{target}/api/v1/apps/web/deploys", json={"env": "stage", "image": f"nginx:{n + 1}"},
-                                headers={"Authorization": f"Bearer {token}"})
+            answer = httpx.post(
+                f"{target}/api/v1/apps/web/deploys",
+                json={"env": "stage", "image": f"nginx:{n + 1}"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
             assert answer.status_code == 202, answer.text
             jobs.append(answer.json()["job"])
         # one commit, heard by both servers at once: one deploy
@@ -395,7 +463,9 @@ def test_two_servers_on_one_postgresql_never_run_a_deploy_twice(world: World, po
         results = [_wait_job(servers[0].url, token, j, timeout=240) for j in jobs]
         deadline = time.monotonic() + 240
         while True:
-            rows = httpx.get(f"{servers[1].url}/api/v1/commits", headers={"Authorization": f"Bearer {token}"}).json()
+            rows = httpx.get(
+                f"{servers[1].url}/api/v1/commits", headers={"Authorization": f"Bearer {token}"}
+            ).json()
             if rows and rows[0]["state"] in ("deployed", "failed"):
                 break
             assert time.monotonic() < deadline, rows

@@ -9,7 +9,9 @@ from typing import Any
 
 import click
 
-CONFIG_HELP = "The server file (default: server.yaml here if there is one; $STACKYARD_SERVER_CONFIG)."
+CONFIG_HELP = (
+    "The server file (default: server.yaml here if there is one; $STACKYARD_SERVER_CONFIG)."
+)
 
 
 def _db(database_url: str | None) -> Any:
@@ -143,7 +145,11 @@ def users() -> None:
 @click.option("--github", "github_login", default=None, help="The user's GitHub login.")
 @click.pass_obj
 def users_add(
-    obj: dict[str, Any], name: str, scopes: tuple[str, ...], slack_id: str | None, github_login: str | None
+    obj: dict[str, Any],
+    name: str,
+    scopes: tuple[str, ...],
+    slack_id: str | None,
+    github_login: str | None,
 ) -> None:
     """Add user NAME (again: replace its scopes)."""
     from stackyard.server.auth import add_user

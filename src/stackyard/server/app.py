@@ -1,7 +1,6 @@
 """The ASGI application: the JSON API, Slack's slash commands, GitHub's webhooks, and the
 dashboard, on FastAPI (its request models give the OpenAPI schema at ``/openapi.json``)."""
 
-
 import asyncio
 import dataclasses
 import json
@@ -158,20 +157,20 @@ def create_app(server: Server, *, grace: float = 30.0, run_jobs: bool = True) ->
         return found
 
     def reader(request: Request) -> Principal:
-        if server.settings.public_dashboard and not request.headers.get("authorization"):
-            if not request.cookies.get(COOKIE):
-                return Principal("anonymous", ("read:*",), "public dashboard")
+        anonymous = not request.headers.get("authorization") and not request.cookies.get(COOKIE)
+        if server.settings.public_dashboard and anonymous:
+            return Principal("anonymous", ("read:*",), "public dashboard")
         return caller(request)
 
     Caller = Annotated[Principal, Depends(caller)]
-    Reader = Annotated[Principal, Depends(reader)]
     Env = Annotated[str, Query(description="the environment (aliases apply)")]
 
     def env_of(name: str) -> str:
         env = server.environment(name)
         if not server.known_environment(env):
             raise UsageError(
-                f"no environment {env!r}", hint="environments: " + ", ".join(server.environment_names())
+                f"no environment {env!r}",
+                hint="environments: " + ", ".join(server.environment_names()),
             )
         return env
 
@@ -213,9 +212,7 @@ def create_app(server: Server, *, grace: float = 30.0, run_jobs: bool = True) ->
     @app.get("/api/v1/apps/{app_name}", tags=["apps"])
     def app_info(app_name: str, who: Caller) -> dict[str, Any]:
         data = server.reader(who.actor).info(app_name)
-        data["environments"] = {
-            e: v for e, v in data["environments"].items() if who.may("read", e)
-        }
+        data["environments"] = {e: v for e, v in data["environments"].items() if who.may("read", e)}
         return data
 
     @app.get("/api/v1/apps/{app_name}/config", tags=["config"])
@@ -286,7 +283,10 @@ def create_app(server: Server, *, grace: float = 30.0, run_jobs: bool = True) ->
         unlocked(who, app_name, env, False)
         version = body.version or svc(who.actor).previous_version(app_name, env)
         job = enqueue(
-            server, app=app_name, env=env, actor=who.actor,
+            server,
+            app=app_name,
+            env=env,
+            actor=who.actor,
             options={"rollback_to": version, "holder": who.name},
         )
         return {"job": job, "url": f"/api/v1/jobs/{job}", "version": version}
@@ -296,7 +296,11 @@ def create_app(server: Server, *, grace: float = 30.0, run_jobs: bool = True) ->
         env = env_of(body.env)
         who.require("deploy", env)
         job = enqueue(
-            server, app=app_name, env=env, actor=who.actor, kind="restart",
+            server,
+            app=app_name,
+            env=env,
+            actor=who.actor,
+            kind="restart",
             options={"process": body.process},
         )
         return {"job": job, "url": f"/api/v1/jobs/{job}"}
@@ -324,7 +328,11 @@ def create_app(server: Server, *, grace: float = 30.0, run_jobs: bool = True) ->
         app_name: str, who: Caller, limit: Annotated[int, Query(ge=1, le=1000)] = 100
     ) -> list[dict[str, Any]]:
         rows = server.reader(who.actor).events(app_name, limit)
-        return [dataclasses.asdict(e) for e in rows if not e.environment or who.may("read", e.environment)]
+        return [
+            dataclasses.asdict(e)
+            for e in rows
+            if not e.environment or who.may("read", e.environment)
+        ]
 
     # -- jobs ------------------------------------------------------------------------------
     @app.get("/api/v1/jobs/{job_id}", tags=["deploys"])
@@ -382,8 +390,12 @@ def create_app(server: Server, *, grace: float = 30.0, run_jobs: bool = True) ->
     def add_user(body: UserRequest, who: Caller) -> dict[str, Any]:
         who.require("admin")
         auth.add_user(
-            server.db, body.name, body.scopes, slack_id=body.slack_id,
-            github_login=body.github_login, actor=who.actor,
+            server.db,
+            body.name,
+            body.scopes,
+            slack_id=body.slack_id,
+            github_login=body.github_login,
+            actor=who.actor,
         )
         return {"name": body.name, "scopes": body.scopes}
 
@@ -396,7 +408,9 @@ def create_app(server: Server, *, grace: float = 30.0, run_jobs: bool = True) ->
 
     # -- continuous delivery and the dashboard's data --------------------------------------
     @app.get("/api/v1/commits", tags=["delivery"])
-    def commits(who: Caller, app_name: Annotated[str | None, Query(alias="app")] = None) -> list[dict[str, Any]]:
+    def commits(
+        who: Caller, app_name: Annotated[str | None, Query(alias="app")] = None
+    ) -> list[dict[str, Any]]:
         return [c for c in cd.commits(server.db, app_name) if who.may("read", c["environment"])]
 
     # The dashboard's data, kept a second per set of scopes: every open dashboard polls it,
@@ -411,7 +425,7 @@ def create_app(server: Server, *, grace: float = 30.0, run_jobs: bool = True) ->
 
         header = request.headers.get("authorization", "")
         seen = auth.peek(header[7:].strip()) if header.lower().startswith("bearer ") else None
-        who = seen or await run_in_threadpool(reader, request)
+        who: Principal = seen if seen is not None else await run_in_threadpool(reader, request)
         key = tuple(sorted(who.scopes))
         now = time.monotonic()
         hit = status_cache.get(key)
@@ -452,7 +466,9 @@ def create_app(server: Server, *, grace: float = 30.0, run_jobs: bool = True) ->
 
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
         try:
-            reply = await anyio.to_thread.run_sync(slack.handle, server, form, limiter=slack_limiter)
+            reply = await anyio.to_thread.run_sync(
+                slack.handle, server, form, limiter=slack_limiter
+            )
         except StackyardError as exc:
             reply = slack.Reply(exc.message + (f" ({exc.hint})" if exc.hint else ""))
         return JSONResponse(reply.body())

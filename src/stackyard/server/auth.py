@@ -217,9 +217,7 @@ def _authenticate(
     with db.session() as session:
         row = session.scalars(select(Token).where(Token.digest == wanted)).one_or_none()
         # the lookup is by digest; compare again in constant time all the same
-        if row is None or row.revoked_at is not None or not hmac.compare_digest(
-            row.digest, wanted
-        ):
+        if row is None or row.revoked_at is not None or not hmac.compare_digest(row.digest, wanted):
             return None
         user = session.get(User, row.user_id)
         if user is None:

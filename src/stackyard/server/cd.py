@@ -63,7 +63,10 @@ def handle(server: Any, event: str, payload: dict[str, Any]) -> dict[str, Any]:
     if event == "status":
         repository = payload.get("repository", {}).get("full_name", "")
         return _status(
-            server, repository, payload.get("sha", ""), payload.get("context", ""),
+            server,
+            repository,
+            payload.get("sha", ""),
+            payload.get("context", ""),
             payload.get("state", ""),
         )
     if event == "check_run":
@@ -184,7 +187,7 @@ def _evaluate(server: Any, app: str, env: str, sha: str) -> str:
         if commit is None:
             return "unknown"
         if commit.state not in WAITING:
-            return commit.state
+            return str(commit.state)
         commit_id, statuses = commit.id, dict(commit.statuses)
         newer = session.scalars(
             select(Commit.id).where(
@@ -208,8 +211,12 @@ def _evaluate(server: Any, app: str, env: str, sha: str) -> str:
         if _move(server, commit_id, "locked"):
             with server.db.session() as session:
                 _event(
-                    session, app, env, "cd",
-                    f"{sha[:7]} not deployed: {env} is {lock.describe()}", "cd",
+                    session,
+                    app,
+                    env,
+                    "cd",
+                    f"{sha[:7]} not deployed: {env} is {lock.describe()}",
+                    "cd",
                 )
             notify(
                 server.settings.slack.notify_url,

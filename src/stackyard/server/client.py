@@ -88,9 +88,7 @@ class RemoteService:
 
     # -- changes -------------------------------------------------------------------------
     def create(self, name: str, manifest: Manifest) -> None:
-        self._call(
-            "POST", "/api/v1/apps", json={"name": name, "manifest": manifest_data(manifest)}
-        )
+        self._call("POST", "/api/v1/apps", json={"name": name, "manifest": manifest_data(manifest)})
 
     def config_change(self, app: str, env: str, set_: dict[str, str], unset: list[str]) -> None:
         self._call(
@@ -167,10 +165,14 @@ class RemoteService:
         return _rollouts(job)
 
     def plan(self, app: str, env: str, image: str | None = None) -> Any:
-        raise UsageError("apps diff is not available through a server", hint="run it without --server")
+        raise UsageError(
+            "apps diff is not available through a server", hint="run it without --server"
+        )
 
     def run(self, app: str, env: str, command: list[str], **kw: Any) -> RunInfo:
-        raise UsageError("apps run is not available through a server", hint="run it without --server")
+        raise UsageError(
+            "apps run is not available through a server", hint="run it without --server"
+        )
 
     def destroy(self, app: str, env: str, **kw: Any) -> int:
         raise UsageError(

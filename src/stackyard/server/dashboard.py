@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment as Jinja, FileSystemLoader, select_autoescape
+from jinja2 import Environment as Jinja
+from jinja2 import FileSystemLoader, select_autoescape
 from sqlalchemy import select
 
 from stackyard import __version__
@@ -48,9 +49,15 @@ def _canary(session: Any, app: str, env: str) -> dict[str, Any] | None:
     except ImportError:  # pragma: no cover
         Canary = None
     if Canary is not None and hasattr(Canary, "weight"):
-        row = session.scalars(select(Canary).where(Canary.app == app, Canary.environment == env)).first()
+        row = session.scalars(
+            select(Canary).where(Canary.app == app, Canary.environment == env)
+        ).first()
         if row is not None:
-            return {"weight": row.weight, "healthy": getattr(row, "healthy", None), "step": getattr(row, "step", None)}
+            return {
+                "weight": row.weight,
+                "healthy": getattr(row, "healthy", None),
+                "step": getattr(row, "step", None),
+            }
     job = session.scalars(
         select(Job)
         .where(Job.app == app, Job.environment == env, Job.kind == "deploy")
@@ -63,12 +70,19 @@ def _canary(session: Any, app: str, env: str) -> dict[str, Any] | None:
     if not weights:
         return None
     first = weights[0]
-    return {"weight": first.get("weight"), "healthy": first.get("healthy"), "step": first.get("step")}
+    return {
+        "weight": first.get("weight"),
+        "healthy": first.get("healthy"),
+        "step": first.get("step"),
+    }
 
 
 def status(server: Any, who: Principal | None) -> dict[str, Any]:
     """What the dashboard shows, as data (``/api/v1/status``)."""
-    can = (lambda env: who.may("read", env)) if who is not None else (lambda env: False)
+
+    def can(env: str) -> bool:
+        return who is not None and who.may("read", env)
+
     with server.reads.session() as session:
         rows = session.execute(
             select(App.name, Environment.name, Environment.current_release)
@@ -79,8 +93,13 @@ def status(server: Any, who: Principal | None) -> dict[str, Any]:
             (app, env): (version, image, status, created_at, created_by)
             for app, env, version, image, status, created_at, created_by in session.execute(
                 select(
-                    App.name, Environment.name, Release.version, Release.image, Release.status,
-                    Release.created_at, Release.created_by,
+                    App.name,
+                    Environment.name,
+                    Release.version,
+                    Release.image,
+                    Release.status,
+                    Release.created_at,
+                    Release.created_by,
                 )
                 .join(Environment, Environment.app_id == App.id)
                 .join(Release, Release.environment_id == Environment.id)

@@ -84,11 +84,17 @@ def lock(
                 ).one_or_none()
                 if row is None:
                     row = EnvLock(
-                        app=app, environment=env, holder=holder, message=message, created_at=utcnow()
+                        app=app,
+                        environment=env,
+                        holder=holder,
+                        message=message,
+                        created_at=utcnow(),
                     )
                     session.add(row)
                     session.flush()
-                    _event(session, app, env, "lock", f"locked {env}: {message}".rstrip(": "), actor)
+                    _event(
+                        session, app, env, "lock", f"locked {env}: {message}".rstrip(": "), actor
+                    )
                     return LockOutcome("taken", _info(row))
                 if row.holder == holder:
                     row.message = message or row.message
@@ -99,7 +105,11 @@ def lock(
                     return LockOutcome("held", previous)
                 row.holder, row.message, row.created_at = holder, message, utcnow()
                 _event(
-                    session, app, env, "lock", f"stole the lock on {env} from {previous.holder}",
+                    session,
+                    app,
+                    env,
+                    "lock",
+                    f"stole the lock on {env} from {previous.holder}",
                     actor,
                 )
                 return LockOutcome("stolen", _info(row), previous)
@@ -129,5 +139,7 @@ def unlock_all(db: Database, holder: str, actor: str) -> list[LockInfo]:
         out = [_info(r) for r in rows]
         for row in rows:
             session.delete(row)
-            _event(session, row.app, row.environment, "unlock", f"unlocked {row.environment}", actor)
+            _event(
+                session, row.app, row.environment, "unlock", f"unlocked {row.environment}", actor
+            )
         return out

@@ -257,9 +257,7 @@ class Runner:
                     self.active[job_id] = thread
                 thread.start()
 
-    def _claim(
-        self, job_id: int, state: str, claimed_by: str, heartbeat: datetime | None
-    ) -> bool:
+    def _claim(self, job_id: int, state: str, claimed_by: str, heartbeat: datetime | None) -> bool:
         """Compare-and-set: this process runs the job only when nobody changed it since it
         was read."""
         now = utcnow()
@@ -270,7 +268,9 @@ class Runner:
                     Job.id == job_id,
                     Job.state == state,
                     Job.claimed_by == claimed_by,
-                    Job.heartbeat_at.is_(None) if heartbeat is None else Job.heartbeat_at == heartbeat,
+                    Job.heartbeat_at.is_(None)
+                    if heartbeat is None
+                    else Job.heartbeat_at == heartbeat,
                 )
                 .values(
                     state="running",
@@ -442,7 +442,9 @@ class JobRun:
         options = dict(job.options)
         if job.kind == "restart":
             service.restart(
-                job.app, job.environment, options.get("process"),
+                job.app,
+                job.environment,
+                options.get("process"),
                 on_progress=self._progress(job, where),
             )
             self._finish("succeeded", "restarted")
@@ -524,7 +526,12 @@ class JobRun:
         gateway = self.server.gateway()
         service = self.server.service(job.actor, gateway)
         spec = ReleaseSpec(
-            job.app, job.environment, row.version, row.image, row.manifest, row.config,
+            job.app,
+            job.environment,
+            row.version,
+            row.image,
+            row.manifest,
+            row.config,
             row.formation,
         )
         with deploy_lock(self.server.db, f"{job.app}/{job.environment}", holder_id(job.actor)):

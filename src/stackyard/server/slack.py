@@ -151,7 +151,9 @@ def forget_old(db: Any) -> None:
     """Drop signatures older than twice the allowed skew (their timestamps are refused)."""
     with db.session() as session:
         session.execute(
-            delete(SlackNonce).where(SlackNonce.seen_at < utcnow() - timedelta(seconds=2 * MAX_SKEW))
+            delete(SlackNonce).where(
+                SlackNonce.seen_at < utcnow() - timedelta(seconds=2 * MAX_SKEW)
+            )
         )
 
 

@@ -56,14 +56,16 @@ class Recorder:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length)
                 try:
                     body = json.loads(raw) if raw else None
                 except ValueError:
                     body = raw.decode()
-                seen = Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                seen = Seen(
+                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
+                )
                 status, answer = 200, {}
                 for pattern, route in recorder.routes.items():
                     if re.fullmatch(pattern, self.path):
@@ -79,7 +81,7 @@ class Recorder:
                     recorder.seen.append(seen)
                     recorder._changed.notify_all()
 
-            do_GET = do_POST  # noqa: N815
+            do_GET = do_POST
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -96,12 +98,16 @@ class Recorder:
             while not check(self.seen):
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"not seen in {timeout}s; saw {[(s.path, s.body) for s in self.seen]}")
+                    raise AssertionError(
+                        f"not seen in {timeout}s; saw {[(s.path, s.body) for s in self.seen]}"
+                    )
                 self._changed.wait(left)
             return list(self.seen)
 
     def texts(self, path: str = "") -> list[str]:
-        return [str((s.body or {}).get("text", "")) for s in self.seen if s.path.startswith(path or "/")]
+        return [
+            str((s.body or {}).get("text", "")) for s in self.seen if s.path.startswith(path or "/")
+        ]
 
 
 @contextmanager
@@ -114,7 +120,9 @@ def recorder(**routes: Callable[[Seen], tuple[int, Any]]) -> Iterator[Recorder]:
 
 
 # -- signed requests --------------------------------------------------------------------------
-def slack_headers(body: bytes, secret: str = SLACK_SECRET, timestamp: int | None = None) -> dict[str, str]:
+def slack_headers(
+    body: bytes, secret: str = SLACK_SECRET, timestamp: int | None = None
+) -> dict[str, str]:
     stamp = str(int(time.time()) if timestamp is None else timestamp)
     base = b"v0:" + stamp.encode() + b":" + body
     return {
@@ -143,14 +151,24 @@ def slack_form(text: str, user: str = "U_ALICE", response_url: str = "", **extra
     return urlencode(form).encode()
 
 
-def slash(base: str, text: str, user: str = "U_ALICE", response_url: str = "", client: httpx.Client | None = None) -> httpx.Response:
+def slash(
+    base: str,
+    text: str,
+    user: str = "U_ALICE",
+    response_url: str = "",
+    client: httpx.Client | None = None,
+) -> httpx.Response:
     body = slack_form(text, user, response_url)
     if client is not None:
         return client.post(f"{base}/slack/commands", content=body, headers=slack_headers(body))
-    return httpx.post(f"{base}/slack/commands", content=body, headers=slack_headers(body), timeout=10)
+    return httpx.post(
+        f"{base}/slack/commands", content=body, headers=slack_headers(body), timeout=10
+    )
 
 
-def github_hook(base: str, event: str, payload: dict[str, Any], secret: str = GITHUB_SECRET) -> httpx.Response:
+def github_hook(
+    base: str, event: str, payload: dict[str, Any], secret: str = GITHUB_SECRET
+) -> httpx.Response:
     body = json.dumps(payload).encode()
     signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     headers = {
@@ -162,7 +180,9 @@ def github_hook(base: str, event: str, payload: dict[str, Any], secret: str = GI
     return httpx.post(f"{base}/hooks/github", content=body, headers=headers, timeout=10)
 
 
-def push(repository: str, sha: str, message: str = "a change", branch: str = "main") -> dict[str, Any]:
+def push(
+    repository: str, sha: str, message: str = "a change", branch: str = "main"
+) -> dict[str, Any]:
     return {
         "ref": f"refs/heads/{branch}",
         "after": sha,

@@ -57,7 +57,9 @@ def test_tokens_are_stored_hashed_and_can_be_revoked(world) -> None:  # type: ig
     assert token not in dumped
     with _client(world, token) as client:
         assert client.get("/api/v1/whoami").json() == {
-            "name": "bob", "via": "token laptop", "scopes": ["read:*", "deploy:*"],
+            "name": "bob",
+            "via": "token laptop",
+            "scopes": ["read:*", "deploy:*"],
         }
     assert revoke_token(world.server.db, token[:10]) == 1
     with _client(world, token) as client:
@@ -76,23 +78,49 @@ def test_deploys_without_the_scope_are_refused(world) -> None:  # type: ignore[n
     body = {"env": "stage", "image": "nginx:1"}
     with _client(world, reader) as client:
         refused = client.post("/api/v1/apps/api/deploys", json=body)
-        assert refused.status_code == 403 and "carol may not deploy stage" in refused.json()["error"]
+        assert (
+            refused.status_code == 403 and "carol may not deploy stage" in refused.json()["error"]
+        )
         assert client.get("/api/v1/apps/api/releases", params={"env": "stage"}).status_code == 200
-        assert client.patch("/api/v1/apps/api/config", params={"env": "stage"}, json={"set": {"A": "1"}}).status_code == 403
+        assert (
+            client.patch(
+                "/api/v1/apps/api/config", params={"env": "stage"}, json={"set": {"A": "1"}}
+            ).status_code
+            == 403
+        )
     with _client(world, stage_only) as client:
         assert client.post("/api/v1/apps/api/deploys", json=body).status_code == 202
         refused = client.post("/api/v1/apps/api/deploys", json={**body, "env": "prod"})
-        assert refused.status_code == 403 and refused.json()["hint"] == "that needs the deploy:prod scope"
+        assert (
+            refused.status_code == 403
+            and refused.json()["hint"] == "that needs the deploy:prod scope"
+        )
     with _client(world, everywhere) as client:
         for env in ("prod", "prod/canary", "production"):
-            assert client.post("/api/v1/apps/api/deploys", json={**body, "env": env}).status_code == 403
-        assert client.post("/api/v1/users", json={"name": "eve", "scopes": ["admin:*"]}).status_code == 403
+            assert (
+                client.post("/api/v1/apps/api/deploys", json={**body, "env": env}).status_code
+                == 403
+            )
+        assert (
+            client.post("/api/v1/users", json={"name": "eve", "scopes": ["admin:*"]}).status_code
+            == 403
+        )
     with _client(world, prod) as client:
-        assert client.post("/api/v1/apps/api/deploys", json={**body, "env": "prod/canary"}).status_code == 202
-        assert client.post("/api/v1/apps/api/deploys", json={**body, "env": "prod"}).status_code == 202
-        assert client.post("/api/v1/apps/api/deploys", json={**body, "env": "stage"}).status_code == 403
+        assert (
+            client.post("/api/v1/apps/api/deploys", json={**body, "env": "prod/canary"}).status_code
+            == 202
+        )
+        assert (
+            client.post("/api/v1/apps/api/deploys", json={**body, "env": "prod"}).status_code == 202
+        )
+        assert (
+            client.post("/api/v1/apps/api/deploys", json={**body, "env": "stage"}).status_code
+            == 403
+        )
     with world.server.db.session() as session:
-        assert [(j.environment, j.actor) for j in session.scalars(select(Job).order_by(Job.id))] == [
+        assert [
+            (j.environment, j.actor) for j in session.scalars(select(Job).order_by(Job.id))
+        ] == [
             ("stage", "bob (token ci)"),
             ("prod/canary", "root (token prod)"),
             ("prod", "root (token prod)"),
@@ -102,17 +130,49 @@ def test_deploys_without_the_scope_are_refused(world) -> None:  # type: ignore[n
 def test_every_mutation_is_an_audit_event_with_its_actor(world) -> None:  # type: ignore[no-untyped-def]
     admin = create_token(world.server.db, "root", "admin", ["admin:*", "deploy:stage"])
     with _client(world, admin) as client:
-        assert client.patch("/api/v1/apps/api/config", params={"env": "stage"},
-                            json={"set": {"MODE": "live"}, "unset": []}).status_code == 200
-        assert client.post("/api/v1/apps/api/formation", params={"env": "stage"},
-                           json={"scales": [{"process": "web", "count": 3}]}).json()["web"]["count"] == 3
-        assert client.put("/api/v1/apps/api/lock", params={"env": "stage"}, json={"message": "m"}).status_code == 200
-        assert client.delete("/api/v1/apps/api/lock", params={"env": "stage"}).json()["unlocked"] is True
-        assert client.post("/api/v1/apps/api/deploys", json={"env": "stage", "ref": "abc1234"}).status_code == 202
-        made = client.post("/api/v1/tokens", json={"user": "alice", "name": "bot", "scopes": ["read:*"]})
+        assert (
+            client.patch(
+                "/api/v1/apps/api/config",
+                params={"env": "stage"},
+                json={"set": {"MODE": "live"}, "unset": []},
+            ).status_code
+            == 200
+        )
+        assert (
+            client.post(
+                "/api/v1/apps/api/formation",
+                params={"env": "stage"},
+                json={"scales": [{"process": "web", "count": 3}]},
+            ).json()["web"]["count"]
+            == 3
+        )
+        assert (
+            client.put(
+                "/api/v1/apps/api/lock", params={"env": "stage"}, json={"message": "m"}
+            ).status_code
+            == 200
+        )
+        assert (
+            client.delete("/api/v1/apps/api/lock", params={"env": "stage"}).json()["unlocked"]
+            is True
+        )
+        assert (
+            client.post(
+                "/api/v1/apps/api/deploys", json={"env": "stage", "ref": "abc1234"}
+            ).status_code
+            == 202
+        )
+        made = client.post(
+            "/api/v1/tokens", json={"user": "alice", "name": "bot", "scopes": ["read:*"]}
+        )
         assert made.status_code == 201 and made.json()["token"].startswith("sy_")
-        assert client.post("/api/v1/users", json={"name": "dave", "scopes": ["read:*"]}).status_code == 201
-        assert client.get("/api/v1/apps/api/config", params={"env": "stage"}).json() == {"MODE": "live"}
+        assert (
+            client.post("/api/v1/users", json={"name": "dave", "scopes": ["read:*"]}).status_code
+            == 201
+        )
+        assert client.get("/api/v1/apps/api/config", params={"env": "stage"}).json() == {
+            "MODE": "live"
+        }
         events = client.get("/api/v1/apps/api/events").json()
     kinds = [e["kind"] for e in events]
     assert {"config", "scale", "lock", "unlock", "job"} <= set(kinds)
@@ -120,7 +180,8 @@ def test_every_mutation_is_an_audit_event_with_its_actor(world) -> None:  # type
     with world.server.db.session() as session:
         server_wide = session.scalars(select(Event).where(Event.app == "")).all()
         assert {(e.kind, e.actor) for e in server_wide} >= {
-            ("token", "root (token admin)"), ("user", "root (token admin)"),
+            ("token", "root (token admin)"),
+            ("user", "root (token admin)"),
         }
 
 
@@ -128,27 +189,47 @@ def test_lock_conflicts_and_bad_input_over_the_api(world) -> None:  # type: igno
     alice = create_token(world.server.db, "alice", "a")
     bob = create_token(world.server.db, "bob", "b")
     with _client(world, alice) as a, _client(world, bob) as b:
-        assert a.put("/api/v1/apps/api/lock", params={"env": "stage"}, json={"message": "mine"}).json()["outcome"] == "taken"
+        assert (
+            a.put(
+                "/api/v1/apps/api/lock", params={"env": "stage"}, json={"message": "mine"}
+            ).json()["outcome"]
+            == "taken"
+        )
         held = b.put("/api/v1/apps/api/lock", params={"env": "stage"}, json={})
         assert held.status_code == 409 and "locked by alice: mine" in held.json()["detail"]
         blocked = b.post("/api/v1/apps/api/deploys", json={"env": "stage"})
         assert blocked.status_code == 409
-        assert b.put("/api/v1/apps/api/lock", params={"env": "stage"}, json={"steal": True}).json()["outcome"] == "stolen"
+        assert (
+            b.put("/api/v1/apps/api/lock", params={"env": "stage"}, json={"steal": True}).json()[
+                "outcome"
+            ]
+            == "stolen"
+        )
         assert "bob stole your lock" in world.notify.wait_for(lambda s: len(s) == 1)[0].body["text"]
         assert b.get("/api/v1/locks").json()[0]["holder"] == "bob"
         missing = b.post("/api/v1/apps/api/deploys", json={"env": "qa"})
         assert missing.status_code == 400 and "no environment 'qa'" in missing.json()["error"]
         assert b.post("/api/v1/apps/nope/deploys", json={"env": "stage"}).status_code == 400
         assert b.get("/api/v1/jobs/999").status_code == 404
-        assert b.post("/api/v1/apps/api/promote", json={"env": "stage/canary"}).status_code in (202, 501)
+        assert b.post("/api/v1/apps/api/promote", json={"env": "stage/canary"}).status_code in (
+            202,
+            501,
+        )
 
 
 def test_openapi_schema(world) -> None:  # type: ignore[no-untyped-def]
     schema = httpx.get(f"{world.url}/openapi.json").json()
     assert schema["info"]["title"] == "stackyard server"
     paths = schema["paths"]
-    for path in ("/api/v1/apps/{app_name}/deploys", "/api/v1/apps/{app_name}/lock", "/slack/commands",
-                 "/hooks/github", "/api/v1/status", "/api/v1/apps/{app_name}/rollback",
-                 "/api/v1/apps/{app_name}/promote", "/api/v1/apps/{app_name}/formation"):
+    for path in (
+        "/api/v1/apps/{app_name}/deploys",
+        "/api/v1/apps/{app_name}/lock",
+        "/slack/commands",
+        "/hooks/github",
+        "/api/v1/status",
+        "/api/v1/apps/{app_name}/rollback",
+        "/api/v1/apps/{app_name}/promote",
+        "/api/v1/apps/{app_name}/formation",
+    ):
         assert path in paths, path
     assert "DeployRequest" in schema["components"]["schemas"]

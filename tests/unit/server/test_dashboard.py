@@ -13,17 +13,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
-from server_support import serve
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ui"))
-from browser import chromium  # noqa: E402
+from browser import chromium
 
-from stackyard.apps.db.database import Database  # noqa: E402
-from stackyard.apps.db.models import App, Environment, Event, Release, utcnow  # noqa: E402
-from stackyard.server import envlocks  # noqa: E402
-from stackyard.server.auth import create_token  # noqa: E402
-from stackyard.server.models import Job  # noqa: E402
+from stackyard.apps.db.database import Database
+from stackyard.apps.db.models import App, Environment, Event, Release, utcnow
+from stackyard.server import envlocks
+from stackyard.server.auth import create_token
+from stackyard.server.models import Job
 
 UPDATE = os.environ.get("STACKYARD_UPDATE_SNAPSHOTS") == "1"
 DOCS = Path(__file__).resolve().parents[3] / "docs"
@@ -36,7 +35,9 @@ def _seed(db: Database) -> None:
         for name in ("api", "worker"):
             app = session.scalars(select(App).where(App.name == name)).one_or_none()
             if app is None:
-                app = App(name=name, manifest={"processes": {"web": {"command": "x"}}}, created_by="seed")
+                app = App(
+                    name=name, manifest={"processes": {"web": {"command": "x"}}}, created_by="seed"
+                )
                 session.add(app)
                 session.flush()
         apps = {a.name: a for a in session.scalars(select(App))}
@@ -52,29 +53,116 @@ def _seed(db: Database) -> None:
             session.add(env)
             session.flush()
             for version, status in releases:
-                session.add(Release(environment_id=env.id, version=version, image=f"{DIGEST}{version:02d}",
-                                    manifest={}, config={}, formation={}, description="", status=status,
-                                    created_by="carol (slack U_CAROL)", created_at=now - timedelta(minutes=30 - version)))
-        session.add(Job(app="api", environment="stage/canary", ref="3f2a9c1", state="running", source="slack",
-                        actor="alice (slack U_ALICE)", release=4, kind="deploy",
-                        progress={"processes": {"web": {"process": "web", "state": "IN_PROGRESS", "running": 1,
-                                                        "desired": 1, "step": 2, "weight": 25, "healthy": 2}}}))
-        session.add(Job(app="api", environment="prod/canary", ref="9c1f0e7", state="succeeded", source="cd",
-                        actor="cd (github)", release=2, kind="deploy", result="v2 succeeded",
-                        progress={"processes": {"web": {"process": "web", "state": "COMPLETED", "running": 1,
-                                                        "desired": 1, "weight": 10, "healthy": 1}}}))
-        for kind, env, message in [("deploy", "prod", "v7 succeeded"), ("lock", "prod", "locked prod: migrating the orders table"),
-                                   ("cd", "stage", "push 3f2a9c1: waiting for checks")]:
-            session.add(Event(app="api", environment=env, kind=kind, message=message, actor="bob (slack U_BOB)", created_at=now))
-    envlocks.lock(db, "api", "prod", "bob", "migrating the orders table", steal=False, actor="bob (slack U_BOB)")
+                session.add(
+                    Release(
+                        environment_id=env.id,
+                        version=version,
+                        image=f"{DIGEST}{version:02d}",
+                        manifest={},
+                        config={},
+                        formation={},
+                        description="",
+                        status=status,
+                        created_by="carol (slack U_CAROL)",
+                        created_at=now - timedelta(minutes=30 - version),
+                    )
+                )
+        session.add(
+            Job(
+                app="api",
+                environment="stage/canary",
+                ref="3f2a9c1",
+                state="running",
+                source="slack",
+                actor="alice (slack U_ALICE)",
+                release=4,
+                kind="deploy",
+                progress={
+                    "processes": {
+                        "web": {
+                            "process": "web",
+                            "state": "IN_PROGRESS",
+                            "running": 1,
+                            "desired": 1,
+                            "step": 2,
+                            "weight": 25,
+                            "healthy": 2,
+                        }
+                    }
+                },
+            )
+        )
+        session.add(
+            Job(
+                app="api",
+                environment="prod/canary",
+                ref="9c1f0e7",
+                state="succeeded",
+                source="cd",
+                actor="cd (github)",
+                release=2,
+                kind="deploy",
+                result="v2 succeeded",
+                progress={
+                    "processes": {
+                        "web": {
+                            "process": "web",
+                            "state": "COMPLETED",
+                            "running": 1,
+                            "desired": 1,
+                            "weight": 10,
+                            "healthy": 1,
+                        }
+                    }
+                },
+            )
+        )
+        for kind, env, message in [
+            ("deploy", "prod", "v7 succeeded"),
+            ("lock", "prod", "locked prod: migrating the orders table"),
+            ("cd", "stage", "push 3f2a9c1: waiting for checks"),
+        ]:
+            session.add(
+                Event(
+                    app="api",
+                    environment=env,
+                    kind=kind,
+                    message=message,
+                    actor="bob (slack U_BOB)",
+                    created_at=now,
+                )
+            )
+    envlocks.lock(
+        db,
+        "api",
+        "prod",
+        "bob",
+        "migrating the orders table",
+        steal=False,
+        actor="bob (slack U_BOB)",
+    )
 
 
-def _headless(binary: str, url: str, profile: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+def _headless(
+    binary: str, url: str, profile: Path, *extra: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [binary, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--enable-logging=stderr", "--v=0", "--virtual-time-budget=7000",
-         f"--user-data-dir={profile}", *extra, url],
-        capture_output=True, text=True, timeout=120,
+        [
+            binary,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=7000",
+            f"--user-data-dir={profile}",
+            *extra,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -90,9 +178,18 @@ def test_the_dashboard_in_headless_chromium(world, tmp_path: Path) -> None:  # t
     assert "offline" not in html  # the refresh (after 5 s of virtual time) worked
     assert re.search(r"updated \d", html)
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
-    assert 'data-app="api" data-env="stage"' in html and 'data-app="api" data-env="stage/canary"' in html
+    assert (
+        'data-app="api" data-env="stage"' in html
+        and 'data-app="api" data-env="stage/canary"' in html
+    )
     row = html.split('data-env="stage/canary"', 1)[1].split("</tr>", 1)[0]
-    assert "v3" in row and "v4 pending" in row and 'width: 25%' in row and "25%" in row and "2 healthy" in row
+    assert (
+        "v3" in row
+        and "v4 pending" in row
+        and "width: 25%" in row
+        and "25%" in row
+        and "2 healthy" in row
+    )
     prod = html.split('data-app="api" data-env="prod"', 1)[1].split("</tr>", 1)[0]
     assert "v7" in prod and "locked</span> bob: migrating the orders table" in prod
     assert "worker" in text and "v6 failed" in text
@@ -101,8 +198,14 @@ def test_the_dashboard_in_headless_chromium(world, tmp_path: Path) -> None:  # t
     assert "locked prod: migrating the orders table" in text
 
     shot = tmp_path / "dashboard.png"
-    taken = _headless(binary, world.url + "/", tmp_path / "profile2", f"--screenshot={shot}", "--window-size=1280,760",
-                      "--hide-scrollbars")
+    taken = _headless(
+        binary,
+        world.url + "/",
+        tmp_path / "profile2",
+        f"--screenshot={shot}",
+        "--window-size=1280,760",
+        "--hide-scrollbars",
+    )
     assert taken.returncode == 0 and shot.stat().st_size > 20_000, taken.stderr[-2000:]
     if UPDATE:
         shutil.copy(shot, DOCS / "dashboard.png")
@@ -116,13 +219,19 @@ def test_a_private_dashboard_asks_for_a_token_and_then_shows(world) -> None:  # 
     token = create_token(world.server.db, "carol", "browser")
     shown = httpx.get(world.url + "/", cookies={"stackyard_token": token})
     assert "migrating the orders table" in shown.text
-    data = httpx.get(world.url + "/api/v1/status", headers={"Authorization": f"Bearer {token}"}).json()
+    data = httpx.get(
+        world.url + "/api/v1/status", headers={"Authorization": f"Bearer {token}"}
+    ).json()
     assert [e["name"] for e in data["environments"]] == ["prod", "stage"]
     assert data["environments"][0] == {"name": "prod", "protected": True, "sub": ["prod/canary"]}
-    canary = next(a for a in data["apps"] if a["name"] == "api")["environments"]["stage/canary"]["canary"]
+    canary = next(a for a in data["apps"] if a["name"] == "api")["environments"]["stage/canary"][
+        "canary"
+    ]
     assert canary == {"weight": 25, "healthy": 2, "step": 2}
     # a token scoped to stage sees nothing of prod
     stage = create_token(world.server.db, "alice", "stage-only", ["read:stage"])
-    data = httpx.get(world.url + "/api/v1/status", headers={"Authorization": f"Bearer {stage}"}).json()
+    data = httpx.get(
+        world.url + "/api/v1/status", headers={"Authorization": f"Bearer {stage}"}
+    ).json()
     assert [e["name"] for e in data["environments"]] == ["stage"]
     assert data["locks"] == [] and all(e["environment"] != "prod" for e in data["events"])

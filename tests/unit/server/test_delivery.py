@@ -22,27 +22,50 @@ def _jobs(world) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
 
 def _pass(world, sha: str) -> None:  # type: ignore[no-untyped-def]
     for context in ("ci/test", "build"):
-        assert github_hook(world.url, "status", status("acme/api", sha, context, "success")).status_code == 200
+        assert (
+            github_hook(
+                world.url, "status", status("acme/api", sha, context, "success")
+            ).status_code
+            == 200
+        )
 
 
 def test_push_then_passing_checks_deploys_once(world) -> None:  # type: ignore[no-untyped-def]
     answer = github_hook(world.url, "push", push("acme/api", SHA1))
     assert answer.json()["commits"] == [{"app": "api", "sha": SHA1, "state": "pending"}]
-    assert github_hook(world.url, "status", status("acme/api", SHA1, "ci/test", "success")).json()["commits"][0]["state"] == "pending"
+    assert (
+        github_hook(world.url, "status", status("acme/api", SHA1, "ci/test", "success")).json()[
+            "commits"
+        ][0]["state"]
+        == "pending"
+    )
     assert _jobs(world) == []
     # a check run counts like a status
-    run = {"check_run": {"head_sha": SHA1, "name": "build", "status": "completed", "conclusion": "success"},
-           "repository": {"full_name": "acme/api"}}
+    run = {
+        "check_run": {
+            "head_sha": SHA1,
+            "name": "build",
+            "status": "completed",
+            "conclusion": "success",
+        },
+        "repository": {"full_name": "acme/api"},
+    }
     assert github_hook(world.url, "check_run", run).json()["commits"][0]["state"] == "deploying"
     assert _jobs(world) == [(SHA1, "cd", "queued")]
     # the same news again (a redelivery, another server): still one deploy
     _pass(world, SHA1)
-    assert github_hook(world.url, "push", push("acme/api", SHA1)).json()["commits"][0]["state"] == "known"
+    assert (
+        github_hook(world.url, "push", push("acme/api", SHA1)).json()["commits"][0]["state"]
+        == "known"
+    )
     assert _jobs(world) == [(SHA1, "cd", "queued")]
 
 
 def test_other_branches_and_repositories_are_ignored(world) -> None:  # type: ignore[no-untyped-def]
-    assert github_hook(world.url, "push", push("acme/api", SHA1, branch="feature")).json()["commits"] == []
+    assert (
+        github_hook(world.url, "push", push("acme/api", SHA1, branch="feature")).json()["commits"]
+        == []
+    )
     assert github_hook(world.url, "push", push("acme/web", SHA1)).json()["commits"] == []
     assert github_hook(world.url, "issues", {}).json()["ignored"] == "issues"
 
@@ -69,7 +92,9 @@ def test_a_locked_environment_does_not_deploy_and_notifies(world) -> None:  # ty
     _pass(world, SHA1)
     assert _state(world, SHA1) == "locked" and _jobs(world) == []
     note = world.notify.wait_for(lambda seen: len(seen) == 1)[0].body["text"]
-    assert note.startswith(f"Continuous delivery did not deploy api {SHA1[:7]} to `stage`: it is locked by alice: load test")
+    assert note.startswith(
+        f"Continuous delivery did not deploy api {SHA1[:7]} to `stage`: it is locked by alice: load test"
+    )
 
 
 def test_a_newer_commit_supersedes_an_older_one(world) -> None:  # type: ignore[no-untyped-def]
