@@ -233,6 +233,7 @@ def test_a_slash_command_deploys_a_ref_and_posts_progress(
 ) -> None:
     sha = "5e0c8a1" + "0" * 33
     world.push_image("api", sha)
+    version = len(_releases(world)) + 1
     started = time.monotonic()
     answer = slash(
         server.url, f"api@{sha} to staging", response_url=f"{world.responses.url}/slack/r1"
@@ -249,14 +250,14 @@ def test_a_slash_command_deploys_a_ref_and_posts_progress(
     texts = [str(s.body["text"]) for s in seen if s.path == "/slack/r1"]
     assert texts[0].startswith(f"Deploying api@{sha} to stage ({REGISTRY}/api@sha256:")
     assert any(re.search(r"web \d/2 running: (IN_PROGRESS|COMPLETED)", t) for t in texts), texts
-    assert texts[-1] == f"Deployed api@{sha} to stage: release v1 succeeded"
+    assert texts[-1] == f"Deployed api@{sha} to stage: release v{version} succeeded"
     assert len(texts) <= 5  # Slack's budget for one response_url
     assert all(s.body["response_type"] == "in_channel" for s in seen if s.path == "/slack/r1")
     latest = _releases(world)[0]
     assert latest["status"] == "succeeded" and latest["image"].startswith(f"{REGISTRY}/api@sha256:")
     assert latest["created_by"] == "alice (slack U_ALICE)"
     latest_reply = slash(server.url, "latest api").json()["text"]
-    assert latest_reply.startswith(f"The latest release of api in `stage` is v1 ({sha}):")
+    assert latest_reply.startswith(f"The latest release of api in `stage` is v{version} ({sha}):")
 
 
 def test_an_image_the_registry_lacks_is_refused_before_planning(

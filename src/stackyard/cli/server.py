@@ -129,6 +129,11 @@ def server(
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: None)
+        # what is loaded by now lives as long as the server: keep the collector off it
+        import gc
+
+        gc.collect()
+        gc.freeze()
         uvicorn.Server(config).run(sockets=[sock])
         click.echo("stackyard server stopped", err=True)
 

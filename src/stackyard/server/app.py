@@ -131,7 +131,9 @@ def create_app(server: Server, *, grace: float = 30.0, run_jobs: bool = True) ->
     )
     app.state.server = server
     # Slash commands take a few threads, not the whole pool: reads stay quick under a burst.
-    slack_limiter = anyio.CapacityLimiter(SLACK_THREADS)
+    # On SQLite sessions queue in this process anyway: one thread, and the event loop
+    # contends with no more than it for the interpreter.
+    slack_limiter = anyio.CapacityLimiter(1 if server.db.dialect == "sqlite" else SLACK_THREADS)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(StackyardError)

@@ -450,6 +450,14 @@ class JobRun:
             self._finish("succeeded", "restarted")
             self._say(f"Restarted {where}.", final=True)
             return
+        if job.kind == "promote":
+            # canary sub-environments: their service promotes a sub-environment's release
+            outcome = service.promote(job.app, job.environment)  # type: ignore[attr-defined]
+            release = getattr(outcome, "release", outcome)
+            version = int(getattr(release, "version", 0) or 0)
+            status = str(getattr(release, "status", "succeeded"))
+            self._ended(where, version, status, str(getattr(release, "reason", "") or ""))
+            return
         if job.ref:
             resolved = self.server.resolve(job.app, job.ref, gateway)
             image = resolved.digest
