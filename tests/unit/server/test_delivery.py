@@ -110,3 +110,16 @@ def test_a_newer_commit_supersedes_an_older_one(world) -> None:  # type: ignore[
     _pass(world, SHA3)
     assert _jobs(world) == [(SHA2, "cd", "superseded"), (SHA3, "cd", "queued")]
     assert _state(world, SHA2) == "superseded" and _state(world, SHA3) == "deploying"
+
+
+def test_progress_lines_name_step_weight_and_healthy_targets() -> None:
+    from stackyard.server.jobs import describe_rollout
+
+    plain = {"process": "web", "state": "IN_PROGRESS", "running": 1, "desired": 2, "reason": ""}
+    assert describe_rollout(plain) == "web 1/2 running: IN_PROGRESS"
+    canary = {**plain, "step": 2, "weight": 25, "healthy": 3}
+    assert describe_rollout(canary) == (
+        "step 2, web 1/2 running, weight 25%, 3 healthy targets: IN_PROGRESS"
+    )
+    failed = {**plain, "state": "FAILED", "reason": "rolled back"}
+    assert describe_rollout(failed) == "web 1/2 running: FAILED (rolled back)"
