@@ -23,8 +23,9 @@ tuned (poll time 1 s); sceptre has no such setting (it polls every 4 s). A peer 
 virtualenv cannot be installed is skipped, saying so.
 
 Prints a markdown report (per-pair ratios stackyard/peer with their range, stackyard's targets
-with their value in every run, the scaling table of ``bench/bench_scale.py``, then medians of
-every figure) and writes it to ``bench/results/<date>-<quick|full>.md``.
+with their value in every run, the scaling table of ``bench/bench_scale.py``, the canary
+rollout figures of ``bench/bench_canary.py``, then medians of every figure) and writes it to
+``bench/results/<date>-<quick|full>.md``.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from bench.bench_canary import measure as canary_figures
+from bench.bench_canary import report as canary_report
 from bench.bench_scale import scale_table
 from bench.peers import PEERS, install, peer_bin
 from bench.peers_smoke import peer_env
@@ -170,6 +173,7 @@ class Plan:
     blocks: tuple[Block, ...]
     help_runs: int
     scale: tuple[int, ...] = ()  # sizes for bench.bench_scale (stackyard alone); () skips it
+    canary: bool = False  # bench.bench_canary's rollouts (stackyard alone, about 20 s)
 
 
 PEER_BEST = ("stacker", "sceptre", "runway")
@@ -189,6 +193,7 @@ QUICK = Plan(
     ),
     help_runs=7,
     scale=(10, 100, 300),
+    canary=True,
 )
 # Full: hours, mostly stacker's and runway's 30 s default poll; those repeat once.
 FULL = Plan(
@@ -204,6 +209,7 @@ FULL = Plan(
     ),
     help_runs=9,
     scale=(10, 100, 300, 1000),
+    canary=True,
 )
 
 
@@ -809,11 +815,22 @@ def main(argv: list[str] | None = None) -> int:
                 )
             pair += 1
     scale = scale_table(plan.scale) if plan.scale else []
+    canary = canary_report(canary_figures()) if plan.canary else []
     help_seconds = help_time(plan.help_runs)
     summaries = summarize(measurements)
     peers = [k for k in SETTINGS if any(m.setting == k != "stackyard" for m in measurements)]
     report = render(
-        plan, when, tools, notes, measurements, summaries, peers, help_seconds, scale, started, load
+        plan,
+        when,
+        tools,
+        notes,
+        measurements,
+        summaries,
+        peers,
+        help_seconds,
+        [*scale, *canary],
+        started,
+        load,
     )
     print(report)
     if not args.no_write and plan.name != "custom":

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: the team's whole stage environment (12 stacks) on the embedded local AWS,
-# then an app (web and worker) deployed onto it with `stackyard apps`.
+# then an app (web and worker) deployed onto it with `stackyard apps`, and a canary of it
+# that takes a measured share of its traffic, is promoted, then rolls a broken release back.
 # Starts the local AWS, stores the database password as a secret, builds every stack in
 # parallel as soon as its dependencies are done, shows what exists, and leaves the endpoint
 # running so that you can try the next commands yourself.
@@ -89,6 +90,45 @@ run apps rollback -a api -e stage --local
 run apps releases -a api -e stage
 run apps events -a api
 
+bold "12. A canary: stage/canary runs in stage's cluster and takes 10% of its traffic"
+echo "  (apps.yaml: stage/canary has 'parent: stage': stage's cluster, listener, config and formation, key by key)"
+run apps scale -a api -e stage/canary --no-deploy web=1
+run apps env diff stage stage/canary -a api
+run apps deploy registry.example.com/api:v3 -a api -e stage/canary --local --steps 10 --bake 2s --poll 1s -m "canary of v3"
+# 1,000 simulated requests through the gateway's listener: which target group answered each
+STATUS=$("$SY" apps canary status -a api -e stage/canary --local --json)
+LISTENER=$(printf '%s' "$STATUS" | python3 -c 'import json, sys; print(json.load(sys.stdin)["listener"])')
+printf '\033[2m$ %s\033[0m\n' "$SHOWN local traffic \$LISTENER -n 1000 --host api.stage.example.com"
+"$SY" local traffic "$LISTENER" -n 1000 --host api.stage.example.com --json \
+  | STATUS="$STATUS" python3 -c '
+import json, os, sys
+answer, status = json.load(sys.stdin), json.loads(os.environ["STATUS"])
+rule = status["rules"][0]
+names = {rule["parent_group"]: "stage", rule["canary_group"]: "stage/canary"}
+for arn, count in sorted(answer["target_groups"].items(), key=lambda kv: -kv[1]):
+    print(f"  {names.get(arn, arn):<13} {count:>4} of {answer['"'"'requests'"'"']} requests  {count / answer['"'"'requests'"'"']:.1%}")'
+run apps promote stage/canary -a api --local
+
+bold "13. A release that breaks under traffic: the canary rolls back on its own"
+# api:v4 starts healthy; once its first step is read back from the listener, its tasks start
+# failing their health checks (the local AWS's health route), as a bad release would.
+LOG=$(mktemp)
+printf '\033[2m$ %s\033[0m\n' "$SHOWN apps deploy registry.example.com/api:v4 -a api -e stage/canary --local --steps 10,50 --bake 4s --poll 1s"
+( CODE=0; "$SY" apps deploy registry.example.com/api:v4 -a api -e stage/canary --local \
+    --steps 10,50 --bake 4s --poll 1s 2>&1 || CODE=$?; echo "$CODE" >"$LOG.code" ) | tee "$LOG" &
+URL=$("$SY" local status --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["url"])')
+health() { python3 -c 'import json, sys, urllib.request
+request = urllib.request.Request(sys.argv[1] + "/_stackyard/health/images", method="POST",
+    data=json.dumps({"image": "registry.example.com/api:v4", "healthy": sys.argv[2] == "ok"}).encode())
+urllib.request.urlopen(request).read()' "$URL" "$1"; }
+for _ in $(seq 600); do grep -q "step 1/2.*read back" "$LOG" && break; sleep 0.1; done
+health failing
+echo "  (the local AWS now fails registry.example.com/api:v4's health checks)"
+wait
+echo "  (exit $(cat "$LOG.code"): a rollback is a failure)"
+health ok
+run apps canary status -a api -e stage/canary --local
+
 bold "Try next, from the repository's folder (the local AWS keeps running)"
 O=examples/ops
 cat <<NEXT
@@ -103,6 +143,10 @@ cat <<NEXT
   $SHOWN secrets audit --local
   # the app: a failing image is rolled back by ECS and the deploy exits 1
   $SHOWN apps deploy registry.example.com/api:v3-unhealthy -a api -e stage --local --apps-file $O/apps.yaml
+  # the canary: its share, set and read back; what it runs and how healthy it is
+  $SHOWN apps canary weight 25% -a api -e stage/canary --local --apps-file $O/apps.yaml
+  $SHOWN apps canary status -a api -e stage/canary --local --apps-file $O/apps.yaml
+  $SHOWN apps info -a api --apps-file $O/apps.yaml
   # delete everything (asks first), then stop the local AWS
   $SHOWN destroy --local $O/$ENV $O/$CONFIG
   $SHOWN local down

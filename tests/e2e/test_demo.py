@@ -54,3 +54,13 @@ def test_demo_builds_the_stage_environment(tmp_path: Path) -> None:
     assert len(re.findall(r"^web +\S+ +RUNNING +v2 +t3.small +web ", out, re.M)) == 3
     assert "DATABASE_URL=secret:/ops-stage/api/database-url" in out
     assert "api stage v5: succeeded" in out and "rollback to v3" in out
+    # the canary: stage/canary takes about 10% of 1,000 simulated requests and is promoted;
+    # then a release that starts failing its health checks is rolled back on its own
+    assert "api stage/canary v1: succeeded" in out and "api stage/canary: 10% of the traffic" in out
+    share = re.search(r"^  stage/canary +(\d+) of 1000 requests", out, re.M)
+    assert share and abs(int(share.group(1)) - 100) <= 30, out
+    assert "api stage v6: succeeded" in out and "api stage/canary: weight 0%" in out
+    assert re.search(r"api stage/canary v2: failed \(step 1 \(10%\): web: ", out)
+    assert "api stage/canary: weight 0%, rolled back: v3 succeeded" in out
+    assert "(exit 1: a rollback is a failure)" in out
+    assert re.search(r"last rollout: v2 steps 10,50 bake 4s: rolled_back at step 1", out)

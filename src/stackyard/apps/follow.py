@@ -40,9 +40,11 @@ def _why(service: Mapping[str, Any], since: datetime) -> str:
     return "the deployment was rolled back"
 
 
-def _rollout(
+def rollout_of(
     process: str, service: Mapping[str, Any], task_definition: str, since: datetime
 ) -> Rollout:
+    """Where ``process``'s deployment of ``task_definition`` is, from its DescribeServices
+    entry: ECS's rollout state, or FAILED with ECS's reason when it was rolled back."""
     ours = [d for d in service.get("deployments", []) if d.get("taskDefinition") == task_definition]
     if not ours:
         # the circuit breaker replaced our deployment with a rollback to the previous one
@@ -91,7 +93,7 @@ def follow(
             service = described.get(name)
             if service is None:
                 continue
-            rollout = _rollout(process, service, task_definition, since)
+            rollout = rollout_of(process, service, task_definition, since)
             if on_progress is not None and seen.get(process) != rollout:
                 on_progress(rollout)
             seen[process] = rollout

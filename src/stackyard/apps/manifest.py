@@ -6,6 +6,7 @@
         port: 8080
         exposed: {host: api.example.com, path: /api/*}
         health: {path: /health, interval: 10, healthy: 2, unhealthy: 3, grace: 30}
+        alarms: {http_5xx: 10, latency: 1.5}       # 5xx a minute; p99 seconds (0: no alarm)
         cpu: 256
         memory: 512
         scale: 2
@@ -55,6 +56,15 @@ class HealthCheck(_Strict):
     grace: int = Field(default=0, ge=0, le=2147483647)
 
 
+class Alarms(_Strict):
+    """The CloudWatch alarms of an exposed process's target group, which a canary rollout
+    watches: more than ``http_5xx`` target 5xx answers in a minute, a p99 target response
+    time above ``latency`` seconds over a minute. 0 leaves that alarm out."""
+
+    http_5xx: int = Field(default=10, ge=0)
+    latency: float = Field(default=2.0, ge=0)
+
+
 class Constraint(_Strict):
     """An ECS placement constraint."""
 
@@ -83,6 +93,7 @@ class Process(_Strict):
     port: int | None = Field(default=None, ge=1, le=65535)
     exposed: Exposure | None = None
     health: HealthCheck = HealthCheck()
+    alarms: Alarms = Alarms()
     cpu: int | None = Field(default=None, ge=0)
     memory: int | None = Field(default=None, ge=4)
     scale: int = Field(default=1, ge=0)

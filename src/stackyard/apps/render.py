@@ -3,6 +3,13 @@
 The app's stack lives in a config of its own (written to a temporary folder for the run),
 under the infrastructure's namespace, bound to the infrastructure through ``rxref``
 lookups, so that ``workflow.plan`` and the engine treat it as they treat every stack.
+
+A sub-environment's stack (``app-api-prod-canary``) runs its services in the parent's cluster
+with target groups of their own. Its listener rules match the parent's host and path *and* the
+header ``X-Stackyard-Environment: prod/canary`` one priority before the parent's rule: that
+rule is what ties the canary's target groups to the load balancer (ECS refuses a service whose
+target group no listener uses), and lets a caller reach the canary on purpose. Real traffic
+reaches it through the parent's rule, weighted (:mod:`stackyard.apps.canary`).
 """
 
 from __future__ import annotations
@@ -15,7 +22,11 @@ from typing import Any
 
 from stackyard.apps.config_vars import split
 from stackyard.apps.environments import Environments, EnvironmentSpec, bound
+from stackyard.apps.inheritance import parent_name, process_placement
 from stackyard.apps.manifest import manifest_of
+from stackyard.errors import UsageError
+
+CANARY_HEADER = "X-Stackyard-Environment"
 
 
 @dataclass(frozen=True)
@@ -31,12 +42,39 @@ class ReleaseSpec:
     formation: dict[str, dict[str, int | None]]
 
 
+def environment_slug(environment: str) -> str:
+    """An environment's name as stack names take it: ``prod/canary`` → ``prod-canary``."""
+    return environment.replace("/", "-")
+
+
 def stack_name(app: str, environment: str) -> str:
     """The config name of an app environment's stack (the namespace is prefixed to it)."""
-    return f"app-{app}-{environment}"
+    return f"app-{app}-{environment_slug(environment)}"
 
 
-def processes(release: ReleaseSpec, spec: EnvironmentSpec) -> dict[str, Any]:
+def _canary_exposure(
+    release: ReleaseSpec, process: str, exposed: dict[str, Any], namespace: str
+) -> dict[str, Any]:
+    """A sub-environment's exposure: the parent's host and path, the header, and the
+    priority just before the parent's rule."""
+    from stackyard.library.app_service import rule_priority
+
+    parent = parent_name(release.environment)
+    assert parent is not None
+    parent_stack = stack_name(release.app, parent)
+    fqn = f"{namespace}-{parent_stack}" if namespace else parent_stack
+    priority = exposed.get("priority") or rule_priority(fqn, process)
+    if priority <= 1:
+        raise UsageError(
+            f"{process}: the listener rule of {parent} has priority {priority}, so no rule of "
+            f"{release.environment} can go before it",
+            hint="give the process an exposed priority above 1",
+        )
+    header = {"name": CANARY_HEADER, "value": release.environment}
+    return {**exposed, "priority": priority - 1, "header": header}
+
+
+def processes(release: ReleaseSpec, spec: EnvironmentSpec, namespace: str = "") -> dict[str, Any]:
     """The ``Processes`` variable of :class:`~stackyard.library.app_service.AppService`."""
     manifest = manifest_of(release.manifest)
     plain, secrets = split(release.config)
@@ -44,6 +82,7 @@ def processes(release: ReleaseSpec, spec: EnvironmentSpec) -> dict[str, Any]:
     for name, process in manifest.processes.items():
         scale = release.formation.get(name, {})
         defaults = spec.defaults
+        placement = process_placement(process, defaults)
         entry: dict[str, Any] = {
             "command": process.command,
             "count": scale.get("count") if scale.get("count") is not None else process.scale,
@@ -51,20 +90,18 @@ def processes(release: ReleaseSpec, spec: EnvironmentSpec) -> dict[str, Any]:
             "memory": scale.get("memory") or process.memory or defaults.memory,
             "environment": {**process.env, **plain, "STACKYARD_RELEASE": f"v{release.version}"},
             "secrets": secrets,
-            "constraints": [
-                c.model_dump(exclude_none=True)
-                for c in (*defaults.placement.constraints, *process.placement.constraints)
-            ],
-            "strategy": [
-                s.model_dump(exclude_none=True)
-                for s in (process.placement.strategy or defaults.placement.strategy)
-            ],
+            "constraints": [c.model_dump(exclude_none=True) for c in placement.constraints],
+            "strategy": [s.model_dump(exclude_none=True) for s in placement.strategy],
         }
         if process.port:
             entry["port"] = process.port
         if process.exposed is not None:
-            entry["exposed"] = process.exposed.model_dump(exclude_none=True)
+            exposed = process.exposed.model_dump(exclude_none=True)
+            if spec.parent is not None:
+                exposed = _canary_exposure(release, name, exposed, namespace)
+            entry["exposed"] = exposed
             entry["health"] = process.health.model_dump()
+            entry["alarms"] = process.alarms.model_dump()
         out[name] = entry
     return out
 
@@ -77,7 +114,7 @@ def stack_config(release: ReleaseSpec, spec: EnvironmentSpec, namespace: str) ->
         "Release": release.version,
         "Image": release.image,
         "ClusterName": bound(spec.cluster),
-        "Processes": processes(release, spec),
+        "Processes": processes(release, spec, namespace),
         "Namespace": namespace,
     }
     for key, binding in (

@@ -18,14 +18,19 @@ from sqlalchemy import func, select
 from stackyard.apps.db.database import Database
 from stackyard.apps.db.locks import deploy_lock, holder_id
 from stackyard.apps.db.models import App, ConfigVar, Environment, Event, Formation, Release, utcnow
-from stackyard.apps.environments import Environments
+from stackyard.apps.environments import BINDINGS, Environments
 from stackyard.apps.follow import Rollout, follow
 from stackyard.apps.formation import Scale
+from stackyard.apps.inheritance import effective_formation, layered, parent_name
 from stackyard.apps.manifest import Manifest, manifest_data
 from stackyard.apps.render import ReleaseSpec, load_project, stack_name
+from stackyard.apps.rollout import CanaryPolicy, RolloutOutcome, StepProgress
 from stackyard.errors import StackyardError, UsageError
 
 if TYPE_CHECKING:
+    from stackyard.apps.canaries import Canaries, CanaryStatus
+    from stackyard.apps.canary import Confirmation
+    from stackyard.apps.envdiff import DiffRow, EnvView
     from stackyard.aws.cloudformation import CloudFormationGateway
     from stackyard.engine.approval import ApprovalPolicy
     from stackyard.plan.model import Plan
@@ -85,11 +90,16 @@ class RunInfo:
 
 @dataclass(frozen=True)
 class DeployResult:
-    """How a deploy ended."""
+    """How a deploy ended. ``shipped``: the stack took the release and its ECS deployments
+    were followed; ``canary``: how a canary rollout's steps went; ``rolled_back_to``: the
+    release a failed canary rollout went back to."""
 
     release: ReleaseInfo
     rollouts: dict[str, Rollout]
     exit_code: int = 0
+    shipped: bool = False
+    canary: RolloutOutcome | None = None
+    rolled_back_to: ReleaseInfo | None = None
 
 
 def _release_info(row: Release) -> ReleaseInfo:
@@ -187,36 +197,177 @@ class AppsService:
             return out
 
     def info(self, name: str) -> dict[str, Any]:
-        """An app: manifest, and per environment its current release and formation."""
+        """An app: manifest, and per environment its current release and formation, and
+        (with the apps file) the effective placement of each process."""
+        placements = self.placements(name)
         with self.db.session() as session:
             app = self._app(session, name)
-            envs = {}
+            envs: dict[str, dict[str, Any]] = {}
             for env in session.scalars(select(Environment).where(Environment.app_id == app.id)):
-                rows = session.scalars(select(Formation).where(Formation.environment_id == env.id))
                 envs[env.name] = {
                     "current_release": env.current_release,
-                    "formation": {f.process: f.count for f in rows},
+                    "formation": {
+                        p: f["count"]
+                        for p, f in self._effective_formation(session, app, env.name).items()
+                    },
                 }
+            for env_name, placement in placements.items():
+                envs.setdefault(env_name, {"current_release": None, "formation": {}})
+                envs[env_name]["placement"] = placement
             return {"name": app.name, "manifest": app.manifest, "environments": envs}
 
-    # -- config vars -----------------------------------------------------------------------
-    def config_get(self, app: str, env: str) -> dict[str, str]:
-        """The config vars (secrets as their ``secret:/path`` references)."""
+    def placements(self, app: str) -> dict[str, dict[str, dict[str, list[dict[str, str]]]]]:
+        """Per environment of the apps file, per process of the app: the effective placement
+        constraints and strategy (the process's over its environment's defaults over its
+        parent's). Empty without the apps file."""
+        from stackyard.apps.inheritance import process_placement
+        from stackyard.apps.manifest import manifest_of
+
+        if self.environments is None:
+            return {}
         with self.db.session() as session:
-            e = self._find_env(session, self._app(session, app), env)
-            if e is None:
-                return {}
-            rows = session.scalars(select(ConfigVar).where(ConfigVar.environment_id == e.id))
-            return {row.key: row.value for row in rows}
+            manifest = manifest_of(self._app(session, app).manifest)
+        out: dict[str, dict[str, dict[str, list[dict[str, str]]]]] = {}
+        for env in sorted(self.environments.specs):
+            defaults = self.environments.get(env).defaults
+            out[env] = {}
+            for name, process in sorted(manifest.processes.items()):
+                placement = process_placement(process, defaults)
+                out[env][name] = {
+                    "constraints": [c.model_dump(exclude_none=True) for c in placement.constraints],
+                    "strategy": [s.model_dump(exclude_none=True) for s in placement.strategy],
+                }
+        return out
+
+    def env_view(self, app: str, env: str) -> EnvView:
+        """``env``'s effective settings, each with its origin (see :mod:`apps.envdiff`)."""
+        from stackyard.apps.envdiff import (
+            EnvView,
+            entries,
+            formation_entries,
+            layered_entries,
+            placement_text,
+        )
+
+        parent = parent_name(env)
+        sections: dict[str, dict[str, tuple[str, str]]] = {}
+        if self.environments is not None:
+            spec, declared = self.environments.get(env), self.environments.declared(env)
+
+            def origin(key: str, mine: set[str]) -> str:
+                return "own" if parent is None or key in mine else "inherited"
+
+            sections["bindings"] = {
+                key: (str(getattr(spec, key)), origin(key, declared.model_fields_set))
+                for key in (*BINDINGS, "env_file", "protected")
+                if getattr(spec, key) is not None
+            }
+            mine = set(declared.defaults.model_fields_set)
+            constraints, strategy = placement_text(spec.defaults.placement)
+            own_placement = declared.defaults.placement
+            sections["defaults"] = {
+                "cpu": (str(spec.defaults.cpu), origin("cpu", mine)),
+                "memory": (str(spec.defaults.memory), origin("memory", mine)),
+                "placement.constraints": (
+                    constraints,
+                    "own" if parent is None or own_placement.constraints else "inherited",
+                ),
+                "placement.strategy": (
+                    strategy,
+                    "own" if parent is None or own_placement.strategy else "inherited",
+                ),
+            }
+        with self.db.session() as session:
+            a = self._app(session, app)
+            sections["config"] = layered_entries(self._config_layers(session, a, env))
+            sections["formation"] = formation_entries(
+                self._own_formation(session, a, env),
+                self._own_formation(session, a, parent) if parent else None,
+            )
+            e = self._find_env(session, a, env)
+            release = None
+            if e is not None and e.current_release is not None:
+                release = session.scalars(
+                    select(Release).where(
+                        Release.environment_id == e.id, Release.version == e.current_release
+                    )
+                ).one_or_none()
+            sections["release"] = entries(
+                {"version": f"v{release.version}", "image": release.image} if release else {}
+            )
+        return EnvView(env, sections)
+
+    def env_diff(
+        self, app: str, left: str, right: str, *, only_changes: bool = False
+    ) -> list[DiffRow]:
+        """The effective difference of two environments of ``app``, key by key, secrets
+        masked (see :mod:`stackyard.apps.envdiff`)."""
+        from stackyard.apps.envdiff import diff
+
+        return diff(self.env_view(app, left), self.env_view(app, right), only_changes=only_changes)
+
+    # -- config vars -----------------------------------------------------------------------
+    def _own_config(self, session: Any, app: App, env: str) -> dict[str, str]:
+        e = self._find_env(session, app, env)
+        if e is None:
+            return {}
+        rows = session.scalars(select(ConfigVar).where(ConfigVar.environment_id == e.id))
+        return {row.key: row.value for row in rows}
+
+    def _own_formation(self, session: Any, app: App, env: str) -> dict[str, dict[str, int | None]]:
+        e = self._find_env(session, app, env)
+        if e is None:
+            return {}
+        rows = session.scalars(select(Formation).where(Formation.environment_id == e.id))
+        return {f.process: {"count": f.count, "cpu": f.cpu, "memory": f.memory} for f in rows}
+
+    def _config_layers(self, session: Any, app: App, env: str) -> dict[str, tuple[str, str]]:
+        parent = parent_name(env)
+        inherited = self._own_config(session, app, parent) if parent else {}
+        return layered(inherited, self._own_config(session, app, env))
+
+    def _effective_config(self, session: Any, app: App, env: str) -> dict[str, str]:
+        return {k: v for k, (v, _) in self._config_layers(session, app, env).items()}
+
+    def _effective_formation(
+        self, session: Any, app: App, env: str
+    ) -> dict[str, dict[str, int | None]]:
+        parent = parent_name(env)
+        own = self._own_formation(session, app, env)
+        if parent is None:
+            return own
+        return effective_formation(self._own_formation(session, app, parent), own)
+
+    def config_get(self, app: str, env: str) -> dict[str, str]:
+        """The effective config vars (secrets as their ``secret:/path`` references): a
+        sub-environment's own over its parent's."""
+        with self.db.session() as session:
+            return self._effective_config(session, self._app(session, app), env)
+
+    def config_layers(self, app: str, env: str) -> dict[str, tuple[str, str]]:
+        """Each effective config var with where it comes from: ``own`` or ``inherited``."""
+        with self.db.session() as session:
+            return self._config_layers(session, self._app(session, app), env)
 
     def config_change(self, app: str, env: str, set_: dict[str, str], unset: list[str]) -> None:
-        """Set and unset config vars (a deploy makes them a release)."""
+        """Set and unset config vars (a deploy makes them a release). In a sub-environment
+        a set key overrides the parent's, and unsetting it brings the parent's back."""
         with self.db.session() as session:
-            e = self._env(session, self._app(session, app), env)
+            a = self._app(session, app)
+            e = self._env(session, a, env)
             rows = {
                 r.key: r
                 for r in session.scalars(select(ConfigVar).where(ConfigVar.environment_id == e.id))
             }
+            parent = parent_name(env)
+            inherited = self._own_config(session, a, parent) if parent else {}
+            for key in unset:
+                if key not in rows and key in inherited:
+                    raise UsageError(
+                        f"{key} is {parent}'s: {env} inherits it and does not set it",
+                        hint=f"unset it in {parent}, or override it here: "
+                        f"stackyard apps env set -a {app} -e {env} {key}=...",
+                    )
             for key, value in set_.items():
                 if key in rows:
                     rows[key].value = value
@@ -298,8 +449,18 @@ class AppsService:
             return int(version)
 
     def _new_release(
-        self, app: str, env: str, image: str, description: str, source: int | None
+        self,
+        app: str,
+        env: str,
+        image: str,
+        description: str,
+        source: int | None,
+        *,
+        contents: ReleaseSpec | None = None,
     ) -> ReleaseSpec:
+        """Record a pending release of ``image`` with the app's manifest and the effective
+        config and formation; or a copy of release ``source``; or ``contents``' image,
+        manifest, config and formation (a promotion)."""
         with self.db.session() as session:
             a = self._app(session, app)
             e = self._env(session, a, env)
@@ -317,20 +478,13 @@ class AppsService:
                     raise UsageError(f"{app} has no release v{source} in {env}")
                 manifest, config, formation = old.manifest, old.config, old.formation
                 image = old.image
+            elif contents is not None:
+                image, manifest = contents.image, contents.manifest
+                config, formation = contents.config, contents.formation
             else:
                 manifest = a.manifest
-                config = {
-                    r.key: r.value
-                    for r in session.scalars(
-                        select(ConfigVar).where(ConfigVar.environment_id == e.id)
-                    )
-                }
-                formation = {
-                    f.process: {"count": f.count, "cpu": f.cpu, "memory": f.memory}
-                    for f in session.scalars(
-                        select(Formation).where(Formation.environment_id == e.id)
-                    )
-                }
+                config = self._effective_config(session, a, env)
+                formation = self._effective_formation(session, a, env)
             session.add(
                 Release(
                     environment_id=e.id,
@@ -348,14 +502,25 @@ class AppsService:
             self._event(session, app, env, "release", description, version)
             return ReleaseSpec(app, env, version, image, manifest, config, formation)
 
+    def _release_row(self, session: Any, spec: ReleaseSpec) -> tuple[Environment, Release]:
+        e = self._env(session, self._app(session, spec.app), spec.environment)
+        row = session.scalars(
+            select(Release).where(Release.environment_id == e.id, Release.version == spec.version)
+        ).one()
+        return e, row
+
+    def _release(self, spec: ReleaseSpec) -> ReleaseInfo:
+        with self.db.session() as session:
+            return _release_info(self._release_row(session, spec)[1])
+
+    def _current_version(self, app: str, env: str) -> int | None:
+        with self.db.session() as session:
+            found = self._find_env(session, self._app(session, app), env)
+            return found.current_release if found is not None else None
+
     def _finish(self, spec: ReleaseSpec, status: str, reason: str) -> ReleaseInfo:
         with self.db.session() as session:
-            e = self._env(session, self._app(session, spec.app), spec.environment)
-            row = session.scalars(
-                select(Release).where(
-                    Release.environment_id == e.id, Release.version == spec.version
-                )
-            ).one()
+            e, row = self._release_row(session, spec)
             row.status, row.reason = status, reason
             if status == "succeeded":
                 e.current_release = spec.version
@@ -383,17 +548,32 @@ class AppsService:
         on_wait: Callable[[str], None] | None = None,
         lock_wait: float = 900.0,
         timeout: float = 900.0,
+        canary: CanaryPolicy | None = None,
+        on_step: Callable[[StepProgress], None] | None = None,
     ) -> DeployResult:
         """Make a release and deploy it: one plan of the app environment's stack through the
         engine, then each ECS deployment followed to COMPLETED. Serialised per app
-        environment by the database lock. ``image`` None: the current release's image."""
+        environment by the database lock. ``image`` None: the current release's image.
+
+        ``canary`` (a sub-environment only): then step the canary's weight on the parent's
+        listener, reading each weight back and baking each step while its health is
+        watched; any failure sets the weight to 0 and rolls the canary back to its previous
+        release (its parent's, the first time), and the result is a failure (exit 1) whose
+        release carries the reason (:mod:`stackyard.apps.rollout`)."""
         from stackyard.apps.images import resolve_image
-        from stackyard.workflow import build
 
         if self.environments is None or self.gateway is None:
             raise UsageError("deploying needs the apps file and AWS")
+        if canary is not None and parent_name(env) is None:
+            raise UsageError(
+                f"{env} is not a sub-environment: steps and bake are for canaries",
+                hint="deploy to a sub-environment such as prod/canary (parent: prod)",
+            )
         holder = holder_id(self.actor)
         with deploy_lock(self.db, f"{app}/{env}", holder, wait=lock_wait, on_wait=on_wait):
+            if canary is not None:
+                self.canaries.parent_rules(app, env)  # refuse before making a release
+            previous = self._current_version(app, env)
             if image is None and rollback_to is None:
                 image = self.current_image(app, env)
             resolved = resolve_image(image, self._clients("ecr")) if image else ""
@@ -401,30 +581,109 @@ class AppsService:
                 f"rollback to v{rollback_to}" if rollback_to else f"deploy {resolved}"
             )
             spec = self._new_release(app, env, resolved, what, rollback_to)
-            started = utcnow()
-            try:
-                project = load_project(spec, self.environments, self.region)
-                from stackyard.engine.run import RunOptions
+            if canary is None:
+                return self._ship(spec, approvals, on_progress, timeout)
+            return self.canaries.rollout(
+                spec, previous, canary, approvals, on_progress, on_step, timeout
+            )
 
-                result = build(project, self.gateway, RunOptions(), approvals=approvals)
-            except StackyardError as exc:
-                self._finish(spec, "failed", exc.message)
-                raise
-            if not result.ok:
-                state = next(iter(result.states.values()), None)
-                failure = state.failure if state else None
-                reason = str(failure) if failure else (state.detail if state else "")
-                reason = reason or result.summary()
-                # exit 3: a protected environment's change awaits approval (or was declined)
-                status = "held" if result.exit_code == 3 else "failed"
-                info = self._finish(spec, status, reason)
-                return DeployResult(info, {}, result.exit_code)
-            rollouts = self._follow(spec, started, on_progress, timeout)
-            failed = {p: r for p, r in rollouts.items() if r.state != "COMPLETED"}
-            if failed:
-                reason = "; ".join(f"{p}: {r.reason}" for p, r in sorted(failed.items()))
-                return DeployResult(self._finish(spec, "failed", reason), rollouts, 1)
-            return DeployResult(self._finish(spec, "succeeded", ""), rollouts, 0)
+    def _ship(
+        self,
+        spec: ReleaseSpec,
+        approvals: ApprovalPolicy | None,
+        on_progress: Callable[[Rollout], None] | None,
+        timeout: float,
+        *,
+        finish: bool = True,
+    ) -> DeployResult:
+        """Deploy a recorded release: build its stack, follow its ECS deployments. A failure
+        (or a held approval, exit 3) finishes the release; success finishes it only when
+        ``finish`` (a canary rollout has steps to go first)."""
+        from stackyard.engine.run import RunOptions
+        from stackyard.workflow import build
+
+        assert self.environments is not None and self.gateway is not None
+        started = utcnow()
+        try:
+            project = load_project(spec, self.environments, self.region)
+            result = build(project, self.gateway, RunOptions(), approvals=approvals)
+        except StackyardError as exc:
+            self._finish(spec, "failed", exc.message)
+            raise
+        if not result.ok:
+            state = next(iter(result.states.values()), None)
+            failure = state.failure if state else None
+            reason = str(failure) if failure else (state.detail if state else "")
+            reason = reason or result.summary()
+            # exit 3: a protected environment's change awaits approval (or was declined)
+            status = "held" if result.exit_code == 3 else "failed"
+            info = self._finish(spec, status, reason)
+            return DeployResult(info, {}, result.exit_code)
+        rollouts = self._follow(spec, started, on_progress, timeout)
+        failed = {p: r for p, r in rollouts.items() if r.state != "COMPLETED"}
+        if failed:
+            reason = "; ".join(f"{p}: {r.reason}" for p, r in sorted(failed.items()))
+            return DeployResult(self._finish(spec, "failed", reason), rollouts, 1, shipped=True)
+        if not finish:
+            return DeployResult(self._release(spec), rollouts, 0, shipped=True)
+        return DeployResult(self._finish(spec, "succeeded", ""), rollouts, 0, shipped=True)
+
+    @property
+    def canaries(self) -> Canaries:
+        """The canary operations of this service (weights, rollouts, promotion)."""
+        from stackyard.apps.canaries import Canaries
+
+        return Canaries(self)
+
+    def canary_weight(
+        self,
+        app: str,
+        env: str,
+        weight: int,
+        *,
+        confirm_timeout: float = 30.0,
+        on_wait: Callable[[str], None] | None = None,
+        lock_wait: float = 900.0,
+    ) -> Confirmation:
+        """Set a canary's share of its parent's traffic (a whole percentage) on the parent's
+        listener rules and read it back; WeightError (exit 1) when it does not read back."""
+        return self.canaries.set_weight(
+            app, env, weight, confirm_timeout=confirm_timeout, on_wait=on_wait, lock_wait=lock_wait
+        )
+
+    def canary_status(self, app: str, env: str) -> CanaryStatus:
+        """A canary's release, its share per process as the listener has it, its health now
+        and its last rollout."""
+        return self.canaries.status(app, env)
+
+    def promote(
+        self,
+        app: str,
+        env: str,
+        *,
+        release: int | None = None,
+        with_config: bool = False,
+        approvals: ApprovalPolicy | None = None,
+        on_progress: Callable[[Rollout], None] | None = None,
+        on_wait: Callable[[str], None] | None = None,
+        lock_wait: float = 900.0,
+        timeout: float = 900.0,
+    ) -> DeployResult:
+        """Promote a canary: a parent release with its image and manifest (``with_config``:
+        and its config overrides, then dropped from it), deployed through the normal
+        reviewed path, then the canary's weight set to 0. Refused when the canary is
+        unhealthy or runs another release than ``release``."""
+        return self.canaries.promote(
+            app,
+            env,
+            release=release,
+            with_config=with_config,
+            approvals=approvals,
+            on_progress=on_progress,
+            on_wait=on_wait,
+            lock_wait=lock_wait,
+            timeout=timeout,
+        )
 
     def plan(self, app: str, env: str, image: str | None = None) -> Plan:
         """What deploying ``image`` (default: the current release's) with the app's current
@@ -466,11 +725,7 @@ class AppsService:
 
     def _formation(self, app: str, env: str) -> dict[str, dict[str, int | None]]:
         with self.db.session() as session:
-            e = self._find_env(session, self._app(session, app), env)
-            if e is None:
-                return {}
-            rows = session.scalars(select(Formation).where(Formation.environment_id == e.id))
-            return {f.process: {"count": f.count, "cpu": f.cpu, "memory": f.memory} for f in rows}
+            return self._effective_formation(session, self._app(session, app), env)
 
     def _outputs(self, app: str, env: str) -> dict[str, str]:
         from stackyard.aws.session import Location
@@ -485,10 +740,14 @@ class AppsService:
             raise UsageError(f"{app} is not deployed in {env}")
         return dict(deployed.outputs)
 
-    def _services(self, spec: ReleaseSpec) -> tuple[str, dict[str, tuple[str, str]]]:
+    def _services(
+        self, spec: ReleaseSpec, outputs: dict[str, str] | None = None
+    ) -> tuple[str, dict[str, tuple[str, str]]]:
+        """The cluster and, per process, its service name and task definition ARN, from the
+        stack's outputs (read unless given)."""
         from stackyard.library.app_service import logical_name
 
-        outputs = self._outputs(spec.app, spec.environment)
+        outputs = outputs or self._outputs(spec.app, spec.environment)
         services = {
             p: (
                 outputs[f"{logical_name(p)}ServiceName"],
@@ -620,6 +879,9 @@ class AppsService:
             if spec is not None:
                 if self.environments is None or self.gateway is None:
                     raise UsageError("destroying a deployed app needs the apps file and AWS")
+                self._refuse_with_children(app, env)
+                if parent_name(env) is not None:
+                    self.canaries.detach(app, env)
                 project = load_project(spec, self.environments, self.region)
                 result = destroy(project, self.gateway, RunOptions(), approvals=approvals)
                 if not result.ok:
@@ -629,6 +891,15 @@ class AppsService:
                 session.delete(e)
                 self._event(session, app, env, "destroy", f"destroyed {app} in {env}")
         return 0
+
+    def _refuse_with_children(self, app: str, env: str) -> None:
+        assert self.environments is not None
+        for child in self.environments.children_of(env):
+            if self._current_version(app, child) is not None:
+                raise UsageError(
+                    f"{app} runs in {child}, which shares {env}'s listener rules",
+                    hint=f"destroy it first: stackyard apps destroy -a {app} -e {child}",
+                )
 
     # -- reads of what runs ----------------------------------------------------------------
     def ps(self, app: str, env: str) -> list[TaskInfo]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +13,8 @@ import click
 
 if TYPE_CHECKING:
     from stackyard.apps.follow import Rollout
-    from stackyard.apps.service import AppsService
+    from stackyard.apps.rollout import StepProgress
+    from stackyard.apps.service import AppsService, DeployResult
 
 APPS_FILE_HELP = "The environments file (default: apps.yaml here, or $STACKYARD_APPS_FILE)."
 
@@ -55,7 +57,11 @@ def _service(
     with contextlib.ExitStack() as stack:
         stack.callback(db.close)
         if not aws:
-            yield AppsService(db, actor="local user")
+            # the apps file, when there is one, gives sub-environments and placement
+            environments = None
+            if apps_file and os.path.exists(apps_file):
+                environments = load_environments(apps_file)
+            yield AppsService(db, environments, actor="local user")
             return
         endpoint = None
         if local:
@@ -79,6 +85,51 @@ def _progress(rollout: Rollout) -> None:
     )
 
 
+def _version(text: str) -> int:
+    """``v3`` or ``3`` → 3."""
+    from stackyard.errors import UsageError
+
+    number = text.lower().removeprefix("v")
+    if not number.isdigit():
+        raise UsageError(f"{text!r} is not a release number (v3 or 3)")
+    return int(number)
+
+
+def _step(step: StepProgress) -> None:
+    head = f"  step {step.step}/{step.steps} {step.weight:>3}%"
+    if step.phase == "confirmed":
+        text = "weight read back from the listener"
+    elif step.phase == "baking":
+        text = f"baking {step.elapsed:.0f}s/{step.bake:g}s"
+    elif step.phase == "baked":
+        text = f"baked {step.bake:g}s"
+    else:
+        text = f"FAILED: {step.reason}"
+    if step.health is not None and step.phase != "failed":
+        text += f"  {step.health.summary()}"
+    click.echo(f"{head}  {text}", err=True)
+
+
+def _wait_message(who: str) -> None:
+    click.echo(f"waiting for the deploy lock held by {who}", err=True)
+
+
+def _report(app: str, env: str, result: DeployResult) -> None:
+    """The outcome lines of a deploy (and of a canary's rollback); exits with its code."""
+    release = result.release
+    line = f"{app} {env} v{release.version}: {release.status}"
+    if release.reason:
+        line += f" ({release.reason})"
+    click.echo(line)
+    if result.canary is not None and result.canary.ok:
+        click.echo(f"{app} {env}: {result.canary.weight}% of the traffic")
+    back = result.rolled_back_to
+    if back is not None:
+        click.echo(f"{app} {env}: weight 0%, rolled back: v{back.version} {back.status}")
+    if result.exit_code:
+        raise SystemExit(result.exit_code)
+
+
 def _deploy(
     service: AppsService,
     app: str,
@@ -95,16 +146,10 @@ def _deploy(
         image,
         approvals=approval_policy(console(), None, approve_protected=approve_protected),
         on_progress=_progress,
-        on_wait=lambda who: click.echo(f"waiting for the deploy lock held by {who}", err=True),
+        on_wait=_wait_message,
         **kw,
     )
-    release = result.release
-    line = f"{app} {env} v{release.version}: {release.status}"
-    if release.reason:
-        line += f" ({release.reason})"
-    click.echo(line)
-    if result.exit_code:
-        raise SystemExit(result.exit_code)
+    _report(app, env, result)
 
 
 @click.group()
@@ -155,10 +200,15 @@ def list_apps(as_json: bool) -> None:
 
 @apps.command()
 @click.option("-a", "--app", required=True, help="The app.")
+@click.option("--apps-file", envvar="STACKYARD_APPS_FILE", default="apps.yaml", help=APPS_FILE_HELP)
 @_json_option
-def info(app: str, as_json: bool) -> None:
-    """An app's manifest and, per environment, release and formation."""
-    with _service(None, False, None, aws=False) as service:
+def info(app: str, apps_file: str, as_json: bool) -> None:
+    """An app's manifest and, per environment, release, formation and the effective
+    placement of each process (with the apps file)."""
+    from stackyard.apps.envdiff import placement_text
+    from stackyard.apps.manifest import Placement
+
+    with _service(apps_file, False, None, aws=False) as service:
         data = service.info(app)
     if as_json:
         _print(data)
@@ -167,12 +217,16 @@ def info(app: str, as_json: bool) -> None:
     for name, spec in data["manifest"].get("processes", {}).items():
         click.echo(f"  {name}: {spec['command']}")
     for env, state in data["environments"].items():
-        click.echo(f"  {env}: release v{state['current_release']} formation {state['formation']}")
+        release = f"v{state['current_release']}" if state["current_release"] else "-"
+        click.echo(f"  {env}: release {release} formation {state['formation']}")
+        for process, placement in state.get("placement", {}).items():
+            constraints, strategy = placement_text(Placement.model_validate(placement))
+            click.echo(f"    {process:<10} constraints: {constraints}  strategy: {strategy}")
 
 
 @apps.group()
 def env() -> None:
-    """Config vars: get, set, unset (a secret is KEY=secret:/path)."""
+    """Config vars: get, set, unset (a secret is KEY=secret:/path); diff two environments."""
 
 
 @env.command(name="get")
@@ -187,6 +241,40 @@ def env_get(app: str, env: str, as_json: bool) -> None:
         return
     for key, value in sorted(values.items()):
         click.echo(f"{key}={value}")
+
+
+@env.command(name="diff")
+@click.option("-a", "--app", required=True, help="The app.")
+@click.option("--apps-file", envvar="STACKYARD_APPS_FILE", default="apps.yaml", help=APPS_FILE_HELP)
+@click.option("--changes", is_flag=True, help="Only the keys that differ.")
+@_json_option
+@click.argument("left")
+@click.argument("right")
+def env_diff(app: str, apps_file: str, changes: bool, as_json: bool, left: str, right: str) -> None:
+    """The effective difference of two environments, key by key: release, bindings,
+    defaults, config vars (secrets masked) and formation, each with where it comes from
+    (e.g. prod prod/canary)."""
+    with _service(apps_file, False, None, aws=False) as service:
+        rows = service.env_diff(app, left, right, only_changes=changes)
+    if as_json:
+        _print([dataclasses.asdict(r) for r in rows])
+        return
+
+    def shown(value: str | None, origin: str) -> str:
+        if value is None:
+            return "(none)"
+        return f"{value} ({origin})" if origin == "inherited" else value
+
+    width = max([len(f"{r.section}.{r.key}") for r in rows] + [8])
+    left_width = max([len(shown(r.left, r.left_origin)) for r in rows] + [len(left)])
+    click.echo(f"  {'':<{width}}  {left:<{left_width}}  {right}")
+    for r in rows:
+        mark = " " if r.same else "~"
+        name = f"{r.section}.{r.key}"
+        click.echo(
+            f"{mark} {name:<{width}}  {shown(r.left, r.left_origin):<{left_width}}  "
+            f"{shown(r.right, r.right_origin)}"
+        )
 
 
 @env.command(name="set")
@@ -245,6 +333,24 @@ def env_unset(
     is_flag=True,
     help="Break glass: deploy to a protected environment without review.",
 )
+@click.option(
+    "--steps",
+    default=None,
+    help="A canary (sub-environment) only: its share of the parent's traffic in steps, "
+    "e.g. 5,25,50 (percent); each is read back from the listener, then baked.",
+)
+@click.option(
+    "--bake",
+    default="5m",
+    show_default=True,
+    help="With --steps: how long each step runs while its health is watched.",
+)
+@click.option(
+    "--poll",
+    default="10s",
+    show_default=True,
+    help="With --steps: how often health is read while a step bakes.",
+)
 def deploy(
     image: str,
     app: str,
@@ -255,8 +361,24 @@ def deploy(
     message: str,
     no_wait_lock: bool,
     approve_protected: bool,
+    steps: str | None,
+    bake: str,
+    poll: str,
 ) -> None:
-    """Deploy IMAGE as a new release of APP in ENV, and follow it to COMPLETED."""
+    """Deploy IMAGE as a new release of APP in ENV, and follow it to COMPLETED.
+
+    To a canary with --steps: then step its weight, watching target health, the ECS
+    deployment and the app's alarms; any failure sets the weight to 0, rolls the canary
+    back to its previous release and exits 1."""
+    from stackyard.apps.canary import parse_duration, parse_steps
+    from stackyard.apps.rollout import CanaryPolicy
+
+    policy = None
+    if steps is not None:
+        bake_seconds = parse_duration(bake)
+        policy = CanaryPolicy(
+            parse_steps(steps), bake=bake_seconds, poll=min(parse_duration(poll), bake_seconds or 1)
+        )
     with _service(apps_file, local, region) as service:
         _deploy(
             service,
@@ -266,6 +388,137 @@ def deploy(
             approve_protected,
             description=message,
             lock_wait=0.0 if no_wait_lock else 900.0,
+            canary=policy,
+            on_step=_step,
+        )
+
+
+@apps.command()
+@click.argument("env")
+@click.option("-a", "--app", required=True, help="The app.")
+@_common
+@click.option("--release", default=None, help="Promote only if the canary runs this (v7 or 7).")
+@click.option(
+    "--with-config",
+    is_flag=True,
+    help="Also move the canary's config overrides to the parent (then dropped from it).",
+)
+@click.option("--no-wait-lock", is_flag=True, help="Refuse if another deploy holds the lock.")
+@click.option(
+    "--approve-protected",
+    is_flag=True,
+    help="Break glass: deploy to a protected parent without review.",
+)
+def promote(
+    env: str,
+    app: str,
+    apps_file: str,
+    local: bool,
+    region: str | None,
+    release: str | None,
+    with_config: bool,
+    no_wait_lock: bool,
+    approve_protected: bool,
+) -> None:
+    """Promote the canary ENV (prod/canary): a release of its parent with the canary's image
+    and manifest, deployed through the normal reviewed path; then the canary's weight is 0."""
+    from stackyard.cli.wiring import approval_policy, console
+
+    number = _version(release) if release else None
+    with _service(apps_file, local, region) as service:
+        result = service.promote(
+            app,
+            env,
+            release=number,
+            with_config=with_config,
+            approvals=approval_policy(console(), None, approve_protected=approve_protected),
+            on_progress=_progress,
+            on_wait=_wait_message,
+            lock_wait=0.0 if no_wait_lock else 900.0,
+        )
+    from stackyard.apps.inheritance import parent_name
+
+    _report(app, parent_name(env) or env, result)
+    click.echo(f"{app} {env}: weight 0%")
+
+
+@apps.group()
+def canary() -> None:
+    """A canary's share of its parent's traffic: weight, status."""
+
+
+@canary.command(name="weight")
+@_target
+@_common
+@click.option(
+    "--from-scale",
+    is_flag=True,
+    help="Set the share the task counts give (canary tasks ÷ all tasks), once.",
+)
+@click.argument("weight", required=False)
+def canary_weight(
+    app: str,
+    env: str,
+    apps_file: str,
+    local: bool,
+    region: str | None,
+    from_scale: bool,
+    weight: str | None,
+) -> None:
+    """Set the canary ENV's share of its parent's traffic to WEIGHT (5%), on the parent's
+    listener rules, and read it back (exit 1 when it does not read back as set)."""
+    from stackyard.apps.canary import parse_weight
+    from stackyard.errors import UsageError
+
+    if (weight is None) == (not from_scale):
+        raise UsageError("give a WEIGHT (5%) or --from-scale")
+    with _service(apps_file, local, region) as service:
+        percent = (
+            service.canaries.weight_from_scale(app, env)
+            if from_scale
+            else parse_weight(weight or "")
+        )
+        confirmed = service.canary_weight(app, env, percent, on_wait=_wait_message)
+    click.echo(
+        f"{app} {env}: weight {percent}% read back from the listener "
+        f"({confirmed.reads} read{'s' if confirmed.reads != 1 else ''}, {confirmed.seconds:.1f}s)"
+    )
+
+
+@canary.command(name="status")
+@_target
+@_common
+@_json_option
+def canary_status(
+    app: str, env: str, apps_file: str, local: bool, region: str | None, as_json: bool
+) -> None:
+    """The canary ENV: its release and its parent's, its share per process as the listener
+    has it, its health now, and its last rollout."""
+    with _service(apps_file, local, region) as service:
+        status = service.canary_status(app, env)
+    if as_json:
+        data = dataclasses.asdict(status)
+        if status.health is not None:
+            data["health"]["ok"] = status.health.ok
+        _print(data)
+        return
+    parent = f"v{status.parent_release}" if status.parent_release else "-"
+    mine = f"v{status.release}" if status.release else "-"
+    click.echo(f"{app} {env}: release {mine} ({status.image or '-'})")
+    click.echo(f"{app} {status.parent}: release {parent} ({status.parent_image or '-'})")
+    for process, share in sorted(status.weights.items()):
+        shown = "no weighted forward" if share is None else f"{share:g}%"
+        click.echo(f"  {process:<10} weight {shown}")
+    if status.health is not None:
+        verdict = "healthy" if status.health.ok else f"UNHEALTHY: {status.health.problem}"
+        click.echo(f"  {status.health.summary()}: {verdict}")
+    if status.rollout is not None:
+        r = status.rollout
+        steps = ",".join(str(s) for s in r["steps"])
+        click.echo(
+            f"  last rollout: v{r['release']} steps {steps} bake {r['bake_seconds']:g}s: "
+            f"{r['status']} at step {r['step']} ({r['weight']}%)"
+            + (f": {r['reason']}" if r["reason"] else "")
         )
 
 
@@ -298,17 +551,28 @@ def diff(
 @apps.command()
 @_target
 @_common
+@click.option("--no-deploy", is_flag=True, help="Record only; the next deploy takes it.")
 @click.argument("specs", nargs=-1, required=True)
 def scale(
-    app: str, env: str, apps_file: str, local: bool, region: str | None, specs: tuple[str, ...]
+    app: str,
+    env: str,
+    apps_file: str,
+    local: bool,
+    region: str | None,
+    no_deploy: bool,
+    specs: tuple[str, ...],
 ) -> None:
-    """Scale processes: web=3 worker=2:512:1024 (count[:cpu[:memory]]), as a new release."""
+    """Scale processes: web=3 worker=2:512:1024 (count[:cpu[:memory]]), as a new release.
+    In a sub-environment a scaled process no longer follows its parent's formation."""
     from stackyard.apps.formation import parse_scale
 
     scales = [parse_scale(s) for s in specs]
-    with _service(apps_file, local, region) as service:
+    with _service(apps_file, local, region, aws=not no_deploy) as service:
         service.scale_formation(app, env, scales)
-        _deploy(service, app, env, None, description="scale " + " ".join(specs))
+        if not no_deploy:
+            _deploy(service, app, env, None, description="scale " + " ".join(specs))
+        else:
+            click.echo(f"{app} {env}: recorded " + " ".join(specs))
 
 
 @apps.command()
@@ -319,13 +583,9 @@ def rollback(
     app: str, env: str, apps_file: str, local: bool, region: str | None, version: str | None
 ) -> None:
     """Deploy a new release made from release VERSION (v3 or 3; default: the one before)."""
-    from stackyard.errors import UsageError
-
-    number = (version or "0").lower().removeprefix("v")
-    if not number.isdigit():
-        raise UsageError(f"{version!r} is not a release number (v3 or 3)")
+    number = _version(version) if version else 0
     with _service(apps_file, local, region) as service:
-        target = int(number) or service.previous_version(app, env)
+        target = number or service.previous_version(app, env)
         _deploy(service, app, env, None, rollback_to=target)
 
 

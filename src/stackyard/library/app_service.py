@@ -2,8 +2,10 @@
 
 Per process an ECS task definition and service (rolling, with the deployment circuit
 breaker rolling back a release that cannot get healthy); per exposed process a target
-group and a listener rule on the environment's listener; for the app a log group, a task
-role and (unless the environment names one) an execution role. A config var written
+group, a listener rule on the environment's listener (with an ``http-header`` condition too
+when the exposure names a header: a canary's), and CloudWatch alarms on the target group's
+5xx answers and p99 response time; for the app a log group, a task role and (unless the
+environment names one) an execution role. A config var written
 ``secret:/ns/app/KEY`` becomes a container ``secrets`` entry whose ``valueFrom`` is the SSM
 parameter, and both roles get read access to exactly those parameters through
 :func:`stackyard.secrets.policy.secret_read_statements`: the value never enters the
@@ -17,13 +19,25 @@ import zlib
 from collections.abc import Mapping
 from typing import Any
 
-from troposphere import GetAtt, Output, Ref, Sub, elasticloadbalancingv2, iam, logs
+from troposphere import (
+    GetAtt,
+    Join,
+    Output,
+    Ref,
+    Select,
+    Split,
+    Sub,
+    cloudwatch,
+    elasticloadbalancingv2,
+    iam,
+    logs,
+)
 from troposphere import ecs as tecs
 
 from stackyard.blueprints.base import Blueprint
 from stackyard.secrets.paths import parameter_arn
 
-__all__ = ["AppService", "logical_name"]
+__all__ = ["AppService", "logical_name", "rule_priority"]
 
 _EXECUTION_POLICY = (
     "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
@@ -36,9 +50,17 @@ def logical_name(process: str) -> str:
     return "".join(part.capitalize() for part in process.replace("_", "-").split("-"))
 
 
-def _rule_priority(stack: str, process: str) -> int:
-    # stable across renders, so a redeploy does not move the rule
+def rule_priority(stack: str, process: str) -> int:
+    """The listener rule priority of ``process`` in ``stack`` (the stack's full name) when
+    its exposure names none: stable across renders, so a redeploy does not move the rule."""
     return 1000 + zlib.crc32(f"{stack}/{process}".encode()) % 40000
+
+
+def _load_balancer_full_name(listener_arn: Any) -> Any:
+    """``app/NAME/ID`` (the ``LoadBalancer`` metric dimension) from a listener's ARN
+    (``arn:...:listener/app/NAME/ID/LISTENER``)."""
+    path = Split("/", Select(5, Split(":", listener_arn)))
+    return Join("/", [Select(1, path), Select(2, path), Select(3, path)])
 
 
 def _assume(service: str) -> dict[str, Any]:
@@ -113,6 +135,48 @@ class AppService(Blueprint):
         t.add_output(Output("LogGroupName", Value=Ref(log_group)))
         t.add_output(Output("Release", Value=str(v["Release"])))
         t.add_output(Output("ClusterName", Value=v["ClusterName"]))
+
+    def _alarms(
+        self, stack: str, process: str, limits: Mapping[str, Any], group: Any, listener: Any
+    ) -> list[str]:
+        """The target group's alarms: 5xx answers of its targets in a minute, and their p99
+        response time; returns their names."""
+        name = logical_name(process)
+        dimensions = [
+            cloudwatch.MetricDimension(
+                Name="LoadBalancer", Value=_load_balancer_full_name(listener)
+            ),
+            cloudwatch.MetricDimension(
+                Name="TargetGroup", Value=GetAtt(group, "TargetGroupFullName")
+            ),
+        ]
+        errors, latency = limits.get("http_5xx", 10), limits.get("latency", 2.0)
+        wanted: list[tuple[str, str, dict[str, Any]]] = []
+        if errors:
+            metric = {"MetricName": "HTTPCode_Target_5XX_Count", "Statistic": "Sum"}
+            wanted.append(("5xx", "Errors", {**metric, "Threshold": errors}))
+        if latency:
+            metric = {"MetricName": "TargetResponseTime", "ExtendedStatistic": "p99"}
+            wanted.append(("latency", "Latency", {**metric, "Threshold": latency}))
+        names = []
+        for suffix, title, metric in wanted:
+            alarm = f"{stack}-{process}-{suffix}"
+            self.template.add_resource(
+                cloudwatch.Alarm(
+                    f"{name}{title}Alarm",
+                    AlarmName=alarm,
+                    AlarmDescription=f"{process} of {stack}: {suffix} over its limit",
+                    Namespace="AWS/ApplicationELB",
+                    Dimensions=dimensions,
+                    Period=60,
+                    EvaluationPeriods=1,
+                    ComparisonOperator="GreaterThanThreshold",
+                    TreatMissingData="notBreaching",
+                    **metric,
+                )
+            )
+            names.append(alarm)
+        return names
 
     def _secret_statements(self, paths: list[str], key_arn: str, namespace: str) -> list[Any]:
         from stackyard.secrets.policy import secret_read_statements
@@ -208,6 +272,8 @@ class AppService(Blueprint):
                     Protocol="HTTP",
                     TargetType="instance",
                     HealthCheckPath=health.get("path", "/"),
+                    # the task's dynamic host port (cfn-lint E3049)
+                    HealthCheckPort="traffic-port",
                     HealthCheckIntervalSeconds=health.get("interval", 10),
                     HealthyThresholdCount=health.get("healthy", 2),
                     UnhealthyThresholdCount=health.get("unhealthy", 2),
@@ -231,11 +297,21 @@ class AppService(Blueprint):
                     ),
                 )
             )
+            header = exposed.get("header")
+            if header:
+                conditions.append(
+                    elasticloadbalancingv2.Condition(
+                        Field="http-header",
+                        HttpHeaderConfig=elasticloadbalancingv2.HttpHeaderConfig(
+                            HttpHeaderName=header["name"], Values=[header["value"]]
+                        ),
+                    )
+                )
             rule = t.add_resource(
                 elasticloadbalancingv2.ListenerRule(
                     f"{name}ListenerRule",
                     ListenerArn=v["ListenerArn"],
-                    Priority=exposed.get("priority") or _rule_priority(stack, process),
+                    Priority=exposed.get("priority") or rule_priority(stack, process),
                     Conditions=conditions,
                     Actions=[
                         elasticloadbalancingv2.ListenerRuleAction(
@@ -251,6 +327,10 @@ class AppService(Blueprint):
             ]
             service["HealthCheckGracePeriodSeconds"] = health.get("grace", 0)
             service["DependsOn"] = [rule.title]
+            alarms = self._alarms(stack, process, spec.get("alarms", {}), group, v["ListenerArn"])
+            t.add_output(Output(f"{name}TargetGroupArn", Value=Ref(group)))
+            t.add_output(Output(f"{name}ListenerRuleArn", Value=Ref(rule)))
+            t.add_output(Output(f"{name}Alarms", Value=",".join(alarms) or "-"))
         t.add_resource(tecs.Service(f"{name}Service", **service))
         t.add_output(Output(f"{name}ServiceName", Value=GetAtt(f"{name}Service", "Name")))
         t.add_output(Output(f"{name}TaskDefinitionArn", Value=Ref(task)))

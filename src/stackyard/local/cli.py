@@ -1,4 +1,5 @@
-"""``stackyard local ...``: serve, up, down and status of the embedded local AWS.
+"""``stackyard local ...``: serve, up, down and status of the embedded local AWS, and
+simulated traffic through one of its load balancers' listeners.
 
 The group is :data:`local`; the main CLI adds it as a sub-command. moto and boto3 are imported
 only when a command runs.
@@ -135,6 +136,54 @@ def status(as_json: bool) -> None:
         click.echo(render_status(document))
     if document is None:
         sys.exit(1)
+
+
+@local.command()
+@click.argument("listener_arn")
+@click.option("-n", "--requests", default=1000, show_default=True, help="How many requests.")
+@click.option("--host", default="", help="The Host header of every request.")
+@click.option("--path", default="/", show_default=True, help="The path of every request.")
+@click.option("--header", "headers", multiple=True, help="NAME=VALUE, another header (repeat).")
+@click.option("--seed", type=int, default=None, help="Make the random choices repeatable.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole answer as JSON.")
+@_reported
+def traffic(
+    listener_arn: str,
+    requests: int,
+    host: str,
+    path: str,
+    headers: tuple[str, ...],
+    seed: int | None,
+    as_json: bool,
+) -> None:
+    """Send simulated requests through a listener of the background endpoint: which target
+    group answered how many (rules, weights and target health as a load balancer has them)."""
+    from stackyard.errors import UsageError
+    from stackyard.local.daemon import recorded
+    from stackyard.local.elbv2.traffic import TrafficError, send_traffic
+
+    info = recorded()
+    if info is None:
+        raise StackyardError(
+            "no local AWS endpoint is running (start one with `stackyard local up`)"
+        )
+    pairs = dict(h.partition("=")[::2] for h in headers)
+    if any(not name for name in pairs):
+        raise UsageError("a header is NAME=VALUE")
+    try:
+        answer = send_traffic(
+            info.url, listener_arn, requests, host=host, path=path, seed=seed, headers=pairs
+        )
+    except TrafficError as exc:
+        raise UsageError(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(answer, indent=2, sort_keys=True))
+        return
+    click.echo(f"{requests} requests through rule {answer['rule']}")
+    for group, count in sorted(answer["target_groups"].items(), key=lambda kv: -kv[1]):
+        click.echo(f"  {group.split(':')[-1]:<60} {count:>7} {100 * count / requests:6.1f}%")
+    statuses = ", ".join(f"{code}: {n}" for code, n in sorted(answer["statuses"].items()))
+    click.echo(f"  statuses: {statuses}")
 
 
 def _duration(seconds: float) -> str:

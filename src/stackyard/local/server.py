@@ -7,6 +7,8 @@ Every request goes to moto's dispatcher, except:
   (:mod:`stackyard.local.ecs.images`);
 - ``POST /_stackyard/traffic``, simulated requests through a listener
   (:mod:`stackyard.local.elbv2.traffic`);
+- ``/_stackyard/elbv2/pinned-rules``, listener rules whose actions ModifyRule leaves alone
+  (:mod:`stackyard.local.elbv2.pins`);
 - CloudFormation calls (query protocol, ``Version=2010-05-15`` or a SigV4 credential scope
   naming ``cloudformation``), which go to stackyard's own CloudFormation emulator.
 
@@ -97,6 +99,7 @@ def build_app(emulator: CloudFormationEmulator, lock: threading.RLock) -> WSGIAp
     from stackyard.local import ecs
     from stackyard.local.ecs.images import IMAGES_PATH, image_health
     from stackyard.local.elbv2 import traffic
+    from stackyard.local.elbv2.pins import PINS_PATH, rule_pins
 
     ecs.install()
     moto_app = DomainDispatcherApplication(create_backend_app)
@@ -113,6 +116,8 @@ def build_app(emulator: CloudFormationEmulator, lock: threading.RLock) -> WSGIAp
             return image_health.handle(environ, start_response)
         if path == traffic.TRAFFIC_PATH:
             return traffic.handle(environ, start_response, lock)
+        if path == PINS_PATH:
+            return rule_pins.handle(environ, start_response)
         params = _cloudformation_params(environ)
         if params is not None:
             _, region, access_key = request_service_region(environ)

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, inspect, select, text
 
 from stackyard.apps.db.database import Database, current_revision, migrate
 from stackyard.apps.db.locks import LockHeld, deploy_lock
-from stackyard.apps.db.models import App, Environment, Lock, Release
+from stackyard.apps.db.models import App, CanaryRollout, Environment, Lock, Release
 
 HEAD = "0004"
 
@@ -21,7 +21,7 @@ def test_migrates_from_empty_to_head(database_url: str) -> None:
         assert current_revision(db.engine) == HEAD
         tables = set(inspect(db.engine).get_table_names())
         assert {"apps", "environments", "releases", "config_vars", "formation"} <= tables
-        assert {"events", "locks", "alembic_version"} <= tables
+        assert {"events", "locks", "rollouts", "alembic_version"} <= tables
     finally:
         db.close()
 
@@ -57,6 +57,44 @@ def test_upgrades_from_the_previous_revision_keeping_data(database_url: str) -> 
             env = session.scalars(select(Environment)).one()
             assert session.get(App, env.app_id) is not None
             session.add(Lock(name="api/stage", holder="me"))
+    finally:
+        db.close()
+
+
+def test_upgrades_from_0002_adding_canary_rollouts_and_back(database_url: str) -> None:
+    engine = create_engine(database_url)
+    migrate(engine, "0002")
+    assert "rollouts" not in inspect(engine).get_table_names()
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO apps (id, name, manifest, created_at, created_by)"
+                " VALUES (1, 'api', '{}', CURRENT_TIMESTAMP, 'me')"
+            )
+        )
+        conn.execute(
+            text("INSERT INTO environments (id, app_id, name) VALUES (1, 1, 'prod/canary')")
+        )
+    engine.dispose()
+    db = Database.open(database_url)
+    try:
+        assert current_revision(db.engine) == HEAD
+        with db.session() as session:
+            env = session.scalars(select(Environment)).one()
+            session.add(
+                CanaryRollout(environment_id=env.id, release=1, steps=[5, 25], bake_seconds=300.0)
+            )
+        with db.session() as session:
+            row = session.scalars(select(CanaryRollout)).one()
+            assert (row.steps, row.status, row.step, row.weight) == ([5, 25], "running", 0, 0)
+        from alembic import command
+
+        from stackyard.apps.db.database import _alembic_config
+
+        with db.engine.begin() as connection:
+            command.downgrade(_alembic_config(connection), "0002")
+        assert "rollouts" not in inspect(db.engine).get_table_names()
+        assert current_revision(db.engine) == "0002"
     finally:
         db.close()
 

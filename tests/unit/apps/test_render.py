@@ -73,3 +73,36 @@ def test_the_stack_config_binds_through_rxref_and_keeps_protection() -> None:
     assert stack["variables"]["ClusterName"] == "${rxref cluster::ClusterName}"
     assert stack["variables"]["ListenerArn"] == "${rxref gateway::ListenerArn}"
     assert "VpcId" not in stack["variables"]
+
+
+CANARY = ENVIRONMENT.model_copy(update={"parent": "prod", "protected": False})
+
+
+def _canary_release() -> ReleaseSpec:
+    release = _release()
+    return ReleaseSpec(
+        release.app,
+        "prod/canary",
+        2,
+        release.image,
+        release.manifest,
+        release.config,
+        release.formation,
+    )
+
+
+def test_a_canary_stack_matches_the_parents_rule_and_a_header_one_priority_before() -> None:
+    from stackyard.library.app_service import rule_priority
+
+    config = stack_config(_canary_release(), CANARY, "ops-prod")
+    (stack,) = config["stacks"]
+    assert stack["name"] == "app-api-prod-canary" and stack["protected"] is False
+    web = stack["variables"]["Processes"]["web"]
+    assert web["exposed"] == {
+        "host": "api.example.com",
+        "priority": rule_priority("ops-prod-app-api-prod", "web") - 1,
+        "header": {"name": "X-Stackyard-Environment", "value": "prod/canary"},
+    }
+    assert web["alarms"] == {"http_5xx": 10, "latency": 2.0}
+    assert stack["variables"]["ClusterName"] == "${rxref cluster::ClusterName}"
+    assert config["tags"]["stackyard:environment"] == "prod/canary"

@@ -2,7 +2,8 @@
 
 What CloudFormation cannot hold lives here: apps, their environments, numbered releases,
 config vars (secret values never: only ``secret:/path`` references), formation, audit
-events, and deploy locks. A schema change is an Alembic migration in ``migrations/``.
+events, deploy locks, and canary rollouts. A schema change is an Alembic migration in
+``migrations/``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -116,3 +126,25 @@ class Lock(Base):
     name: Mapped[str] = mapped_column(String(160), primary_key=True)
     holder: Mapped[str] = mapped_column(String(256))
     acquired_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CanaryRollout(Base):
+    """A stepped canary rollout of a release in a sub-environment: its steps, the step and
+    weight it reached, and how it ended (``running``, ``succeeded``, ``rolled_back``)."""
+
+    __tablename__ = "rollouts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    environment_id: Mapped[int] = mapped_column(
+        ForeignKey("environments.id", ondelete="CASCADE"), index=True
+    )
+    release: Mapped[int] = mapped_column(Integer)
+    steps: Mapped[list[int]] = mapped_column(JSON, default=list)
+    bake_seconds: Mapped[float] = mapped_column(Float)
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    weight: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(256), default="")

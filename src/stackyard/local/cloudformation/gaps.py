@@ -39,6 +39,7 @@ NAME_PROPERTIES = {
     "AWS::WAFv2::WebACL": "Name",
     "AWS::WAFv2::RegexPatternSet": "Name",
     "AWS::WAFv2::RuleGroup": "Name",
+    "AWS::CloudWatch::Alarm": "AlarmName",
 }
 
 
@@ -173,6 +174,8 @@ def get_att(resource_type: str, model: Any, attribute: str) -> Any:
         return model.value
     if resource_type == "AWS::ElasticLoadBalancingV2::LoadBalancer":
         return _load_balancer_attribute(model, attribute)
+    if resource_type == "AWS::ElasticLoadBalancingV2::TargetGroup":
+        return _target_group_attribute(model, attribute)
     if resource_type == "AWS::Route53::HostedZone":
         if attribute == "NameServers":
             if model.private_zone or model.delegation_set is None:
@@ -185,6 +188,19 @@ def get_att(resource_type: str, model: Any, attribute: str) -> Any:
             return model.db_instance_arn
         if attribute == "DbiResourceId":
             return model.dbi_resource_id
+    return None
+
+
+def _target_group_attribute(model: Any, attribute: str) -> Any:
+    # the full name is the ARN's resource part: targetgroup/NAME/ID (a metric dimension)
+    if attribute == "TargetGroupFullName":
+        return str(model.arn).split(":", 5)[-1]
+    if attribute == "TargetGroupName":
+        return model.name
+    if attribute == "TargetGroupArn":
+        return model.arn
+    if attribute == "LoadBalancerArns":
+        return list(model.load_balancer_arns)
     return None
 
 

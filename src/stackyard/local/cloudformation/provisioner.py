@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from stackyard import schemas
-from stackyard.local.cloudformation import gaps, waf
+from stackyard.local.cloudformation import alarms, gaps, waf
 from stackyard.local.cloudformation.errors import ResourceFailure, ValidationError
 from stackyard.local.cloudformation.models import Resource
 from stackyard.local.cloudformation.schema_check import unsupported_properties
@@ -50,6 +50,14 @@ _ALWAYS_RECORDED = frozenset(
 )
 
 
+# Types moto has no CloudFormation model for, provisioned through its service backends by a
+# module of their own (``create``, ``update``, ``delete``; physical id and attributes kept).
+_BACKED: dict[str, Any] = {
+    **{kind: waf for kind in waf.WAF_TYPES},
+    **{kind: alarms for kind in alarms.ALARM_TYPES},
+}
+
+
 def _model_class(resource_type: str) -> Any:
     if resource_type in _ALWAYS_RECORDED or resource_type.startswith("Custom::"):
         return None
@@ -61,7 +69,7 @@ def _model_class(resource_type: str) -> Any:
 def is_provisionable(resource_type: str) -> bool:
     """Whether ``resource_type`` is really provisioned (by moto, or as a child stack) rather
     than kept as a record."""
-    if resource_type == NESTED_TYPE or resource_type in waf.WAF_TYPES:
+    if resource_type == NESTED_TYPE or resource_type in _BACKED:
         return True
     return _model_class(resource_type) is not None
 
@@ -217,9 +225,10 @@ class Provisioner:
             resource.properties = properties
             return
         cls = _model_class(resource.type)
-        if resource.type in waf.WAF_TYPES and resource.physical_id:
+        backed = _BACKED.get(resource.type)
+        if backed is not None and resource.physical_id:
             try:
-                waf.update(
+                backed.update(
                     resource.type, resource.physical_id, properties, self.region, self.account_id
                 )
             except Exception as exc:
@@ -279,9 +288,10 @@ class Provisioner:
         if self.nested is not None and resource.type == NESTED_TYPE:
             self.nested.delete(resource)
             return
-        if resource.type in waf.WAF_TYPES and resource.physical_id:
+        backed = _BACKED.get(resource.type)
+        if backed is not None and resource.physical_id:
             try:
-                waf.delete(resource.type, resource.physical_id, self.region, self.account_id)
+                backed.delete(resource.type, resource.physical_id, self.region, self.account_id)
             except Exception as exc:
                 raise ResourceFailure(error_text(exc)) from exc
             return
@@ -339,9 +349,10 @@ class Provisioner:
     # records ----------------------------------------------------------------------------
 
     def _record(self, resource: Resource, name: str, properties: dict[str, Any]) -> None:
-        if resource.type in waf.WAF_TYPES:
+        backed = _BACKED.get(resource.type)
+        if backed is not None:
             try:
-                found = waf.create(resource.type, name, properties, self.region, self.account_id)
+                found = backed.create(resource.type, name, properties, self.region, self.account_id)
             except Exception as exc:
                 raise ResourceFailure(error_text(exc)) from exc
             resource.physical_id, resource.attributes = found

@@ -181,6 +181,14 @@ def progress(
         group = target_ops.target_group(backend.account_id, backend.region_name, arn)
         if group is not None:
             target_ops.set_state(group, target_id, port, state)
+            if failing:
+                # ECS's event for a target that fails its load balancer's health check
+                events.add(
+                    service,
+                    f"(service {service.name}) (instance {target_id}) (port {port}) is unhealthy "
+                    f"in (target-group {arn}) due to (reason Health checks failed).",
+                    now,
+                )
     if failing:
         task.health_status = "UNHEALTHY"
         task.stackyard_healthy = False

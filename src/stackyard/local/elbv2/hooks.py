@@ -3,7 +3,8 @@
 - CreateListener, ModifyListener, CreateRule and ModifyRule refuse weights outside 0 to 999 and
   more than five target groups per forward action;
 - a CloudFormation Listener keeps ``ForwardConfig`` in its default actions;
-- DescribeTargetHealth answers for targets that ECS registered from the task's state.
+- DescribeTargetHealth answers for targets that ECS registered from the task's state;
+- ModifyRule leaves a pinned rule's actions as they are (:mod:`~stackyard.local.elbv2.pins`).
 
 Installed once per process; each wrapper calls moto's original.
 """
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from stackyard.local.elbv2 import targets, weights
+from stackyard.local.elbv2.pins import rule_pins
 
 __all__ = ["install"]
 
@@ -37,6 +39,7 @@ def install() -> None:
     ):
         original = getattr(ELBv2Backend, name)
         setattr(ELBv2Backend, name, _checking(original, field))
+    ELBv2Backend.modify_rule = _pinnable(ELBv2Backend.modify_rule)  # type: ignore[method-assign]
     ELBv2Backend.convert_and_validate_properties = _template_actions  # type: ignore[method-assign]
     FakeTargetGroup.health_for = _health_for(FakeTargetGroup.health_for)  # type: ignore[method-assign]
 
@@ -53,6 +56,18 @@ def _checking(original: Callable[..., Any], field: str) -> Callable[..., Any]:
         return original(self, *args, **kwargs)
 
     return checked
+
+
+def _pinnable(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def modify_rule(self: Any, rule_arn: str, conditions: Any, actions: Any) -> Any:
+        if rule_pins.is_pinned(rule_arn):
+            weights.check_actions(actions or [], "actions")
+            found = self.describe_rules(listener_arn=None, rule_arns=[rule_arn])
+            return found[0]  # accepted, and left as it was
+        return original(self, rule_arn, conditions, actions)
+
+    return modify_rule
 
 
 def _looks_like_actions(value: list[Any]) -> bool:

@@ -4,10 +4,12 @@ Nothing listens on a local load balancer, so ``POST /_stackyard/traffic`` answer
 a canary test asks of real traffic::
 
     {"listener_arn": "arn:...:listener/app/web/...", "requests": 1000,
-     "host": "api.example.com", "path": "/orders/1", "seed": 7}
+     "host": "api.example.com", "path": "/orders/1", "seed": 7,
+     "headers": {"X-Stackyard-Environment": "prod/canary"}}
 
-For each request it takes the listener's rules in priority order (host-header and path-pattern
-conditions, with ``*`` and ``?`` wildcards; the default rule last), picks a target group of the
+For each request it takes the listener's rules in priority order (host-header, path-pattern
+and http-header conditions, with ``*`` and ``?`` wildcards; header names in any case; the
+default rule last), picks a target group of the
 matching forward action by weight, and a target within it among the healthy ones (all of them
 when none is healthy, as ALB fails open; a 503 when there are none). The answer counts requests
 per target group, per task and per status, and lists each request. ``send_traffic`` is the
@@ -45,10 +47,26 @@ def _condition_values(condition: Mapping[str, Any], config_key: str) -> list[str
     return values or list(condition.get("Values") or [])
 
 
-def _matches(conditions: Iterable[Mapping[str, Any]], host: str, path: str) -> bool:
+def _header_matches(condition: Mapping[str, Any], headers: Mapping[str, str]) -> bool:
+    config = condition.get("HttpHeaderConfig") or {}
+    name = str(config.get("HttpHeaderName") or "").lower()
+    sent = {k.lower(): v for k, v in headers.items()}.get(name)
+    values = list(config.get("Values") or [])
+    return sent is not None and any(fnmatch.fnmatch(sent.lower(), v.lower()) for v in values)
+
+
+def _matches(
+    conditions: Iterable[Mapping[str, Any]],
+    host: str,
+    path: str,
+    headers: Mapping[str, str] | None = None,
+) -> bool:
     for condition in conditions:
         field = condition.get("Field")
-        if field == "host-header":
+        if field == "http-header":
+            if not _header_matches(condition, headers or {}):
+                return False
+        elif field == "host-header":
             values = _condition_values(condition, "HostHeaderConfig")
             if not any(fnmatch.fnmatch(host.lower(), v.lower()) for v in values):
                 return False
@@ -57,7 +75,7 @@ def _matches(conditions: Iterable[Mapping[str, Any]], host: str, path: str) -> b
             if not any(fnmatch.fnmatchcase(path, v) for v in values):
                 return False
         else:
-            return False  # conditions on headers, methods, queries, source IPs: not simulated
+            return False  # conditions on methods, queries, source IPs: not simulated
     return True
 
 
@@ -107,6 +125,7 @@ def simulate(
     path: str = "/",
     seed: int | None = None,
     include_requests: bool = True,
+    headers: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Route ``requests`` simulated requests through a listener; call under the endpoint lock."""
     from moto.elbv2.models import elbv2_backends
@@ -125,7 +144,7 @@ def simulate(
     rng = random.Random(seed)
     rule_arn, action = "default", None
     for arn, conditions, actions in _rules(listener):
-        if _matches(conditions, host, path):
+        if _matches(conditions, host, path, headers):
             rule_arn, action = arn, _first_action(actions)
             break
     results: list[dict[str, Any]] = []
@@ -190,6 +209,8 @@ def handle(
         body = json.loads(read_body(environ) or b"{}")
         if not isinstance(body, dict):
             raise TrafficError("the body must be a JSON object")
+        if not isinstance(body.get("headers") or {}, dict):
+            raise TrafficError("headers must be a JSON object of names to values")
         with lock:
             answer = simulate(
                 str(body.get("listener_arn") or ""),
@@ -198,6 +219,7 @@ def handle(
                 path=str(body.get("path") or "/"),
                 seed=body.get("seed"),
                 include_requests=bool(body.get("include_requests", True)),
+                headers={str(k): str(v) for k, v in (body.get("headers") or {}).items()},
             )
     except (TrafficError, ValueError, TypeError) as exc:
         return json_response(start_response, 400, {"error": str(exc)})
@@ -213,6 +235,7 @@ def send_traffic(
     path: str = "/",
     seed: int | None = None,
     include_requests: bool = False,
+    headers: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Ask a local endpoint to route ``requests`` simulated requests through a listener."""
     payload = {
@@ -222,6 +245,7 @@ def send_traffic(
         "path": path,
         "seed": seed,
         "include_requests": include_requests,
+        "headers": dict(headers or {}),
     }
     request = urllib.request.Request(
         endpoint_url.rstrip("/") + TRAFFIC_PATH,

@@ -2,14 +2,14 @@
 continuous-delivery commits and server jobs.
 
 Revision ID: 0004
-Revises: 0002 (until the canary revision 0003 lands; then 0003)
+Revises: 0003
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
