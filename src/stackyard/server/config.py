@@ -14,6 +14,7 @@
         image: "{registry}/{app}:{sha}"   # a ref becomes an image through this template
         default_ref: main
         default_environment: stage
+        canary: {steps: [10, 50], bake: 60}   # deploys to a sub-environment step like this
         cd:
           branch: main
           environment: stage
@@ -50,6 +51,14 @@ class Delivery(_Strict):
     required: list[str] = Field(default_factory=list)
 
 
+class CanarySettings(_Strict):
+    """How a deploy to a sub-environment (``prod/canary``) steps its traffic weight."""
+
+    steps: list[int] = Field(default_factory=lambda: [10, 50])
+    bake: float = 60.0  # seconds each step runs while its health is watched
+    poll: float = 5.0
+
+
 class AppSettings(_Strict):
     """How the server deploys one app from a ref."""
 
@@ -58,6 +67,7 @@ class AppSettings(_Strict):
     default_ref: str = "main"
     default_environment: str = "stage"
     cd: Delivery | None = None
+    canary: CanarySettings = CanarySettings()
 
 
 class SlackSettings(_Strict):

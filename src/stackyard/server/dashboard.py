@@ -40,41 +40,35 @@ TEMPLATES.filters["short_image"] = short_image
 
 
 def _canary(session: Any, app: str, env: str) -> dict[str, Any] | None:
-    """A sub-environment's traffic weight and health: from the canary's own records when
-    this build has them, else from the last progress a server job reported there."""
-    try:  # canary sub-environments keep their weights in their own table
-        from stackyard.apps.db import models as apps_models
+    """A sub-environment's traffic weight, step and health: its latest canary rollout, with
+    the healthy targets the last server job saw."""
+    from stackyard.apps.db.models import CanaryRollout
 
-        Canary = getattr(apps_models, "Canary", None)
-    except ImportError:  # pragma: no cover
-        Canary = None
-    if Canary is not None and hasattr(Canary, "weight"):
-        row = session.scalars(
-            select(Canary).where(Canary.app == app, Canary.environment == env)
-        ).first()
-        if row is not None:
-            return {
-                "weight": row.weight,
-                "healthy": getattr(row, "healthy", None),
-                "step": getattr(row, "step", None),
-            }
+    rollout = session.scalars(
+        select(CanaryRollout)
+        .join(Environment, CanaryRollout.environment_id == Environment.id)
+        .join(App, Environment.app_id == App.id)
+        .where(App.name == app, Environment.name == env)
+        .order_by(CanaryRollout.id.desc())
+        .limit(1)
+    ).first()
     job = session.scalars(
         select(Job)
         .where(Job.app == app, Job.environment == env, Job.kind == "deploy")
         .order_by(Job.id.desc())
         .limit(1)
     ).first()
-    if job is None:
+    seen = dict((job.progress or {}).get("canary") or {}) if job is not None else {}
+    if rollout is None and not seen:
         return None
-    weights = [p for p in (job.progress or {}).get("processes", {}).values() if "weight" in p]
-    if not weights:
-        return None
-    first = weights[0]
-    return {
-        "weight": first.get("weight"),
-        "healthy": first.get("healthy"),
-        "step": first.get("step"),
+    out = {
+        "weight": rollout.weight if rollout is not None else seen.get("weight"),
+        "step": rollout.step if rollout is not None else seen.get("step"),
+        "status": rollout.status if rollout is not None else seen.get("phase"),
+        "healthy": seen.get("healthy"),
+        "targets": seen.get("targets"),
     }
+    return out
 
 
 def status(server: Any, who: Principal | None) -> dict[str, Any]:

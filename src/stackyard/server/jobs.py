@@ -428,7 +428,7 @@ class JobRun:
                 if hasattr(rollout, extra):
                     entry[extra] = getattr(rollout, extra)
             seen[rollout.process] = entry
-            self._update(progress={"processes": dict(seen)})
+            self._update(progress={**self._progress_now(), "processes": dict(seen)})
             self._say(f"{where}: {describe_rollout(entry)}")
 
         return on_progress
@@ -452,11 +452,15 @@ class JobRun:
             return
         if job.kind == "promote":
             # canary sub-environments: their service promotes a sub-environment's release
-            outcome = service.promote(job.app, job.environment)  # type: ignore[attr-defined]
-            release = getattr(outcome, "release", outcome)
-            version = int(getattr(release, "version", 0) or 0)
-            status = str(getattr(release, "status", "succeeded"))
-            self._ended(where, version, status, str(getattr(release, "reason", "") or ""))
+            promoted = service.promote(
+                job.app,
+                job.environment,
+                release=options.get("release"),
+                approvals=ApprovalPolicy(ask=None, approve_all=False),
+                on_progress=self._progress(job, where),
+            )
+            info = promoted.release
+            self._ended(f"{where} (promoted)", info.version, info.status, info.reason)
             return
         if job.ref:
             resolved = self.server.resolve(job.app, job.ref, gateway)
@@ -475,6 +479,10 @@ class JobRun:
                     log.warning("could not create the GitHub deployment: %s", exc)
             self._github("in_progress", f"deploying {resolved.image}", job.environment)
         self._say(f"Deploying {where} ({image or 'the current image'})…")
+        extra: dict[str, Any] = {}
+        policy = self._canary_policy(job)
+        if policy is not None:
+            extra = {"canary": policy, "on_step": self._on_step(where)}
         result = service.deploy(
             job.app,
             job.environment,
@@ -485,8 +493,56 @@ class JobRun:
             approvals=ApprovalPolicy(ask=None, approve_all=False),
             on_progress=self._progress(job, where),
             lock_wait=float(options.get("lock_wait", 900.0)),
+            **extra,
         )
-        self._ended(where, result.release.version, result.release.status, result.release.reason)
+        release = result.release
+        reason = release.reason
+        back = getattr(result, "rolled_back_to", None)
+        if back is not None:
+            reason = f"{reason}; rolled back to v{back.version}".lstrip("; ")
+        self._ended(where, release.version, release.status, reason)
+
+    def _canary_policy(self, job: Job) -> Any:
+        """A stepped rollout for a sub-environment, when this build has canaries."""
+        environments = self.server.environments
+        if "/" not in job.environment or environments is None or job.kind != "deploy":
+            return None
+        try:
+            from stackyard.apps.rollout import CanaryPolicy
+        except ImportError:  # pragma: no cover - a build without canaries
+            return None
+        settings = self.server.settings.app(job.app).canary
+        steps = tuple(job.options.get("steps") or settings.steps)
+        bake = float(job.options.get("bake", settings.bake))
+        return CanaryPolicy(steps, bake=bake, poll=min(settings.poll, bake or 1.0))
+
+    def _on_step(self, where: str) -> Callable[[Any], None]:
+        """Canary steps as progress: on the job (step, weight, healthy targets) and in Slack
+        once per step."""
+        told: set[tuple[int, int]] = set()
+
+        def on_step(step: Any) -> None:
+            health = getattr(step, "health", None)
+            entry = {
+                "step": step.step,
+                "steps": step.steps,
+                "weight": step.weight,
+                "phase": step.phase,
+                "healthy": health.healthy if health is not None else None,
+                "targets": health.targets if health is not None else None,
+                "reason": step.reason,
+            }
+            self._update(progress={**self._progress_now(), "canary": entry})
+            if (step.step, step.weight) not in told and step.phase != "weight":
+                told.add((step.step, step.weight))
+                self._say(f"{where}: {describe_step(entry)}")
+
+        return on_step
+
+    def _progress_now(self) -> dict[str, Any]:
+        with self.server.db.session() as session:
+            job = session.get(Job, self.job_id)
+            return dict(job.progress or {}) if job is not None else {}
 
     def _ended(self, where: str, version: int, status: str, reason: str) -> None:
         state = {"succeeded": "succeeded", "held": "held"}.get(status, "failed")
@@ -568,6 +624,17 @@ def _wait_for_stack(service: Any, app: str, env: str, timeout: float = 900.0) ->
         if stack is None or not str(getattr(stack, "status", "")).endswith("_IN_PROGRESS"):
             return
         time.sleep(0.5)
+
+
+def describe_step(entry: dict[str, Any]) -> str:
+    """One line of a canary step: ``step 1/2: weight 10%, 2/2 healthy targets, bake``."""
+    line = f"step {entry['step']}/{entry['steps']}: weight {entry['weight']}%"
+    if entry.get("healthy") is not None:
+        line += f", {entry['healthy']}/{entry['targets']} healthy targets"
+    line += f" ({entry['phase']})"
+    if entry.get("reason"):
+        line += f": {entry['reason']}"
+    return line
 
 
 def describe_rollout(entry: dict[str, Any]) -> str:

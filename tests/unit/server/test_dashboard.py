@@ -19,7 +19,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ui"))
 from browser import chromium
 
 from stackyard.apps.db.database import Database
-from stackyard.apps.db.models import App, Environment, Event, Release, utcnow
+from stackyard.apps.db.models import (
+    App,
+    CanaryRollout,
+    Environment,
+    Event,
+    Release,
+    utcnow,
+)
 from stackyard.server import envlocks
 from stackyard.server.auth import create_token
 from stackyard.server.models import Job
@@ -67,56 +74,97 @@ def _seed(db: Database) -> None:
                         created_at=now - timedelta(minutes=30 - version),
                     )
                 )
-        session.add(
-            Job(
-                app="api",
-                environment="stage/canary",
-                ref="3f2a9c1",
-                state="running",
-                source="slack",
-                actor="alice (slack U_ALICE)",
-                release=4,
-                kind="deploy",
-                progress={
-                    "processes": {
-                        "web": {
-                            "process": "web",
-                            "state": "IN_PROGRESS",
-                            "running": 1,
-                            "desired": 1,
-                            "step": 2,
-                            "weight": 25,
-                            "healthy": 2,
-                        }
-                    }
-                },
+        envs = {
+            e.name: e
+            for e in session.scalars(
+                select(Environment).where(Environment.app_id == apps["api"].id)
             )
-        )
-        session.add(
-            Job(
-                app="api",
-                environment="prod/canary",
-                ref="9c1f0e7",
-                state="succeeded",
-                source="cd",
-                actor="cd (github)",
-                release=2,
-                kind="deploy",
-                result="v2 succeeded",
-                progress={
-                    "processes": {
-                        "web": {
-                            "process": "web",
-                            "state": "COMPLETED",
-                            "running": 1,
-                            "desired": 1,
-                            "weight": 10,
-                            "healthy": 1,
-                        }
-                    }
-                },
+        }
+        rollouts = [
+            ("stage/canary", 4, [10, 25, 50], 2, 25, "running"),
+            ("prod/canary", 2, [10], 1, 10, "succeeded"),
+        ]
+        for env_name, release, steps, step, weight, status in rollouts:
+            session.add(
+                CanaryRollout(
+                    environment_id=envs[env_name].id,
+                    release=release,
+                    steps=steps,
+                    bake_seconds=60,
+                    step=step,
+                    weight=weight,
+                    status=status,
+                    created_by="alice",
+                )
             )
-        )
+        jobs = [
+            (
+                "stage/canary",
+                "3f2a9c1",
+                "running",
+                "slack",
+                "alice (slack U_ALICE)",
+                4,
+                "",
+                2,
+                3,
+                25,
+                "bake",
+                2,
+            ),
+            (
+                "prod/canary",
+                "9c1f0e7",
+                "succeeded",
+                "cd",
+                "cd (github)",
+                2,
+                "v2 succeeded",
+                1,
+                1,
+                10,
+                "done",
+                1,
+            ),
+        ]
+        for (
+            env_name,
+            ref,
+            state,
+            source,
+            actor,
+            release,
+            result,
+            step,
+            steps,
+            weight,
+            phase,
+            healthy,
+        ) in jobs:
+            session.add(
+                Job(
+                    app="api",
+                    environment=env_name,
+                    ref=ref,
+                    state=state,
+                    source=source,
+                    actor=actor,
+                    release=release,
+                    kind="deploy",
+                    result=result,
+                    progress={
+                        "canary": {
+                            "step": step,
+                            "steps": steps,
+                            "weight": weight,
+                            "phase": phase,
+                            "healthy": healthy,
+                            "targets": healthy,
+                            "reason": "",
+                        }
+                    },
+                )
+            )
         for kind, env, message in [
             ("deploy", "prod", "v7 succeeded"),
             ("lock", "prod", "locked prod: migrating the orders table"),
@@ -188,7 +236,8 @@ def test_the_dashboard_in_headless_chromium(world, tmp_path: Path) -> None:  # t
         and "v4 pending" in row
         and "width: 25%" in row
         and "25%" in row
-        and "2 healthy" in row
+        and "2/2 healthy" in row
+        and "running" in row
     )
     prod = html.split('data-app="api" data-env="prod"', 1)[1].split("</tr>", 1)[0]
     assert "v7" in prod and "locked</span> bob: migrating the orders table" in prod
@@ -227,7 +276,7 @@ def test_a_private_dashboard_asks_for_a_token_and_then_shows(world) -> None:  # 
     canary = next(a for a in data["apps"] if a["name"] == "api")["environments"]["stage/canary"][
         "canary"
     ]
-    assert canary == {"weight": 25, "healthy": 2, "step": 2}
+    assert canary == {"weight": 25, "step": 2, "status": "running", "healthy": 2, "targets": 2}
     # a token scoped to stage sees nothing of prod
     stage = create_token(world.server.db, "alice", "stage-only", ["read:stage"])
     data = httpx.get(
