@@ -51,6 +51,16 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "apps"
 REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 GH_TOKEN = "ghp_test_token_for_the_local_github"
 
+# a canary takes a share of its parent's listener rules: one exposed process, no constraints
+SHOP = """\
+processes:
+  web:
+    command: bin/web --port 8080
+    port: 8080
+    exposed: {host: shop.example.com, path: /*}
+    scale: 1
+"""
+
 SERVER_YAML = """\
 apps_file: apps.yaml
 aliases: {{staging: stage}}
@@ -62,7 +72,11 @@ apps:
     image: "{{registry}}/{{app}}:{{sha}}"
     default_ref: main
     default_environment: stage
+    canary: {{steps: [10, 50], bake: 0.5, poll: 0.25}}
     cd: {{branch: main, environment: stage, required: [ci/test]}}
+  shop:
+    image: "{{registry}}/{{app}}:{{ref}}"
+    canary: {{steps: [10, 50], bake: 0.5, poll: 0.25}}
   web:
     repository: acme/web
     image: "{{registry}}/{{app}}:{{ref}}"
@@ -191,6 +205,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         built = w.run("build", "--local", "stage.env", "stackyard.yaml")
         assert built.returncode == 0, built.stdout + built.stderr
         assert w.run("apps", "create", "api", "-m", "app.yaml").returncode == 0
+        (folder / "shop.yaml").write_text(SHOP, encoding="utf-8")
+        assert w.run("apps", "create", "shop", "-m", "shop.yaml").returncode == 0
         yield w
     finally:
         w.run("local", "down")
@@ -258,6 +274,52 @@ def test_a_slash_command_deploys_a_ref_and_posts_progress(
     assert latest["created_by"] == "alice (slack U_ALICE)"
     latest_reply = slash(server.url, "latest api").json()["text"]
     assert latest_reply.startswith(f"The latest release of api in `stage` is v{version} ({sha}):")
+
+
+def test_a_slash_command_deploys_to_a_canary_in_steps(world: World, server: ServerProcess) -> None:
+    world.push_image("shop", "v1")
+    world.push_image("shop", "v2")
+    first = f"{world.responses.url}/slack/shop"
+    slash(server.url, "shop@v1 to stage", response_url=first)
+    parent = world.responses.wait_for(
+        lambda seen: any(
+            x.path == "/slack/shop" and "release v" in str(x.body["text"]) for x in seen
+        ),
+        timeout=120,
+    )
+    assert str(parent[-1].body["text"]) == "Deployed shop@v1 to stage: release v1 succeeded"
+    url = f"{world.responses.url}/slack/canary"
+    answer = slash(server.url, "shop@v2 to stage/canary", response_url=url)
+    assert "is deploying shop@v2 to `stage/canary`" in answer.json()["text"]
+
+    def done(seen: list[Any]) -> bool:
+        return any(
+            x.path == "/slack/canary"
+            and str(x.body["text"]).startswith(("Deployed", "Fail", "Deploy of"))
+            for x in seen
+        )
+
+    seen = world.responses.wait_for(done, timeout=180)
+    texts = [str(s.body["text"]) for s in seen if s.path == "/slack/canary"]
+    where = "shop@v2 to stage/canary"
+    assert texts[0].startswith(f"Deploying {where} ({REGISTRY}/shop@sha256:")
+    assert any(
+        re.match(rf"{where}: step 1/2: weight 10%, \d+/\d+ healthy targets \(baked\)", t)
+        for t in texts
+    ), texts
+    assert any(
+        re.match(rf"{where}: step 2/2: weight 50%, \d+/\d+ healthy targets", t) for t in texts
+    ), texts
+    assert texts[-1] == f"Deployed {where}: release v1 succeeded", texts
+    assert len(texts) <= 5
+    token = world.token("gina", "read:*")
+    status = httpx.get(
+        f"{server.url}/api/v1/status", headers={"Authorization": f"Bearer {token}"}
+    ).json()
+    shop = next(a for a in status["apps"] if a["name"] == "shop")
+    canary = shop["environments"]["stage/canary"]["canary"]
+    assert (canary["weight"], canary["status"]) == (50, "succeeded"), canary
+    assert {"name": "stage", "protected": False, "sub": ["stage/canary"]} in status["environments"]
 
 
 def test_an_image_the_registry_lacks_is_refused_before_planning(

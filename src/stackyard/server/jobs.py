@@ -324,6 +324,7 @@ class JobRun:
     slack: SlackResponder | None = None
     deployment: int | None = None
     repository: str = ""
+    stepped: bool = False
 
     def _load(self) -> Job:
         with self.server.db.session() as session:
@@ -429,7 +430,8 @@ class JobRun:
                     entry[extra] = getattr(rollout, extra)
             seen[rollout.process] = entry
             self._update(progress={**self._progress_now(), "processes": dict(seen)})
-            self._say(f"{where}: {describe_rollout(entry)}")
+            if not self.stepped:  # a canary's Slack messages are its steps (a budget of five)
+                self._say(f"{where}: {describe_rollout(entry)}")
 
         return on_progress
 
@@ -482,6 +484,7 @@ class JobRun:
         extra: dict[str, Any] = {}
         policy = self._canary_policy(job)
         if policy is not None:
+            self.stepped = True
             extra = {"canary": policy, "on_step": self._on_step(where)}
         result = service.deploy(
             job.app,
@@ -533,7 +536,8 @@ class JobRun:
                 "reason": step.reason,
             }
             self._update(progress={**self._progress_now(), "canary": entry})
-            if (step.step, step.weight) not in told and step.phase != "weight":
+            # one Slack line a step, when it has baked (or failed), with its healthy targets
+            if step.phase in ("baked", "failed") and (step.step, step.weight) not in told:
                 told.add((step.step, step.weight))
                 self._say(f"{where}: {describe_step(entry)}")
 
