@@ -320,6 +320,14 @@ def test_a_slash_command_deploys_to_a_canary_in_steps(world: World, server: Serv
     canary = shop["environments"]["stage/canary"]["canary"]
     assert (canary["weight"], canary["status"]) == (50, "succeeded"), canary
     assert {"name": "stage", "protected": False, "sub": ["stage/canary"]} in status["environments"]
+    # promote it through the CLI, through the server
+    promoter = world.token("hank", "read:*", "deploy:stage")
+    remote = {**world.env, "STACKYARD_SERVER": server.url, "STACKYARD_TOKEN": promoter}
+    promoted = world.run("apps", "promote", "stage/canary", "-a", "shop", env=remote)
+    assert promoted.returncode == 0, promoted.stdout + promoted.stderr
+    assert "shop stage v2: succeeded" in promoted.stdout
+    shown = json.loads(world.run("apps", "releases", "-a", "shop", "-e", "stage", "--json").stdout)
+    assert shown[0]["image"].startswith(f"{REGISTRY}/shop@sha256:") and shown[0]["version"] == 2
 
 
 def test_an_image_the_registry_lacks_is_refused_before_planning(

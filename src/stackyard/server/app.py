@@ -45,6 +45,8 @@ class DeployRequest(BaseModel):
     description: str = ""
     lock_wait: float = 900.0
     force: bool = False
+    steps: list[int] | None = Field(None, description="a sub-environment's canary weights")
+    bake: float | None = Field(None, description="seconds each canary step bakes")
 
 
 class RollbackRequest(BaseModel):
@@ -59,6 +61,7 @@ class RestartRequest(BaseModel):
 
 class PromoteRequest(BaseModel):
     env: str = Field(description="the sub-environment to promote, e.g. prod/canary")
+    release: int | None = Field(None, description="refuse unless the canary runs this one")
 
 
 class ConfigChange(BaseModel):
@@ -273,6 +276,8 @@ def create_app(server: Server, *, grace: float = 30.0, run_jobs: bool = True) ->
                 "description": body.description,
                 "lock_wait": body.lock_wait,
                 "holder": who.name,
+                **({"steps": body.steps} if body.steps else {}),
+                **({"bake": body.bake} if body.bake is not None else {}),
             },
         )
         return {"job": job, "url": f"/api/v1/jobs/{job}"}
@@ -315,7 +320,15 @@ def create_app(server: Server, *, grace: float = 30.0, run_jobs: bool = True) ->
         service = svc(who.actor)
         if not hasattr(service, "promote"):
             raise HTTPException(501, "this build has no canary sub-environments to promote")
-        job = enqueue(server, app=app_name, env=env, actor=who.actor, kind="promote")
+        unlocked(who, app_name, env.split("/")[0], False)
+        job = enqueue(
+            server,
+            app=app_name,
+            env=env,
+            actor=who.actor,
+            kind="promote",
+            options={"release": body.release, "holder": who.name},
+        )
         return {"job": job, "url": f"/api/v1/jobs/{job}"}
 
     @app.get("/api/v1/apps/{app_name}/ps", tags=["apps"])

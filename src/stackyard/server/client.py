@@ -120,8 +120,11 @@ class RemoteService:
         on_wait: Callable[[str], None] | None = None,
         lock_wait: float = 900.0,
         timeout: float = 900.0,
+        canary: Any = None,
+        on_step: Callable[[Any], None] | None = None,
     ) -> DeployResult:
-        """Queue the deploy on the server and follow its job to the end."""
+        """Queue the deploy on the server and follow its job to the end (a canary's steps
+        and bake go with it)."""
         if rollback_to is not None:
             queued = self._call(
                 "POST",
@@ -137,15 +140,54 @@ class RemoteService:
                     "image": image,
                     "description": description,
                     "lock_wait": lock_wait,
+                    "steps": list(canary.steps) if canary is not None else None,
+                    "bake": canary.bake if canary is not None else None,
                 },
             )
-        job = self._wait(int(queued["job"]), on_progress, timeout)
+        job = self._wait(int(queued["job"]), on_progress, timeout, on_step)
         version = job.get("release")
         rows = self.releases(app, env)
         release = next((r for r in rows if r.version == version), None)
         if release is None:
             raise ServerError(f"server: the deploy ended {job['state']}: {job['result']}")
-        return DeployResult(release, _rollouts(job), EXIT.get(job["state"], 1))
+        return DeployResult(
+            release, _rollouts(job), EXIT.get(job["state"], 1), canary=_outcome(job, canary)
+        )
+
+    def promote(
+        self,
+        app: str,
+        env: str,
+        *,
+        release: int | None = None,
+        with_config: bool = False,
+        approvals: Any = None,
+        on_progress: Callable[[Rollout], None] | None = None,
+        on_wait: Callable[[str], None] | None = None,
+        lock_wait: float = 900.0,
+        timeout: float = 900.0,
+    ) -> DeployResult:
+        """Promote a canary on the server and follow the parent's deploy."""
+        if with_config:
+            raise UsageError("--with-config is not available through a server")
+        queued = self._call(
+            "POST", f"/api/v1/apps/{app}/promote", json={"env": env, "release": release}
+        )
+        job = self._wait(int(queued["job"]), on_progress, timeout)
+        parent = env.split("/", 1)[0]
+        version = job.get("release")
+        found = next((r for r in self.releases(app, parent) if r.version == version), None)
+        if found is None:
+            raise ServerError(f"server: the promotion ended {job['state']}: {job['result']}")
+        return DeployResult(found, _rollouts(job), EXIT.get(job["state"], 1))
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise UsageError(
+            f"{name.replace('_', ' ')} is not available through a server",
+            hint="run the command without --server",
+        )
 
     def restart(
         self,
@@ -180,9 +222,14 @@ class RemoteService:
         )
 
     def _wait(
-        self, job_id: int, on_progress: Callable[[Rollout], None] | None, timeout: float
+        self,
+        job_id: int,
+        on_progress: Callable[[Rollout], None] | None,
+        timeout: float,
+        on_step: Callable[[Any], None] | None = None,
     ) -> dict[str, Any]:
         seen: dict[str, Rollout] = {}
+        last_step: dict[str, Any] = {}
         deadline = time.monotonic() + timeout
         while True:
             job: dict[str, Any] = self._call("GET", f"/api/v1/jobs/{job_id}")
@@ -190,6 +237,10 @@ class RemoteService:
                 if on_progress is not None and seen.get(name) != rollout:
                     on_progress(rollout)
                 seen[name] = rollout
+            step = (job.get("progress") or {}).get("canary")
+            if on_step is not None and step and step != last_step:
+                on_step(_step(step))
+                last_step = step
             if job["state"] not in ("queued", "running", "interrupted"):
                 return job
             if time.monotonic() > deadline:
@@ -207,3 +258,32 @@ def _rollouts(job: dict[str, Any]) -> dict[str, Rollout]:
         name: Rollout(name, p["state"], p["running"], p["desired"], p.get("reason", ""))
         for name, p in processes.items()
     }
+
+
+def _step(entry: dict[str, Any]) -> Any:
+    """A canary step as the service reports it, from a job's progress."""
+    from stackyard.apps.health import Health
+    from stackyard.apps.rollout import StepProgress
+
+    health = None
+    if entry.get("healthy") is not None:
+        health = Health(int(entry["healthy"]), int(entry.get("targets") or 0))
+    return StepProgress(
+        int(entry["step"]),
+        int(entry["steps"]),
+        int(entry["weight"]),
+        str(entry["phase"]),
+        health,
+        reason=str(entry.get("reason") or ""),
+    )
+
+
+def _outcome(job: dict[str, Any], canary: Any) -> Any:
+    """How a canary rollout went, from a job (None for a plain deploy)."""
+    step = (job.get("progress") or {}).get("canary")
+    if canary is None or not step:
+        return None
+    from stackyard.apps.rollout import RolloutOutcome
+
+    ok = job["state"] == "succeeded"
+    return RolloutOutcome(ok, int(step["step"]), int(step["weight"]), str(step.get("reason") or ""))
