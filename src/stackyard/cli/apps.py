@@ -47,6 +47,12 @@ def _service(
     from stackyard.apps.service import AppsService, caller_identity
     from stackyard.workflow import connect
 
+    server = click.get_current_context().meta.get("stackyard.server")
+    if server:  # the backend switch: the same operations through a stackyard server's API
+        from stackyard.server.client import RemoteService
+
+        yield RemoteService(server)  # type: ignore[misc]
+        return
     db = Database.open()
     with contextlib.ExitStack() as stack:
         stack.callback(db.close)
@@ -147,8 +153,16 @@ def _deploy(
 
 
 @click.group()
-def apps() -> None:
+@click.option(
+    "--server",
+    envvar="STACKYARD_SERVER",
+    default=None,
+    help="A stackyard server's URL: act through its API ($STACKYARD_TOKEN) instead of here.",
+)
+@click.pass_context
+def apps(ctx: click.Context, server: str | None) -> None:
     """Apps on ECS: releases, config, scale and rollback in environments."""
+    ctx.meta["stackyard.server"] = server
 
 
 @apps.command()

@@ -59,6 +59,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Print the shell completion script (bash, zsh, fish).",
     ),
     "apps": ("stackyard.cli.apps:apps", "Apps on ECS: deploy, config, scale, ps, rollback."),
+    "server": ("stackyard.cli.server:server", "The control plane: API, Slack, CD, dashboard."),
 }
 
 

@@ -12,7 +12,7 @@ from stackyard.apps.db.database import Database, current_revision, migrate
 from stackyard.apps.db.locks import LockHeld, deploy_lock
 from stackyard.apps.db.models import App, CanaryRollout, Environment, Lock, Release
 
-HEAD = "0003"
+HEAD = "0004"
 
 
 def test_migrates_from_empty_to_head(database_url: str) -> None:
