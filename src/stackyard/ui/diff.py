@@ -15,12 +15,9 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich import box
 from rich.console import Console, Group, RenderableType
-from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from stackyard.lookups.secret import MASK, mask_secrets
@@ -36,6 +33,9 @@ from stackyard.plan.model import (
     StackPlan,
 )
 from stackyard.ui.terminal import heading
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 __all__ = [
     "SYMBOLS",
@@ -132,6 +132,10 @@ def _banner(stack: StackPlan) -> RenderableType | None:
         if change.stateful:
             text.append("  DATA", style="bold white on red")
         lines.append(text)
+    # Panels and tables only for a plan's details: a build's summary needs neither.
+    from rich import box
+    from rich.panel import Panel
+
     return Panel(
         Group(*lines),
         title="DESTRUCTIVE CHANGES",
@@ -155,6 +159,9 @@ def _risk_text(change: ResourceChange) -> Text:
 
 
 def _resource_table(stack: StackPlan, protected: set[str]) -> Table:
+    from rich import box
+    from rich.table import Table
+
     table = Table(box=box.SIMPLE, show_edge=False, pad_edge=False)
     for column in ("", "Logical ID", "Type", "Action", "Replacement", "Risk", ""):
         table.add_column(column)
@@ -219,6 +226,9 @@ def _cell(items: Iterable[str]) -> str:
 
 
 def _security_tables(stack: StackPlan) -> list[RenderableType]:
+    from rich import box
+    from rich.table import Table
+
     rows = [row for change in stack.resources for row in change.security]
     out: list[RenderableType] = []
     statements = [r for r in rows if r.kind in ("statement", "managed-policy")]
