@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import gc
 import os
 import platform
 import re
@@ -257,6 +258,9 @@ def run_measured(
     """Run a command; (exit status, wall seconds, peak RSS in KiB, start as a Unix time)."""
     figures = log.with_name("last-command.figures")
     figures.unlink(missing_ok=True)
+    # The endpoint serves from this process: collect the last cycle's garbage now, so that
+    # a collection does not pause the endpoint in the middle of the command being measured.
+    gc.collect()
     with open(log, "a") as out:
         out.write(f"$ {' '.join(argv)}\n")
         out.flush()
