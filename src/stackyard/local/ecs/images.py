@@ -14,12 +14,7 @@ belong to the running process and are not saved with ``--state``.
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Iterable
-from typing import Any
-
-from stackyard.local.wsgi import StartResponse, json_response, read_body
+from stackyard.local.marks import MarkedNames
 
 __all__ = ["IMAGES_PATH", "MARKER", "ImageHealth", "image_health"]
 
@@ -27,60 +22,32 @@ IMAGES_PATH = "/_stackyard/health/images"
 MARKER = "unhealthy"
 
 
-class ImageHealth:
+class ImageHealth(MarkedNames):
     """The set of images marked as failing, and the name marker."""
 
     def __init__(self) -> None:
-        self._failing: set[str] = set()
-        self._lock = threading.Lock()
+        super().__init__(
+            key="image",
+            flag="healthy",
+            marks=False,
+            listed_as="failing",
+            example="name:tag",
+            extra={"marker": MARKER},
+        )
 
     def is_failing(self, image: str | None) -> bool:
         """Whether tasks of ``image`` fail their health checks."""
         if not image:
             return False
-        with self._lock:
-            if image in self._failing:
-                return True
-        return MARKER in image
+        return image in self or MARKER in image
 
     def mark(self, image: str, healthy: bool) -> None:
         """Mark ``image`` failing (``healthy=False``) or clear its mark."""
-        with self._lock:
-            if healthy:
-                self._failing.discard(image)
-            else:
-                self._failing.add(image)
-
-    def clear(self) -> None:
-        """Clear every mark."""
-        with self._lock:
-            self._failing.clear()
+        self.set(image, not healthy)
 
     def failing(self) -> list[str]:
         """The images marked failing, sorted."""
-        with self._lock:
-            return sorted(self._failing)
-
-    def handle(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        """The ``/_stackyard/health/images`` route."""
-        method = environ.get("REQUEST_METHOD", "GET")
-        if method == "DELETE":
-            self.clear()
-        elif method == "POST":
-            try:
-                body = json.loads(read_body(environ) or b"{}")
-                image = str(body["image"])
-                healthy = bool(body.get("healthy", False))
-            except (ValueError, KeyError, TypeError):
-                return json_response(
-                    start_response,
-                    400,
-                    {"error": 'expected JSON {"image": "name:tag", "healthy": false}'},
-                )
-            self.mark(image, healthy)
-        elif method != "GET":
-            return json_response(start_response, 405, {"error": f"{method} not allowed"})
-        return json_response(start_response, 200, {"failing": self.failing(), "marker": MARKER})
+        return self.names()
 
 
 image_health = ImageHealth()
