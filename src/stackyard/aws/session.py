@@ -181,7 +181,8 @@ class _ClientSession:
         try:
             session.get_scoped_config()  # an unknown profile fails here, not at first call
         except botocore.exceptions.ProfileNotFound as exc:
-            raise AWSError(f"AWS profile {profile!r} not found", hint="see ~/.aws/config") from exc
+            named = profile or session.profile  # AWS_PROFILE names it when the config does not
+            raise AWSError(f"AWS profile {named!r} not found", hint="see ~/.aws/config") from exc
         install(session)
         return cls(session)
 

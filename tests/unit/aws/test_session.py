@@ -46,3 +46,11 @@ def test_the_local_endpoint_gets_its_own_credentials_and_the_user_agent() -> Non
     credentials = client._request_signer._credentials
     assert credentials.access_key == "testing"
     assert "stackyard/" in client.meta.config.user_agent_extra
+
+
+@pytest.mark.usefixtures("aws_config")
+def test_a_profile_named_by_aws_profile_is_named_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "gone")
+    with pytest.raises(AWSError) as caught:
+        ClientFactory().client("cloudformation", Location(region="us-east-1"))
+    assert "AWS profile 'gone' not found" in str(caught.value)
