@@ -14,12 +14,13 @@ and ``max_interval``.
 
 Polls are also aimed at each stack's likely finish: operations of one kind in one run
 take about as long as each other (the same latency per resource, similar templates), so
-once some have finished, a stack still in flight is polled at ``aim_interval`` over the
-durations seen so far, from a little before the fastest to a little after the slowest
-(at most ``aim_window`` past the median). Completion is then seen within about
-``aim_interval`` of happening instead of within a whole interval, at the cost of a few
-extra listings (which cover every stack in flight at once) per wave: the tighter the
-durations, the fewer.
+once some have finished, a stack still in flight is polled over the durations seen so far,
+from a little before the fastest to a little after the slowest, but never further than
+``aim_window`` from the median, every ``aim_interval`` (or every ``aim_ratio`` of the median,
+if longer: a minute-long operation gains nothing from polls 20 ms apart). Completion is
+then seen within about that interval of happening instead of within a whole interval, at
+the cost of a few extra listings (which cover every stack in flight at once) per wave: the
+tighter the durations, the fewer.
 """
 
 from __future__ import annotations
@@ -44,8 +45,9 @@ class PollPolicy:
     max_interval: float = 10.0
     ramp: float = 0.1
     aim_interval: float = 0.02  # polls around a stack's likely finish
-    aim_lead: float = 0.06  # from this long before the fastest duration seen
-    aim_window: float = 0.3  # until this long after the slowest, at most this past the median
+    aim_ratio: float = 0.01  # or this share of the median duration, if longer
+    aim_lead: float = 0.06  # from this long before the fastest duration seen (after the slowest)
+    aim_window: float = 0.15  # never further than this from the median
 
     def interval(self, youngest_age: float) -> float:
         """Seconds between rounds when the youngest operation is ``youngest_age`` old."""
@@ -120,16 +122,19 @@ class StatusPoller:
         window = self._aim(key)
         return None if window is None else window[1]
 
-    def _aim(self, key: str) -> tuple[float, float, float] | None:
-        """When to aim polls at ``key``: (from, likely finish, until), or None."""
+    def _aim(self, key: str) -> tuple[float, float, float, float] | None:
+        """When and how often to aim polls at ``key``: (from, likely finish, until, every),
+        or None before an operation of its kind ended."""
         watch = self._watches.get(key)
         typical = self._typical.get(watch.kind) if watch is not None else None
         if watch is None or typical is None:
             return None
-        fastest, median, slowest = (watch.started + d for d in typical)
+        fastest, median, slowest = typical
         policy = self.policy
-        until = min(slowest + policy.aim_lead, median + policy.aim_window)
-        return fastest - policy.aim_lead, median, until
+        begin = max(fastest, median - policy.aim_window) - policy.aim_lead
+        end = min(slowest, median + policy.aim_window) + policy.aim_lead
+        every = max(policy.aim_interval, median * policy.aim_ratio)
+        return watch.started + begin, watch.started + median, watch.started + end, every
 
     @property
     def watching(self) -> list[str]:
@@ -150,7 +155,7 @@ class StatusPoller:
             window = self._aim(key)
             if window is None or now > window[2] or window[0] > window[2]:
                 continue  # nothing known yet, the window passed, or aiming is off
-            due = min(due, max(window[0], last + self.policy.aim_interval))
+            due = min(due, max(window[0], last + window[3]))
         return max(0.0, due - now)
 
     def poll(self) -> list[StatusUpdate]:

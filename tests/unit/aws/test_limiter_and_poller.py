@@ -249,7 +249,9 @@ def _finish(poller: StatusPoller, clock: Clock, key: str, took: float) -> None:
 
 def test_aimed_polls_cover_the_durations_seen_from_fastest_to_slowest() -> None:
     clock = Clock()
-    policy = PollPolicy(min_interval=1.0, max_interval=1.0, aim_interval=0.02, aim_lead=0.05)
+    policy = PollPolicy(
+        min_interval=1.0, max_interval=1.0, aim_interval=0.02, aim_ratio=0, aim_lead=0.05
+    )
     poller = StatusPoller(FakeGateway(), policy=policy, clock=clock)  # type: ignore[arg-type]
     for took in (10.0, 10.1, 10.2):
         _finish(poller, clock, f"done{took}", took)
@@ -270,20 +272,26 @@ def test_aimed_polls_cover_the_durations_seen_from_fastest_to_slowest() -> None:
     assert next(t for t in polls if t > 10.3) >= 11.0 - 1e-9
 
 
-def test_a_wide_spread_is_aimed_at_only_up_to_the_window_past_the_median() -> None:
+def test_a_wide_spread_is_aimed_at_only_within_the_window_around_the_median() -> None:
     clock = Clock()
-    policy = PollPolicy(min_interval=5, max_interval=5, aim_interval=0.02, aim_window=0.3)
+    policy = PollPolicy(min_interval=5, max_interval=5, aim_window=0.3, aim_lead=0.06)
     poller = StatusPoller(FakeGateway(), policy=policy, clock=clock)  # type: ignore[arg-type]
     for took in (10.0, 20.0, 60.0):
         _finish(poller, clock, f"done{took}", took)
     poller.watch("w", "w", Location(), status="CREATE_IN_PROGRESS", kind="create")
     start = clock.now
-    clock.now = start + 20.31  # past median + window: back to the plain interval
-    poller._last_round = clock.now
-    assert poller.due_in() == pytest.approx(5.0)
-    clock.now = start + 20.2  # inside: aimed
-    poller._last_round = clock.now
-    assert poller.due_in() == pytest.approx(0.02)
+
+    def due_at(age: float) -> float | None:
+        clock.now = poller._last_round = start + age
+        return poller.due_in()
+
+    # Not from the fastest (10 s) on: from the median less the window, less the lead.
+    assert due_at(12.0) == pytest.approx(5.0)
+    assert due_at(19.0) == pytest.approx(0.64)
+    # Inside, every 1% of the median (0.2 s): 20 ms apart would gain nothing here.
+    assert due_at(20.2) == pytest.approx(0.2)
+    # Past the median plus the window and the lead: back to the plain interval.
+    assert due_at(20.4) == pytest.approx(5.0)
 
 
 def test_aiming_can_be_turned_off() -> None:
