@@ -116,12 +116,6 @@ class StatusPoller:
             # Kept up to date here, once per finished operation, not in every due_in().
             self._typical[watch.kind] = (min(seen), statistics.median(seen), max(seen))
 
-    def expected_finish(self, key: str) -> float | None:
-        """When ``key``'s operation is likely to end: its start plus the median duration of
-        the operations of its kind that ended in this run (None before any did)."""
-        window = self._aim(key)
-        return None if window is None else window[1]
-
     def _aim(self, key: str) -> tuple[float, float, float, float] | None:
         """When and how often to aim polls at ``key``: (from, likely finish, until, every),
         or None before an operation of its kind ended."""

@@ -291,13 +291,13 @@ def _stack_level(stack: StackPlan) -> list[RenderableType]:
     out: list[RenderableType] = []
     for param in stack.parameters:
         line = Text(f"  {SYMBOLS[param.action]} parameter {param.key}: ", style="yellow")
-        line.append(_arrow(param.action, param.before, param.after, raw=True))
+        line.append(arrow(param.action, param.before, param.after, raw=True))
         if param.masked:
             line.append("  (secret)", style="dim")
         out.append(line)
     for tag in stack.tags:
         line = Text(f"  {SYMBOLS[tag.action]} tag {tag.key}: ", style="yellow")
-        line.append(_arrow(tag.action, tag.before, tag.after, raw=True))
+        line.append(arrow(tag.action, tag.before, tag.after, raw=True))
         out.append(line)
     for setting in stack.settings:
         line = Text(f"  ~ {setting.name}: ", style="yellow")
@@ -306,7 +306,10 @@ def _stack_level(stack: StackPlan) -> list[RenderableType]:
     return out
 
 
-def _arrow(action: ChangeAction, before: Any, after: Any, *, raw: bool = False) -> str:
+def arrow(action: ChangeAction, before: Any, after: Any, *, raw: bool = False) -> str:
+    """``before → after``, or only the side that exists for an addition or a removal;
+    ``raw`` shows plain strings unquoted (parameters and tags)."""
+
     def show(value: Any) -> str:
         if raw and isinstance(value, str):
             return str(mask_secrets(value))
@@ -323,7 +326,7 @@ def _outputs(stack: StackPlan) -> list[RenderableType]:
     out: list[RenderableType] = []
     for output in stack.outputs:
         line = Text(f"  {SYMBOLS[output.action]} output {output.key}: ", style="cyan")
-        line.append(_arrow(output.action, output.before, output.after))
+        line.append(arrow(output.action, output.before, output.after))
         if output.cause:
             line.append(f"  ({output.cause})", style="dim")
         out.append(line)

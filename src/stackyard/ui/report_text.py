@@ -9,11 +9,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
 
-from stackyard.lookups.secret import mask_secrets
 from stackyard.plan.model import (
-    ChangeAction,
     Plan,
     PropertyDiff,
     Replacement,
@@ -23,7 +20,7 @@ from stackyard.plan.model import (
     StackAction,
     StackPlan,
 )
-from stackyard.ui.diff import SYMBOLS, format_value
+from stackyard.ui.diff import SYMBOLS, arrow
 
 __all__ = [
     "SecurityRow",
@@ -37,22 +34,6 @@ __all__ = [
     "stack_line",
     "stack_symbol",
 ]
-
-
-def arrow(action: ChangeAction, before: Any, after: Any, *, raw: bool = False) -> str:
-    """``before → after``, or only the side that exists for an addition or a removal;
-    ``raw`` shows plain strings unquoted (parameters and tags)."""
-
-    def show(value: Any) -> str:
-        if raw and isinstance(value, str):
-            return str(mask_secrets(value))
-        return format_value(value)
-
-    if action is ChangeAction.ADD:
-        return show(after)
-    if action is ChangeAction.REMOVE:
-        return show(before)
-    return f"{show(before)} → {show(after)}"
 
 
 def diff_notes(diff: PropertyDiff) -> str:
