@@ -330,6 +330,36 @@ def test_a_slash_command_deploys_to_a_canary_in_steps(world: World, server: Serv
     assert shown[0]["image"].startswith(f"{REGISTRY}/shop@sha256:") and shown[0]["version"] == 2
 
 
+def test_a_rollout_that_fails_its_health_checks_is_posted_as_a_failure(
+    world: World, server: ServerProcess
+) -> None:
+    sha = "badbad1" + "0" * 33
+    world.push_image("api", sha)
+    ecr = world.client("ecr")
+    digest = ecr.describe_images(repositoryName="api", imageIds=[{"imageTag": sha}])[
+        "imageDetails"
+    ][0]["imageDigest"]
+    # The local AWS fails the health checks of tasks running this image: ECS rolls back.
+    marked = httpx.post(
+        f"{world.endpoint}/_stackyard/health/images",
+        json={"image": f"{REGISTRY}/api@{digest}", "healthy": False},
+    )
+    assert marked.status_code == 200
+    slash(server.url, f"api@{sha} to stage", response_url=f"{world.responses.url}/slack/r9")
+    seen = world.responses.wait_for(
+        lambda s: any(
+            str((x.body or {}).get("text", "")).startswith("Failed to deploy")
+            for x in s
+            if x.path == "/slack/r9"
+        ),
+        timeout=180,
+    )
+    final = [str(x.body["text"]) for x in seen if x.path == "/slack/r9"][-1]
+    assert final.startswith(f"Failed to deploy api@{sha} to stage: release v"), final
+    assert "failed" in final and "succeeded" not in final
+    assert _releases(world)[0]["status"] == "failed"
+
+
 def test_an_image_the_registry_lacks_is_refused_before_planning(
     world: World, server: ServerProcess
 ) -> None:
