@@ -340,20 +340,22 @@ def test_a_rollout_that_fails_its_health_checks_is_posted_as_a_failure(
         "imageDetails"
     ][0]["imageDigest"]
     # The local AWS fails the health checks of tasks running this image: ECS rolls back.
-    marked = httpx.post(
-        f"{world.endpoint}/_stackyard/health/images",
-        json={"image": f"{REGISTRY}/api@{digest}", "healthy": False},
-    )
-    assert marked.status_code == 200
-    slash(server.url, f"api@{sha} to stage", response_url=f"{world.responses.url}/slack/r9")
-    seen = world.responses.wait_for(
-        lambda s: any(
-            str((x.body or {}).get("text", "")).startswith("Failed to deploy")
-            for x in s
-            if x.path == "/slack/r9"
-        ),
-        timeout=180,
-    )
+    # (Its ECR gives every image of these tests one digest: the mark is cleared after.)
+    health = f"{world.endpoint}/_stackyard/health/images"
+    image = {"image": f"{REGISTRY}/api@{digest}"}
+    assert httpx.post(health, json={**image, "healthy": False}).status_code == 200
+    try:
+        slash(server.url, f"api@{sha} to stage", response_url=f"{world.responses.url}/slack/r9")
+        seen = world.responses.wait_for(
+            lambda s: any(
+                str((x.body or {}).get("text", "")).startswith("Failed to deploy")
+                for x in s
+                if x.path == "/slack/r9"
+            ),
+            timeout=180,
+        )
+    finally:
+        httpx.post(health, json={**image, "healthy": True})
     final = [str(x.body["text"]) for x in seen if x.path == "/slack/r9"][-1]
     assert final.startswith(f"Failed to deploy api@{sha} to stage: release v"), final
     assert "failed: " in final and "circuit breaker" in final  # with ECS's reason
