@@ -59,3 +59,51 @@ print("troposphere" in sys.modules)
     ).stdout.split("\n")
     assert "Resources" in out[0]
     assert out[1] == "False"
+
+
+def _python(script: str) -> list[str]:
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def test_collection_is_held_off_at_start_then_resumes_past_what_start_made() -> None:
+    out = _python(
+        """
+import gc, time
+from stackyard.process_env import defer_collection
+defer_collection(0.2)
+print(gc.isenabled(), gc.get_freeze_count())
+time.sleep(0.6)
+print(gc.isenabled(), gc.get_freeze_count() > 1000)
+"""
+    )
+    assert out == ["False", "0", "True", "True"]
+
+
+def test_a_collector_someone_else_turned_off_stays_theirs() -> None:
+    out = _python(
+        """
+import gc, time
+gc.disable()
+from stackyard.process_env import defer_collection
+defer_collection(0.1)
+time.sleep(0.4)
+print(gc.isenabled(), gc.get_freeze_count())
+"""
+    )
+    assert out == ["False", "0"]
+
+
+def test_the_console_script_starts_with_collection_held_off() -> None:
+    # What the command sees at its end, when it ends within the start window.
+    out = _python(
+        """
+import atexit, gc, sys
+atexit.register(lambda: print("collecting:", gc.isenabled()))
+sys.argv = ["stackyard", "--version"]
+from stackyard.cli.entry import main
+main()
+"""
+    )
+    assert out[-2:] == ["collecting:", "False"]

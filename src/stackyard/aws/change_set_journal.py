@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stackyard.aws.session import Location
+from stackyard.home import cache_dir
 from stackyard.processes import pid_alive
 
 __all__ = ["ChangeSetJournal", "Entry", "default_journal_dir"]
@@ -23,9 +24,7 @@ __all__ = ["ChangeSetJournal", "Entry", "default_journal_dir"]
 
 def default_journal_dir() -> Path:
     """``$STACKYARD_HOME/cache/change-sets``, or ``~/.stackyard/cache/change-sets``."""
-    home = os.environ.get("STACKYARD_HOME")
-    base = Path(home) if home else Path.home() / ".stackyard"
-    return base / "cache" / "change-sets"
+    return cache_dir("change-sets")
 
 
 @dataclass(frozen=True)

@@ -81,9 +81,15 @@ class _Services(Sequence[str]):
 
 def install(session: Any) -> None:
     """Give a botocore ``session`` a :class:`ServiceLoader` over its usual search path
-    (botocore's data, ``~/.aws/models``, and ``AWS_DATA_PATH``)."""
+    (botocore's data, ``~/.aws/models``, and ``AWS_DATA_PATH``), reading the files through
+    the decoded-model cache."""
     data_path = session.get_config_variable("data_path")
     extra = [
         os.path.expanduser(os.path.expandvars(p)) for p in (data_path or "").split(os.pathsep) if p
     ]
-    session.register_component("data_loader", ServiceLoader(extra_search_paths=extra))
+    from stackyard.aws.model_cache import CachedFileLoader, default_model_cache_dir
+
+    files = CachedFileLoader(default_model_cache_dir())
+    session.register_component(
+        "data_loader", ServiceLoader(extra_search_paths=extra, file_loader=files)
+    )

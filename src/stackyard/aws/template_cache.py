@@ -18,14 +18,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from stackyard.home import cache_dir
+
 __all__ = ["TemplateCache", "default_cache_dir"]
 
 
 def default_cache_dir() -> Path:
     """``$STACKYARD_HOME/cache/templates``, or ``~/.stackyard/cache/templates``."""
-    home = os.environ.get("STACKYARD_HOME")
-    base = Path(home) if home else Path.home() / ".stackyard"
-    return base / "cache" / "templates"
+    return cache_dir("templates")
 
 
 class TemplateCache:

@@ -284,9 +284,10 @@ class RawTemplateBlueprint(Blueprint):
     def resolve_variables(self, provided: Mapping[str, Any] | Iterable[Any]) -> None:
         """Keep the stack's variables: all reach Jinja2, those naming a Parameter are submitted."""
         self.resolved_variables = dict(_as_mapping(provided))
-        self._dict = None
-        self._rendered = None
-        self._version = None
+        if self.is_jinja:  # only a Jinja2 template's text depends on the variables
+            self._dict = None
+            self._rendered = None
+            self._version = None
 
     def get_variables(self) -> dict[str, Any]:
         """The variables given to the stack."""

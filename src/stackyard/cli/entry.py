@@ -12,8 +12,9 @@ import sys
 
 def main() -> None:
     """Load the CLI and run it; an interrupt while loading is exit code 130."""
-    from stackyard.process_env import apply_cli_settings
+    from stackyard.process_env import apply_cli_settings, defer_collection
 
+    defer_collection()
     apply_cli_settings()
     try:
         from stackyard.cli.main import main as run

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stackyard.errors import StackyardError, UsageError
+from stackyard.home import state_home
 from stackyard.processes import pid_alive
 
 if TYPE_CHECKING:
@@ -66,9 +67,7 @@ Echo = Callable[[str], None]
 
 def home_dir() -> Path:
     """Where the background endpoint keeps its pid file and log."""
-    base = os.environ.get("STACKYARD_HOME")
-    root = Path(base).expanduser() if base else Path.home() / ".stackyard"
-    return root / "local"
+    return state_home() / "local"
 
 
 def require_loopback(host: str) -> None:

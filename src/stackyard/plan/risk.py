@@ -53,6 +53,7 @@ def stateful_types() -> tuple[str, ...]:
     return tuple(_data("stateful_types.json")["types"])
 
 
+@functools.cache  # a plan asks about the same few types for every resource
 def is_stateful(resource_type: str) -> bool:
     """True when ``resource_type`` holds data that removal or replacement loses."""
     return any(fnmatch.fnmatchcase(resource_type, p) for p in stateful_types())

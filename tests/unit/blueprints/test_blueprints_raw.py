@@ -208,3 +208,28 @@ def test_raw_templates_are_deterministic(load: Any) -> None:
         bp.resolve_variables({"Queues": ["jobs", "mail"]})
         renders.add(bp.rendered)
     assert len(renders) == 1
+
+
+def test_a_plain_template_is_read_once_whatever_the_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only a Jinja2 template's text depends on the variables; a plain one is read and
+    # parsed once per stack (the planner asks for its parameters before and after).
+    import stackyard.input_limits
+
+    reads: list[Path] = []
+    original = stackyard.input_limits.read_utf8
+
+    def read_utf8(path: Path) -> str:
+        reads.append(path)
+        return original(path)
+
+    monkeypatch.setattr(stackyard.input_limits, "read_utf8", read_utf8)
+    bp = raw(tmp_path, "t.json", '{"Parameters": {"Name": {"Type": "String"}}, "Resources": {}}')
+    assert set(bp.get_parameter_definitions()) == {"Name"}
+    bp.resolve_variables({"Name": "a"})
+    assert bp.get_parameter_values() == {"Name": "a"}
+    bp.resolve_variables({"Name": "b"})
+    assert bp.get_parameter_values() == {"Name": "b"}
+    assert json.loads(bp.rendered)["Parameters"] == {"Name": {"Type": "String"}}
+    assert reads == [tmp_path / "t.json"]

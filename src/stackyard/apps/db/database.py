@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from stackyard.errors import StackyardError
+from stackyard.home import state_home
 
 URL_VARIABLE = "STACKYARD_DATABASE_URL"
 
@@ -28,9 +29,7 @@ def default_url() -> str:
     url = os.environ.get(URL_VARIABLE)
     if url:
         return url
-    home = os.environ.get("STACKYARD_HOME")
-    base = Path(home) if home else Path.home() / ".stackyard"
-    return f"sqlite:///{base / 'apps.db'}"
+    return f"sqlite:///{state_home() / 'apps.db'}"
 
 
 def _alembic_config(connection: Any) -> Any:
