@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+EN_DASH = "\N{EN DASH}"  # README writes ranges with it
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 SECTION = README.split("## How it compares", 1)[1].split("\n## ", 1)[0]
@@ -65,7 +66,7 @@ def test_the_comparison_table_is_the_results_files() -> None:
                 continue
             (column,) = [c for c in walls[key] if c.split(" (")[0] == peer]
             wall, call = (part.strip() for part in cell.split("/"))
-            assert wall == walls[key][column].replace("-", "–"), (key, peer)
+            assert wall == walls[key][column].replace("-", EN_DASH), (key, peer)
             assert call == calls[key][column].split(" ")[0], (key, peer)
             checked += 1
     assert checked >= 10
@@ -74,9 +75,9 @@ def test_the_comparison_table_is_the_results_files() -> None:
 def test_the_targets_quoted_are_the_results_files() -> None:
     results = _results()
     quoted = {
-        "makespan ÷ nominal": r"÷ the nominal critical path ([\d.]+)–([\d.]+)",
-        "makespan ÷ measured": r"÷ the measured critical path ([\d.]+)–([\d.]+)",
-        "first stack operation": r"first stack operation ([\d.]+)–([\d.]+) s",
+        "makespan ÷ nominal": r"÷ the nominal critical path ([\d.]+)\N{EN DASH}([\d.]+)",
+        "makespan ÷ measured": r"÷ the measured critical path ([\d.]+)\N{EN DASH}([\d.]+)",
+        "first stack operation": r"first stack operation ([\d.]+)\N{EN DASH}([\d.]+) s",
     }
     for row, pattern in quoted.items():
         found = re.search(pattern, PROSE)
