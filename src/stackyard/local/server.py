@@ -96,12 +96,13 @@ def build_app(emulator: CloudFormationEmulator, lock: threading.RLock) -> WSGIAp
     """The core WSGI app: moto for every service, the emulator for CloudFormation."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    from stackyard.local import ecs
+    from stackyard.local import ecr, ecs
     from stackyard.local.ecs.images import IMAGES_PATH, image_health
     from stackyard.local.elbv2 import traffic
     from stackyard.local.elbv2.pins import PINS_PATH, rule_pins
 
     ecs.install()
+    ecr.install()
     moto_app = DomainDispatcherApplication(create_backend_app)
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
