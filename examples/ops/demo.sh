@@ -12,6 +12,13 @@ SHOWN=${STACKYARD_SHOWN:-stackyard}   # how the commands are shown to you
 ENV=stage.env
 CONFIG=stackyard.yaml
 
+# The demo keeps its own state (the local AWS's pid and log, the apps database) in a folder
+# of its own: it never writes to your apps database, your team's (STACKYARD_DATABASE_URL) or
+# a control plane server, and never touches a local AWS you started yourself.
+DEMO_HOME=${STACKYARD_DEMO_HOME:-${STACKYARD_HOME:-$HOME/.stackyard}/demo}
+export STACKYARD_HOME=$DEMO_HOME
+unset STACKYARD_DATABASE_URL STACKYARD_SERVER STACKYARD_TOKEN
+
 bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 run() { printf '\033[2m$ %s\033[0m\n' "$SHOWN $*"; "$SY" "$@"; }
 
@@ -19,6 +26,9 @@ bold "1. Start the local AWS (moto, with a CloudFormation that behaves like AWS'
 if "$SY" local status >/dev/null 2>&1; then
   echo "already running:"; "$SY" local status | head -3
 else
+  # A new local AWS holds nothing: the app releases recorded against the last one are gone too.
+  rm -f "$DEMO_HOME/apps.db"
+  echo "  (the demo's state: $DEMO_HOME)"
   run local up --port 0 --latency resource=0.15s,jitter=0.3
 fi
 
@@ -132,6 +142,8 @@ run apps canary status -a api -e stage/canary --local
 bold "Try next, from the repository's folder (the local AWS keeps running)"
 O=examples/ops
 cat <<NEXT
+  # the demo's local AWS and apps database (kept apart from yours)
+  export STACKYARD_HOME=$DEMO_HOME
   # status and every output
   $SHOWN info --local $O/$ENV $O/$CONFIG
   # what a change would do, before it is done

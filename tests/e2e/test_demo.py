@@ -15,7 +15,22 @@ PASSWORD = "/ops-stage/database/master-password"
 
 
 def test_demo_builds_the_stage_environment(tmp_path: Path) -> None:
-    env = {**os.environ, "STACKYARD": str(STACKYARD), "STACKYARD_HOME": str(tmp_path)}
+    team_database = tmp_path / "team.db"
+    env = {
+        **os.environ,
+        "STACKYARD": str(STACKYARD),
+        "STACKYARD_HOME": str(tmp_path),
+        # the user's own settings: the demo must leave them alone
+        "STACKYARD_DATABASE_URL": f"sqlite:///{team_database}",
+        "STACKYARD_SERVER": "http://127.0.0.1:9",
+    }
+    demo_home = tmp_path / "demo"
+    # what a demo run against a local AWS that has since stopped left: not a database the
+    # new run could use (were it opened, the demo would fail)
+    demo_home.mkdir()
+    (demo_home / "apps.db").write_bytes(b"releases of a local AWS that is gone")
+    in_demo = {**env, "STACKYARD_HOME": str(demo_home)}
+    del in_demo["STACKYARD_DATABASE_URL"], in_demo["STACKYARD_SERVER"]
     try:
         result = subprocess.run(
             ["bash", str(DEMO)], capture_output=True, text=True, timeout=300, env=env
@@ -28,10 +43,14 @@ def test_demo_builds_the_stage_environment(tmp_path: Path) -> None:
             [str(STACKYARD), "secrets", "history", "--local", PASSWORD],
             capture_output=True,
             text=True,
-            env=env,
+            env=in_demo,
         )
     finally:
-        subprocess.run([str(STACKYARD), "local", "down"], env=env, capture_output=True)
+        subprocess.run([str(STACKYARD), "local", "down"], env=in_demo, capture_output=True)
+    # The demo's state is its own: the user's database and local AWS folder are untouched.
+    assert not team_database.exists() and not (tmp_path / "apps.db").exists()
+    assert not (tmp_path / "local").exists() and (demo_home / "apps.db").is_file()
+    assert f"export STACKYARD_HOME={demo_home}" in result.stdout
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     assert "build: 11 complete, 1 no change" in out
