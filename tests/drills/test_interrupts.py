@@ -3,7 +3,8 @@
 Each trial runs ``stackyard build --local`` in a subprocess against a background endpoint
 (``stackyard local up``, in a ``STACKYARD_HOME`` of the drill's own) and sends SIGINT at a
 moment drawn from a seeded generator: from the process's start (so some land while it loads
-the project) to the end of a typical build. One trial in four presses twice (the second
+the project) to the end of a typical build (one build of the workload, timed when the drills
+start: the moments follow the build's speed rather than a figure that goes stale). One trial in four presses twice (the second
 press leaves CloudFormation running). Trials alternate between a fresh namespace (interrupted
 creates) and a new value for the previous one (interrupted change sets). After each trial, a
 plain rerun must exit 0 and leave exactly the full, correct state: every stack complete with
@@ -33,8 +34,9 @@ import pytest
 from .drill_helpers import STACKYARD, Daemon, Workload, inventory, record_faults
 
 WORKLOAD = Workload.layered(12, 4, seed=7)
-# A build of WORKLOAD at this latency takes about 2 s once the CLI has started (updates are
-# one UpdateStack each and completion is seen promptly, so the latency sets the pace).
+# A build of WORKLOAD at this latency takes about 1.2 s (4 layers of 0.25 s, and the
+# command's start): updates are one UpdateStack each and completion is seen promptly, so the
+# latency sets the pace. The trials time it (`typical`) rather than trust this figure.
 LATENCY = "resource=0.25s"
 
 
@@ -45,6 +47,17 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     WORKLOAD.write(base)
     with Daemon.up(base, latency=LATENCY) as daemon:
         yield daemon
+
+
+@pytest.fixture(scope="module")
+def typical(daemon: Daemon) -> float:
+    """Seconds a whole build of the workload takes here (a create; an update takes as long)."""
+    config = str(daemon.folder / "drill.yaml")
+    started = time.monotonic()
+    namespace = f"namespace=time{uuid.uuid4().hex[:8]}"
+    built = daemon.run("build", "--local", "-e", namespace, "-e", "value=t", config)
+    assert built.returncode == 0, built.stdout + built.stderr
+    return time.monotonic() - started
 
 
 @dataclass
@@ -103,7 +116,9 @@ def _check_converged(daemon: Daemon, namespace: str, value: str, where: str) -> 
     assert got.stray_change_sets() == {}, where
 
 
-def _drill(request: pytest.FixtureRequest, daemon: Daemon, interrupted: int, seed: int) -> None:
+def _drill(
+    request: pytest.FixtureRequest, daemon: Daemon, typical: float, interrupted: int, seed: int
+) -> None:
     """Trials until ``interrupted`` builds were really interrupted (a build may finish before
     its moment comes); after each trial, a rerun converges."""
     rng = random.Random(seed)
@@ -122,7 +137,7 @@ def _drill(request: pytest.FixtureRequest, daemon: Daemon, interrupted: int, see
                 namespace = f"int{uuid.uuid4().hex[:8]}"
             value = f"v{trial}"
             args = ["-e", f"namespace={namespace}", "-e", f"value={value}", config]
-            delay = rng.uniform(0.0, 2.2)
+            delay = rng.uniform(0.0, 1.1) * typical
             done = _interrupted_build(daemon, args, delay, twice=rng.random() < 0.25)
             presses += done.presses
             pressed_trials += bool(done.presses)
@@ -159,7 +174,9 @@ def _killed_build(daemon: Daemon, args: list[str], delay: float) -> int:
     return int(killed)
 
 
-def _kill_drill(request: pytest.FixtureRequest, daemon: Daemon, kills: int, seed: int) -> None:
+def _kill_drill(
+    request: pytest.FixtureRequest, daemon: Daemon, typical: float, kills: int, seed: int
+) -> None:
     """Builds killed at seeded random moments (creates and updates alternating), each followed
     at once by a rerun that must exit 0 and converge: stacks the dead run left busy are waited
     for, change sets it left are deleted."""
@@ -177,7 +194,8 @@ def _kill_drill(request: pytest.FixtureRequest, daemon: Daemon, kills: int, seed
                 namespace = f"kill{uuid.uuid4().hex[:8]}"
             value = f"k{trial}"
             args = ["-e", f"namespace={namespace}", "-e", f"value={value}", config]
-            delay = rng.uniform(0.6, 2.2)
+            # from about the first stack operation to the end of a typical build
+            delay = rng.uniform(0.3, 1.1) * typical
             killed += _killed_build(daemon, args, delay)
             where = f"trial {trial} ({'create' if fresh else 'update'}, killed at {delay:.2f}s)"
             again = daemon.run("build", "--local", *args)
@@ -187,19 +205,19 @@ def _kill_drill(request: pytest.FixtureRequest, daemon: Daemon, kills: int, seed
         record_faults(request, {"sigkill": killed})
 
 
-def test_kills_fast(request: pytest.FixtureRequest, daemon: Daemon) -> None:
-    _kill_drill(request, daemon, kills=2, seed=3)
+def test_kills_fast(request: pytest.FixtureRequest, daemon: Daemon, typical: float) -> None:
+    _kill_drill(request, daemon, typical, kills=2, seed=3)
 
 
 @pytest.mark.slow
-def test_kills_ten(request: pytest.FixtureRequest, daemon: Daemon) -> None:
-    _kill_drill(request, daemon, kills=10, seed=2026)
+def test_kills_ten(request: pytest.FixtureRequest, daemon: Daemon, typical: float) -> None:
+    _kill_drill(request, daemon, typical, kills=10, seed=2026)
 
 
-def test_interrupts_fast(request: pytest.FixtureRequest, daemon: Daemon) -> None:
-    _drill(request, daemon, interrupted=3, seed=1)
+def test_interrupts_fast(request: pytest.FixtureRequest, daemon: Daemon, typical: float) -> None:
+    _drill(request, daemon, typical, interrupted=3, seed=1)
 
 
 @pytest.mark.slow
-def test_interrupts_many(request: pytest.FixtureRequest, daemon: Daemon) -> None:
-    _drill(request, daemon, interrupted=24, seed=2024)
+def test_interrupts_many(request: pytest.FixtureRequest, daemon: Daemon, typical: float) -> None:
+    _drill(request, daemon, typical, interrupted=24, seed=2024)

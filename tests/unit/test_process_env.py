@@ -107,3 +107,37 @@ main()
 """
     )
     assert out[-2:] == ["collecting:", "False"]
+
+
+@pytest.mark.parametrize("moment", ["loading", "after the command"])
+def test_a_ctrl_c_outside_the_command_exits_130_quietly(
+    moment: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A Ctrl-C lands on whatever bytecode runs: while the CLI imports, or after main()
+    # has handled the command's outcome but before the process exits.
+    import stackyard.cli.main
+    from stackyard.cli import entry
+
+    def interrupted(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(process_env, "defer_collection", lambda: None)
+    monkeypatch.setattr(process_env, "apply_cli_settings", lambda: None)
+    if moment == "loading":
+        monkeypatch.setattr("builtins.__import__", _interrupting_import(__import__))
+    else:
+        monkeypatch.setattr(stackyard.cli.main, "main", interrupted)
+    # (a KeyboardInterrupt escaping would stop the test session: catch it to fail this test)
+    with pytest.raises((SystemExit, KeyboardInterrupt)) as exited:
+        entry.main()
+    assert isinstance(exited.value, SystemExit) and exited.value.code == 130
+    assert capsys.readouterr().err == "error: interrupted\n"
+
+
+def _interrupting_import(real: object) -> object:
+    def importing(name: str, *args: object, **kwargs: object) -> object:
+        if name == "stackyard.cli.main":
+            raise KeyboardInterrupt
+        return real(name, *args, **kwargs)  # type: ignore[operator]
+
+    return importing

@@ -1,8 +1,10 @@
-"""The ``stackyard`` console script: Ctrl-C while the CLI is still loading exits quietly.
+"""The ``stackyard`` console script: Ctrl-C while the CLI is still loading, or in the moment
+between a command's end and the exit, exits quietly.
 
 ``stackyard.cli.main`` imports click and the command table; a Ctrl-C pressed in that
 moment would otherwise end in Python's KeyboardInterrupt traceback, before ``main``
-could turn it into "interrupted" and exit code 130.
+could turn it into "interrupted" and exit code 130 (and likewise once ``main`` has handled
+the command's outcome but not yet exited).
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ def main() -> None:
     apply_cli_settings()
     try:
         from stackyard.cli.main import main as run
+
+        # main() turns a Ctrl-C during the command into exit 130 itself; this catches one
+        # that lands in the moment before (loading) or after it (between its end and exit).
+        run()
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")
         sys.exit(130)
-    run()

@@ -365,7 +365,9 @@ class Planner:
                     reason=f"waits for {', '.join(stuck)}, which cannot change",
                 )
                 item = replace(item, plan=plan)
-            if plan.will_change:
+            # A busy stack (another run's operation, or one a killed run left) is waited for
+            # before anything that reads it runs: its outputs are unknown until then.
+            if plan.will_change or plan.action is StackAction.WAIT:
                 pending.note(name, plan)
             elif plan.action is StackAction.BLOCKED:
                 blocked.add(name)

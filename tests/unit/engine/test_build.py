@@ -205,6 +205,24 @@ def test_a_busy_stack_is_waited_for_then_planned_unless_no_wait(world: World) ->
     assert world.build(waiting, wait=False).states["a"].phase is Phase.NO_CHANGE
 
 
+def test_a_dependency_left_mid_create_is_waited_for_before_its_outputs_are_read(
+    world: World,
+) -> None:
+    # What a killed run leaves: "a" still being created, so it has no outputs yet. "b" reads
+    # one: it must wait for "a" to finish, then read it (not fail for lack of it).
+    stack = world.cloud.add_stack("t-a", "CREATE_IN_PROGRESS", value="a")
+    stack.outputs = {}
+    stack.pending = (world.clock() + 20, "CREATE_COMPLETE")
+    project = world.project(
+        "- {name: a, template_path: t.json, variables: {Value: a}}\n"
+        '- {name: b, template_path: t.json, variables: {Value: "${output a::Value}-b"}}\n'
+    )
+    result = world.build(project)
+    assert result.exit_code == 0, result.summary()
+    assert world.cloud.stacks["t-b"].params == {"Value": "a-b"}
+    assert world.started()["t-b"] >= 1020  # after "a" completed
+
+
 def test_settings_are_applied_without_a_change_set(world: World) -> None:
     assert world.build(
         world.project("- {name: a, template_path: t.json, variables: {Value: a}}\n")
