@@ -250,3 +250,22 @@ def test_the_wrong_kind_of_plan_file_is_a_clear_error(world: World) -> None:
     wrong = world.run("apps", "apply", str(apps_plan), "-a", "api", "--local")
     assert wrong.returncode == 2, wrong.stdout + wrong.stderr
     assert f"{apps_plan} is a plan of shop in prod, not -a api" in wrong.stderr
+
+
+def test_a_canarys_plan_deploys_as_a_plain_deploy_without_steps(world: World) -> None:
+    stage = world.run("apps", "deploy", "nginx:1", "-a", "shop", "-e", "stage", "--local")
+    assert stage.returncode == 0, stage.stdout + stage.stderr
+    canary = ("-a", "shop", "-e", "stage/canary", "--local")
+    planfile = world.folder / "canary.plan"
+    steps = world.run("apps", "plan", "nginx:2", *canary, "-o", str(planfile), "--steps", "5")
+    assert steps.returncode == 2 and "--steps" in steps.stderr
+    made = world.run("apps", "plan", "nginx:2", *canary, "-o", str(planfile))
+    assert made.returncode == 0, made.stdout + made.stderr
+    applied = world.run("apps", "apply", str(planfile), "--local")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "shop stage/canary v1: succeeded" in applied.stdout
+    status = world.run("apps", "canary", "status", *canary, "--json")
+    assert status.returncode == 0, status.stderr
+    shown = json.loads(status.stdout)
+    assert (shown["release"], shown["image"]) == (1, "nginx:2")
+    assert shown["rollout"] is None  # no steps were taken

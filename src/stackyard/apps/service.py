@@ -799,7 +799,7 @@ class AppsService:
                 if row is None:
                     raise UsageError(
                         f"{app} has no release in {env} yet",
-                        hint=f"name the image: stackyard apps plan IMAGE -a {app} -e {env} ...",
+                        hint="name the image to deploy (IMAGE)",
                     )
                 chosen = row.image
             manifest = a.manifest
