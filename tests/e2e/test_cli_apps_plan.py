@@ -250,6 +250,18 @@ def test_the_wrong_kind_of_plan_file_is_a_clear_error(world: World) -> None:
     wrong = world.run("apps", "apply", str(apps_plan), "-a", "api", "--local")
     assert wrong.returncode == 2, wrong.stdout + wrong.stderr
     assert f"{apps_plan} is a plan of shop in prod, not -a api" in wrong.stderr
+    for field, value, expected in (
+        ("app", "ghost", "no app 'ghost'"),
+        ("environment", "nowhere", "no environment 'nowhere'"),
+    ):
+        data = json.loads(apps_plan.read_text())
+        data["release"][field] = value
+        elsewhere = world.folder / f"{value}.plan"
+        elsewhere.write_text(json.dumps(data))
+        wrong = world.run("apps", "apply", str(elsewhere), "--local")
+        assert wrong.returncode == 2, wrong.stdout + wrong.stderr
+        assert f"error: {elsewhere}, a plan of " in wrong.stderr and expected in wrong.stderr
+        assert "hint:" in wrong.stderr
 
 
 def test_a_canarys_plan_deploys_as_a_plain_deploy_without_steps(world: World) -> None:

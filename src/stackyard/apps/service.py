@@ -3,7 +3,9 @@
 Each operation takes typed inputs, opens one database session for its own work, and returns
 plain dataclasses; nothing here prints or parses arguments. A deploy is a plan: the
 release renders to one stack that ``workflow.build`` plans, settles approvals for and
-executes; then each process's ECS deployment is followed to COMPLETED.
+executes; then each process's ECS deployment is followed to COMPLETED. A deploy can also be
+saved for review (``plan_deploy``, see :mod:`stackyard.apps.deploy_plan`) and deployed later
+exactly as saved (``apply_plan``), through the same code path.
 """
 
 from __future__ import annotations

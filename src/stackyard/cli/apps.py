@@ -669,7 +669,7 @@ def apply_deploy(
     """
     from stackyard.apps.deploy_plan import DeployHeld
     from stackyard.cli.approve import signed_items
-    from stackyard.errors import UsageError
+    from stackyard.errors import ConfigError, UsageError
 
     saved = read_deploy_plan(planfile)
     release = saved.release
@@ -706,9 +706,13 @@ def apply_deploy(
                 hint=f"approve it: stackyard approve {planfile} --by NAME, then apply it "
                 "again (or break glass with --approve-protected)",
             ) from None
-        except UsageError as exc:
+        except (UsageError, ConfigError) as exc:
+            # the app or environment the plan names is unknown here: say which file named it
+            where = exc.location()
             raise UsageError(
-                f"{planfile}: {exc.message}", hint=exc.hint or "check the plan's app and env"
+                f"{planfile}, a plan of {release.app} in {release.environment}: "
+                + (f"{where}: {exc.message}" if where else exc.message),
+                hint=exc.hint,
             ) from None
     _report(release.app, release.environment, result)
 
