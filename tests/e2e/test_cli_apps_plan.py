@@ -196,6 +196,26 @@ def test_a_release_made_since_the_plan_is_refused(world: World) -> None:
     assert world.releases()[0]["image"] == "nginx:1"
 
 
+def test_a_stack_that_would_change_otherwise_is_refused(world: World) -> None:
+    world.push("v5b")
+    planfile = world.plan(f"{ECR}:v5b", "moved-stack.plan")
+    assert world.run("approve", str(planfile), "--by", "ana").returncode == 0
+    apps_file = world.folder / "apps.yaml"
+    before = apps_file.read_text()
+    assert before.rstrip().endswith("secrets_key: ${output secrets-key::KeyArn}")  # prod's
+    count = len(world.releases())
+    # the same release, but prod's defaults now size its tasks otherwise
+    apps_file.write_text(before + "    defaults: {cpu: 512, memory: 1024}\n")
+    try:
+        refused = world.run("apps", "apply", str(planfile), "--local")
+    finally:
+        apps_file.write_text(before)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "the plan no longer matches what would run" in refused.stderr
+    assert "app-shop-prod: desired template changed since the plan was made" in refused.stderr
+    assert len(world.releases()) == count
+
+
 def test_an_edited_plan_file_is_refused(world: World) -> None:
     world.push("v6")
     planfile = world.plan(f"{ECR}:v6", "edited.plan")
