@@ -9,7 +9,8 @@
 Apps on ECS: ``AppsService(AppsDatabase.open(), load_environments("apps.yaml"), gateway,
 actor)`` holds every ``stackyard apps`` operation (create, deploy, scale, rollback, ps...);
 a canary rollout is ``deploy(..., canary=CanaryPolicy(steps=(5, 25, 50), bake=300))``, then
-``promote``.
+``promote``; a reviewed deploy is ``plan_deploy`` (a ``DeployPlan``, saved with its
+``to_json``), then ``apply_plan``.
 
 ``apply(saved_plan, gateway)`` executes a saved plan exactly; ``destroy`` plans the
 deletion and deletes only when every approval is settled.
@@ -18,6 +19,7 @@ Everything not listed in ``__all__`` may change without notice.
 """
 
 from stackyard.apps.db.database import Database as AppsDatabase
+from stackyard.apps.deploy_plan import DeployHeld, DeployPlan
 from stackyard.apps.environments import load_environments
 from stackyard.apps.manifest import load_manifest
 from stackyard.apps.rollout import CanaryPolicy
@@ -56,6 +58,8 @@ __all__ = [
     "Config",
     "ConfigError",
     "Context",
+    "DeployHeld",
+    "DeployPlan",
     "DesiredStack",
     "EnvironmentKeyError",
     "Graph",

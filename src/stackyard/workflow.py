@@ -7,7 +7,8 @@
 - :func:`apply` executes a saved plan: it loads the project from the plan's recorded
   inputs, plans again, and refuses, naming what moved, unless the result equals the saved
   plan exactly (so an edited plan file is refused too); then it executes it, the reviewed
-  plan's approval ids counting as approvals.
+  plan's approval ids counting as approvals;
+- :func:`refuse_if_moved` is that comparison alone (an app deploy's saved plan uses it).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ __all__ = [
     "load",
     "options_of",
     "plan",
+    "refuse_if_moved",
     "replan",
 ]
 
@@ -249,8 +251,6 @@ def replan(
     every difference unless the fresh plan equals the saved one exactly."""
     from dataclasses import replace
 
-    from stackyard.plan.moved import what_moved
-
     if saved.inputs is None:
         raise StackyardError(
             "this plan file does not record its inputs",
@@ -263,14 +263,23 @@ def replan(
         saved.inputs, overrides=saved.inputs.overrides + tuple(sorted(given.items()))
     )
     fresh = plan(project, gateway, options_of(saved.inputs), inputs=with_secrets)
-    moved = what_moved(saved, fresh.plan)
+    refuse_if_moved(
+        saved, fresh.plan, hint="make and review the plan again (stackyard plan -o PLANFILE ...)"
+    )
+    return project, fresh
+
+
+def refuse_if_moved(saved: Plan, fresh: Plan, *, hint: str) -> None:
+    """``PlanMoved`` naming every difference, unless ``fresh`` is exactly ``saved``."""
+    from stackyard.plan.moved import what_moved
+
+    moved = what_moved(saved, fresh)
     if moved:
         raise PlanMoved(
             "refusing to apply: the plan no longer matches what would run:\n"
             + "\n".join(f"  - {m}" for m in moved),
-            hint="make and review the plan again (stackyard plan -o PLANFILE ...)",
+            hint=hint,
         )
-    return project, fresh
 
 
 def apply(

@@ -3,7 +3,9 @@
 Each operation takes typed inputs, opens one database session for its own work, and returns
 plain dataclasses; nothing here prints or parses arguments. A deploy is a plan: the
 release renders to one stack that ``workflow.build`` plans, settles approvals for and
-executes; then each process's ECS deployment is followed to COMPLETED.
+executes; then each process's ECS deployment is followed to COMPLETED. A deploy can also be
+saved for review (``plan_deploy``, see :mod:`stackyard.apps.deploy_plan`) and deployed later
+exactly as saved (``apply_plan``), through the same code path.
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ from stackyard.errors import StackyardError, UsageError
 if TYPE_CHECKING:
     from stackyard.apps.canaries import Canaries, CanaryStatus
     from stackyard.apps.canary import Confirmation
+    from stackyard.apps.deploy_plan import DeployPlan, PlannedRelease
     from stackyard.apps.envdiff import DiffRow, EnvView
     from stackyard.aws.cloudformation import CloudFormationGateway
     from stackyard.engine.approval import ApprovalPolicy
     from stackyard.plan.model import Plan
+    from stackyard.plan.planner import Planned
 
 
 @dataclass(frozen=True)
@@ -595,18 +599,20 @@ class AppsService:
         timeout: float,
         *,
         finish: bool = True,
+        planned: tuple[Any, Planned] | None = None,
     ) -> DeployResult:
         """Deploy a recorded release: build its stack, follow its ECS deployments. A failure
         (or a held approval, exit 3) finishes the release; success finishes it only when
-        ``finish`` (a canary rollout has steps to go first)."""
+        ``finish`` (a canary rollout has steps to go first). ``planned``: the stack's project
+        and plan, made and checked already (a saved plan's), executed as it is."""
         from stackyard.engine.run import RunOptions
         from stackyard.workflow import build
 
         assert self.environments is not None and self.gateway is not None
         started = utcnow()
         try:
-            project = load_project(spec, self.environments, self.region)
-            result = build(project, self.gateway, RunOptions(), approvals=approvals)
+            project, made = planned or (load_project(spec, self.environments, self.region), None)
+            result = build(project, self.gateway, RunOptions(), approvals=approvals, planned=made)
         except StackyardError as exc:
             self._finish(spec, "failed", exc.message)
             raise
@@ -689,16 +695,95 @@ class AppsService:
         """What deploying ``image`` (default: the current release's) with the app's current
         manifest, config and formation would change: the plan of its stack (reads only;
         nothing is recorded)."""
+        return self._stack_plan(self._planned_release(app, env, image).spec())[1].plan
+
+    def plan_deploy(self, app: str, env: str, image: str | None = None) -> DeployPlan:
+        """A deploy saved for review (``apps plan -o FILE``): the release deploying ``image``
+        (default: the current release's) would make, and the plan of its stack. Reads
+        only; nothing is recorded."""
+        from stackyard.apps.deploy_plan import DeployPlan
+
+        release = self._planned_release(app, env, image)
+        _, planned = self._stack_plan(release.spec())
+        created = utcnow().isoformat(timespec="seconds")
+        return DeployPlan(release, planned.plan, created, self.region)
+
+    def apply_plan(
+        self,
+        saved: DeployPlan,
+        *,
+        signed_items: frozenset[str] = frozenset(),
+        approve_protected: bool = False,
+        description: str = "",
+        on_progress: Callable[[Rollout], None] | None = None,
+        on_wait: Callable[[str], None] | None = None,
+        lock_wait: float = 900.0,
+        timeout: float = 900.0,
+    ) -> DeployResult:
+        """Deploy a saved plan exactly, under the app environment's deploy lock.
+
+        The release is made again from what the plan was asked for, and its stack planned
+        again; ``PlanMoved`` (exit 1), naming what differs, unless both are the saved ones
+        (so an edited plan is refused too). Protected changes run only with the items
+        ``signed_items`` approves (verified signatures) or ``approve_protected``; otherwise
+        ``DeployHeld`` (exit 3) and nothing is recorded, so the same plan can be approved
+        and applied. Then the release is recorded with the saved contents and shipped as
+        a deploy is."""
+        from stackyard.apps.deploy_plan import DeployHeld, release_moved
+        from stackyard.engine.approval import ApprovalPolicy, settle
+        from stackyard.workflow import PlanMoved, refuse_if_moved
+
+        planned_release = saved.release
+        app, env = planned_release.app, planned_release.environment
+        image = f" {planned_release.requested_image}" if planned_release.requested_image else ""
+        again = (
+            f"make and review the plan again: stackyard apps plan{image} -a {app} -e {env} -o FILE"
+        )
+        # A reviewed plan file alone approves nothing: only a signature (or break glass) does.
+        policy = ApprovalPolicy(
+            reviewed=saved.plan,
+            approve_all=approve_protected,
+            signed_items=signed_items,
+        )
+        holder = holder_id(self.actor)
+        with deploy_lock(self.db, f"{app}/{env}", holder, wait=lock_wait, on_wait=on_wait):
+            now = self._planned_release(app, env, planned_release.requested_image)
+            moved = release_moved(planned_release, now)
+            if moved:
+                raise PlanMoved(
+                    "refusing to apply: the release would differ from the planned one:\n"
+                    + "\n".join(f"  - {m}" for m in moved),
+                    hint=again,
+                )
+            project, planned = self._stack_plan(planned_release.spec())
+            refuse_if_moved(saved.plan, planned.plan, hint=again)
+            held = settle(planned.plan, policy, planned.waits_for).not_approved
+            if held:
+                count = sum(len(o.plan.protection.items) for o in held.values())
+                raise DeployHeld(
+                    f"{app} {env} v{planned_release.version}: held: {count} protected "
+                    f"change(s) of {', '.join(sorted(held))} need a signed approval; "
+                    "nothing was recorded"
+                )
+            what = description or f"deploy {planned_release.image} (reviewed plan)"
+            spec = self._new_release(
+                app, env, planned_release.image, what, None, contents=planned_release.spec()
+            )
+            return self._ship(spec, policy, on_progress, timeout, planned=(project, planned))
+
+    def _planned_release(self, app: str, env: str, image: str | None) -> PlannedRelease:
+        """The release deploying ``image`` (None: the current release's image) would make
+        now, with the app's manifest and the effective config and formation (reads only)."""
+        from stackyard.apps.deploy_plan import PlannedRelease
         from stackyard.apps.images import resolve_image
-        from stackyard.plan.planner import PlanOptions
-        from stackyard.workflow import plan
 
         if self.environments is None or self.gateway is None:
             raise UsageError("planning needs the apps file and AWS")
-        image = image or self.current_image(app, env)
+        self.environments.get(env)
         with self.db.session() as session:
             a = self._app(session, app)
             e = self._find_env(session, a, env)
+            current = e.current_release if e is not None else None
             env_id = e.id if e is not None else -1
             version = (
                 session.scalar(
@@ -706,22 +791,34 @@ class AppsService:
                 )
                 or 0
             ) + 1
+            chosen = image
+            if chosen is None:
+                row = session.scalars(
+                    select(Release).where(
+                        Release.environment_id == env_id, Release.version == current
+                    )
+                ).one_or_none()
+                if row is None:
+                    raise UsageError(
+                        f"{app} has no release in {env} yet",
+                        hint="name the image to deploy (IMAGE)",
+                    )
+                chosen = row.image
             manifest = a.manifest
-        spec = ReleaseSpec(
-            app,
-            env,
-            version,
-            resolve_image(image, self._clients("ecr")),
-            manifest,
-            self.config_get(app, env),
-            {
-                name: {"count": f["count"], "cpu": f.get("cpu"), "memory": f.get("memory")}
-                for name, f in self._formation(app, env).items()
-            },
-        )
+            config = self._effective_config(session, a, env)
+            formation = self._effective_formation(session, a, env)
+        resolved = resolve_image(chosen, self._clients("ecr"))
+        spec = ReleaseSpec(app, env, version, resolved, manifest, config, formation)
+        return PlannedRelease.of(spec, current, image)
+
+    def _stack_plan(self, spec: ReleaseSpec) -> tuple[Any, Planned]:
+        """The project of release ``spec``'s stack and its plan (reads only)."""
+        from stackyard.plan.planner import PlanOptions
+        from stackyard.workflow import plan
+
+        assert self.environments is not None and self.gateway is not None
         project = load_project(spec, self.environments, self.region)
-        planned = plan(project, self.gateway, PlanOptions())
-        return planned.plan
+        return project, plan(project, self.gateway, PlanOptions())
 
     def _formation(self, app: str, env: str) -> dict[str, dict[str, int | None]]:
         with self.db.session() as session:

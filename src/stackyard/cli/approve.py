@@ -17,31 +17,38 @@ import click
 from stackyard.cli import wiring
 
 if TYPE_CHECKING:
-    from stackyard.plan.model import Plan
+    from stackyard.plan.approvals_file import Reviewable
 
 __all__ = ["approve", "signed_items"]
 
 
-def _key(local: bool, plan: Plan) -> bytes:
-    """The approval key; AWS is reached only when the key is named in SSM."""
+def _key(local: bool, where: tuple[str | None, str | None]) -> bytes:
+    """The approval key; AWS (``where``: the plan's region and profile) is reached only when
+    the key is named in SSM."""
     from stackyard.aws.approval_key import KEY_ENV, KEY_SSM_ENV, approval_key
 
     if os.environ.get(KEY_ENV) or not os.environ.get(KEY_SSM_ENV):
         return approval_key(os.environ)
     from stackyard.cli.options import Invocation
 
-    region = plan.inputs.region if plan.inputs else None
-    profile = plan.inputs.profile if plan.inputs else None
+    region, profile = where
     inv = Invocation("", None, (), region, profile, (), 0)
     with wiring.gateway(inv, local, "standard") as gateway:
         return approval_key(os.environ, gateway.clients)
 
 
 def signed_items(
-    plan: Plan, planfile: str, approvals: str | None, *, required: bool, local: bool
+    plan: Reviewable,
+    planfile: str,
+    approvals: str | None,
+    *,
+    required: bool,
+    local: bool,
+    where: tuple[str | None, str | None] = (None, None),
 ) -> frozenset[str] | None:
     """The item ids that verified approvals of ``plan`` approve; None when there is no
-    approvals file and none is ``required`` (the reviewed plan then approves its own items)."""
+    approvals file and none is ``required`` (the reviewed plan then approves its own items).
+    ``where``: the plan's region and profile, for a key kept in SSM."""
     from stackyard.plan.approvals_file import approvals_path, load_approvals, verified_items
 
     path = Path(approvals) if approvals else approvals_path(planfile)
@@ -50,12 +57,28 @@ def signed_items(
             raise click.UsageError(f"no approvals file {approvals}")
         return frozenset() if required else None
     loaded = load_approvals(path.read_text(encoding="utf-8"))
-    items = verified_items(plan, loaded, key=_key(local, plan))
+    items = verified_items(plan, loaded, key=_key(local, where))
     names = ", ".join(sorted({a.by for a in loaded})) or "nobody"
     click.echo(
         f"approvals: {len(items)} item(s) approved by {names} (signatures verified)", err=True
     )
     return items
+
+
+def _read_reviewable(planfile: str) -> tuple[Reviewable, tuple[str | None, str | None]]:
+    """A stack plan or an app deploy's plan, read from ``planfile``, and its region and
+    profile."""
+    from stackyard.apps.deploy_plan import FORMAT as DEPLOY_PLAN
+    from stackyard.cli.plan import read_plan, read_plan_text
+
+    _, found = read_plan_text(planfile)
+    if found == DEPLOY_PLAN:
+        from stackyard.cli.apps import read_deploy_plan
+
+        deploy = read_deploy_plan(planfile)
+        return deploy, (deploy.region, None)
+    plan = read_plan(planfile)
+    return plan, (plan.inputs.region, plan.inputs.profile) if plan.inputs else (None, None)
 
 
 @click.command()
@@ -73,11 +96,12 @@ def signed_items(
 def approve(planfile: str, by: str, items: tuple[str, ...], local: bool) -> None:
     """Sign an approval of a saved plan's protected changes (PLANFILE.approvals.json).
 
-    The key comes from $STACKYARD_APPROVAL_KEY, or the SSM SecureString parameter named by
-    $STACKYARD_APPROVAL_KEY_SSM. `stackyard apply PLANFILE` accepts the approval only for
-    this exact plan, and only when the signature verifies.
+    PLANFILE is a stack plan (`stackyard plan -o`) or an app deploy's plan (`stackyard apps
+    plan -o`). The key comes from $STACKYARD_APPROVAL_KEY, or the SSM SecureString parameter
+    named by $STACKYARD_APPROVAL_KEY_SSM. `stackyard apply PLANFILE` (`stackyard apps apply
+    PLANFILE`) accepts the approval only for this exact plan, and only when the signature
+    verifies.
     """
-    from stackyard.cli.plan import read_plan
     from stackyard.plan.approvals_file import (
         approvable_items,
         approvals_path,
@@ -86,12 +110,12 @@ def approve(planfile: str, by: str, items: tuple[str, ...], local: bool) -> None
         sign,
     )
 
-    plan = read_plan(planfile)
+    plan, where = _read_reviewable(planfile)
     wanted = items or approvable_items(plan)
     if not wanted:
         click.echo("nothing in this plan needs approval", err=True)
         return
-    key = _key(local, plan)
+    key = _key(local, where)
     approval = sign(plan, wanted, by=by, key=key, now=datetime.now(UTC))
     path = approvals_path(planfile)
     kept = load_approvals(path.read_text(encoding="utf-8")) if path.exists() else []

@@ -7,11 +7,13 @@ import dataclasses
 import json
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:
+    from stackyard.apps.deploy_plan import DeployPlan
     from stackyard.apps.follow import Rollout
     from stackyard.apps.rollout import StepProgress
     from stackyard.apps.service import AppsService, DeployResult
@@ -546,6 +548,173 @@ def diff(
     from stackyard.ui.diff import render_plan
 
     render_plan(planned, console(), details=True)
+
+
+def read_deploy_plan(path: str) -> DeployPlan:
+    """The app deploy's plan saved at ``path``; a usage error naming the file when it cannot
+    be read, is not a plan, or is a stack plan."""
+    from stackyard.apps.deploy_plan import DeployPlan
+    from stackyard.cli.plan import read_plan_text
+    from stackyard.errors import StackyardError, UsageError
+    from stackyard.plan.model import FORMAT as STACK_PLAN
+
+    text, found = read_plan_text(path)
+    if found == STACK_PLAN:
+        raise UsageError(
+            f"{path} is a stack plan (stackyard plan), not an app deploy's plan",
+            hint=f"apply it with: stackyard apply {path}; plan a deploy with: "
+            "stackyard apps plan IMAGE -a APP -e ENV -o FILE",
+        )
+    try:
+        return DeployPlan.from_json(text)
+    except StackyardError as exc:
+        raise UsageError(
+            f"{path}: {exc.message}",
+            hint=exc.hint or "plan a deploy with: stackyard apps plan IMAGE -a APP -e ENV -o FILE",
+        ) from None
+
+
+@apps.command(name="plan")
+@click.argument("image", required=False)
+@_target
+@_common
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    required=True,
+    metavar="FILE",
+    help="Write the plan (JSON: the release and its stack's plan) to this file.",
+)
+def plan_deploy(
+    image: str | None,
+    app: str,
+    env: str,
+    apps_file: str,
+    local: bool,
+    region: str | None,
+    out: str,
+) -> None:
+    """Save a deploy of IMAGE (default: the current one) to review: the release it would
+    make (image digest, manifest, config with secrets as references, formation, its version
+    and the one it replaces) and its stack's plan. Nothing is recorded; `stackyard approve
+    FILE --by NAME` signs it, `stackyard apps apply FILE` deploys exactly it."""
+    from rich.markup import escape
+
+    from stackyard.cli.wiring import console
+    from stackyard.ui.diff import render_plan
+
+    with _service(apps_file, local, region) as service:
+        saved = service.plan_deploy(app, env, image)
+    Path(out).write_text(saved.to_json() + "\n", encoding="utf-8")
+    shown = console()
+    render_plan(saved.plan, shown, details=True)
+    release = saved.release
+    replaces = f"v{release.replaces}" if release.replaces is not None else "no release"
+    shown.print(
+        f"{escape(app)} {escape(env)} v{release.version} (replacing {replaces}): "
+        f"{escape(release.image)}",
+        highlight=False,
+    )
+    shown.print(
+        f"plan saved to {escape(out)}; approve it with `stackyard approve {escape(out)} --by "
+        f"NAME`, deploy it with `stackyard apps apply {escape(out)}`",
+        highlight=False,
+    )
+
+
+@apps.command(name="apply")
+@click.argument("planfile", metavar="FILE")
+@click.option("-a", "--app", default=None, help="Refuse unless the plan is of this app.")
+@click.option(
+    "-e", "--env", "env", default=None, help="Refuse unless the plan is of this environment."
+)
+@click.option("--apps-file", envvar="STACKYARD_APPS_FILE", default="apps.yaml", help=APPS_FILE_HELP)
+@click.option("--local", is_flag=True, help="Use the local AWS endpoint.")
+@click.option(
+    "--approvals",
+    metavar="FILE",
+    help="Signed approvals to accept (default: FILE.approvals.json, when it exists).",
+)
+@click.option("-m", "--message", default="", help="What this release is.")
+@click.option("--no-wait-lock", is_flag=True, help="Refuse if another deploy holds the lock.")
+@click.option(
+    "--approve-protected",
+    is_flag=True,
+    help="Break glass: deploy to a protected environment without a signed approval.",
+)
+def apply_deploy(
+    planfile: str,
+    app: str | None,
+    env: str | None,
+    apps_file: str,
+    local: bool,
+    approvals: str | None,
+    message: str,
+    no_wait_lock: bool,
+    approve_protected: bool,
+) -> None:
+    """Deploy a saved plan (`stackyard apps plan -o FILE`) exactly, and follow it.
+
+    Under the deploy lock, the release is made again from what the plan was asked for and
+    its stack planned again: if either differs from FILE (another release made since, the
+    image, manifest, config or formation changed, the stack moved, or FILE edited),
+    nothing is recorded and every difference is named. Protected changes run only with a
+    signed approval of FILE (`stackyard approve FILE --by NAME`) or --approve-protected;
+    otherwise the deploy is held and nothing is recorded, so FILE can be approved and
+    applied again.
+
+    Exit codes: 0 done, 1 the deploy failed or the plan moved, 2 usage or plan-file error
+    (or an approval that is stale or does not verify), 3 held for approval.
+    """
+    from stackyard.apps.deploy_plan import DeployHeld
+    from stackyard.cli.approve import signed_items
+    from stackyard.errors import ConfigError, UsageError
+
+    saved = read_deploy_plan(planfile)
+    release = saved.release
+    for flag, given, planned in (("-a", app, release.app), ("-e", env, release.environment)):
+        if given is not None and given != planned:
+            raise UsageError(
+                f"{planfile} is a plan of {release.app} in {release.environment}, "
+                f"not {flag} {given}",
+                hint="plan the deploy you mean: stackyard apps plan IMAGE -a APP -e ENV -o FILE",
+            )
+    signed = signed_items(
+        saved, planfile, approvals, required=True, local=local, where=(saved.region, None)
+    )
+    if approve_protected:
+        click.echo(
+            "WARNING: --approve-protected: a protected environment's deploy runs WITHOUT a "
+            "signed approval. Use it only to break glass.",
+            err=True,
+        )
+    with _service(apps_file, local, saved.region) as service:
+        try:
+            result = service.apply_plan(
+                saved,
+                signed_items=signed or frozenset(),
+                approve_protected=approve_protected,
+                description=message,
+                on_progress=_progress,
+                on_wait=_wait_message,
+                lock_wait=0.0 if no_wait_lock else 900.0,
+            )
+        except DeployHeld as exc:
+            raise DeployHeld(
+                exc.message,
+                hint=f"approve it: stackyard approve {planfile} --by NAME, then apply it "
+                "again (or break glass with --approve-protected)",
+            ) from None
+        except (UsageError, ConfigError) as exc:
+            # the app or environment the plan names is unknown here: say which file named it
+            where = exc.location()
+            raise UsageError(
+                f"{planfile}, a plan of {release.app} in {release.environment}: "
+                + (f"{where}: {exc.message}" if where else exc.message),
+                hint=exc.hint,
+            ) from None
+    _report(release.app, release.environment, result)
 
 
 @apps.command()

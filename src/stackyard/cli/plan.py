@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from stackyard.plan.model import Plan, PlanInputs
     from stackyard.plan.planner import Planned
 
-__all__ = ["apply", "diff", "plan", "prune_option", "read_plan"]
+__all__ = ["apply", "diff", "plan", "prune_option", "read_plan", "read_plan_text"]
 
 
 def prune_option(func: Any) -> Any:
@@ -262,15 +262,47 @@ def plan(
         console.print(f"{fmt} report saved to {escape(str(target))}")
 
 
-def read_plan(path: str) -> Plan:
-    """The plan saved at ``path``; a usage error when it cannot be read."""
-    from stackyard.plan.model import Plan
+def read_plan_text(path: str) -> tuple[str, str | None]:
+    """The text of the plan file at ``path`` and the format it declares (None when it is
+    not a JSON object); a usage error naming the file when it cannot be read."""
+    import json
 
     try:
         text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read plan file {path}: {exc.strerror}") from None
-    return Plan.from_json(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not text"
+        raise UsageError(
+            f"cannot read plan file {path}: {reason}",
+            hint="give the file `stackyard plan -o` or `stackyard apps plan -o` wrote",
+        ) from None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text, None
+    found = data.get("format") if isinstance(data, dict) else None
+    return text, found if isinstance(found, str) else None
+
+
+def read_plan(path: str) -> Plan:
+    """The stack plan saved at ``path``; a usage error naming the file when it cannot be
+    read, is not a plan, or is an app deploy's plan."""
+    from stackyard.apps.deploy_plan import FORMAT as DEPLOY_PLAN
+    from stackyard.plan.model import Plan
+
+    text, found = read_plan_text(path)
+    if found == DEPLOY_PLAN:
+        raise UsageError(
+            f"{path} is an app deploy's plan (stackyard apps plan), not a stack plan",
+            hint=f"apply it with: stackyard apps apply {path}",
+        )
+    try:
+        return Plan.from_json(text)
+    except StackyardError as exc:
+        raise StackyardError(
+            f"{path}: {exc.message}",
+            hint=exc.hint or "make a plan with: stackyard plan -o PLANFILE [ENV_FILE] CONFIG",
+            exit_code=exc.exit_code,
+        ) from None
 
 
 def _same_file(a: str | None, b: str | None) -> bool:
@@ -376,7 +408,10 @@ def apply(
 
     saved = read_plan(planfile)
     _check_arguments(saved, files, overrides)
-    signed = signed_items(saved, planfile, approvals, required=require_approvals, local=local)
+    where = (saved.inputs.region, saved.inputs.profile) if saved.inputs else (None, None)
+    signed = signed_items(
+        saved, planfile, approvals, required=require_approvals, local=local, where=where
+    )
     if saved.inputs is None:
         raise UsageError(
             "this plan file does not record its inputs",

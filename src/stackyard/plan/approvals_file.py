@@ -7,8 +7,10 @@ applying job hold. ``apply PLANFILE`` accepts an approval only when its signatur
 and its digest is the digest of the plan being applied; a plan edited after approval, an
 approval edited after signing, or an approval of another plan is refused, never ignored.
 
-This module is pure (no AWS, no files): :mod:`stackyard.aws.approval_key` finds the key,
-the CLI reads and writes the file. The threat model is in ``docs/approvals.md``.
+A plan is anything :class:`Reviewable`: a stack plan (``plan -o``) or an app deploy's plan
+(``apps plan -o``), whose digest then covers the release too. This module is pure (no AWS,
+no files): :mod:`stackyard.aws.approval_key` finds the key, the CLI reads and writes the
+file. The threat model is in ``docs/approvals.md``.
 """
 
 from __future__ import annotations
@@ -20,16 +22,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from stackyard.errors import StackyardError
-from stackyard.plan.model import Plan
+from stackyard.plan.model import StackPlan
 
 __all__ = [
     "FORMAT",
     "VERSION",
     "Approval",
     "ApprovalRefused",
+    "Reviewable",
     "approvable_items",
     "approvals_path",
     "dump_approvals",
@@ -42,6 +45,20 @@ __all__ = [
 FORMAT = "stackyard-approvals"
 VERSION = 1
 _SUFFIX = ".approvals.json"
+
+
+class Reviewable(Protocol):
+    """What can be approved: a saved stack plan, or an app deploy's saved plan (its release
+    and stack plan), each with the stacks that need approval and a canonical JSON form."""
+
+    @property
+    def needing_approval(self) -> tuple[StackPlan, ...]:
+        """The stacks whose changes need approval."""
+        ...
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """The whole document as JSON with sorted keys."""
+        ...
 
 
 class ApprovalRefused(StackyardError):
@@ -81,12 +98,12 @@ def _message(digest: str, items: Sequence[str], by: str, at: str) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
 
-def plan_digest(plan: Plan) -> str:
+def plan_digest(plan: Reviewable) -> str:
     """SHA-256 of the plan's canonical JSON: any edit to the plan changes it."""
     return hashlib.sha256(plan.to_json(indent=None).encode()).hexdigest()
 
 
-def approvable_items(plan: Plan) -> tuple[str, ...]:
+def approvable_items(plan: Reviewable) -> tuple[str, ...]:
     """The ids of every item of ``plan`` that needs approval, in plan order."""
     return tuple(i.id for s in plan.needing_approval for i in s.protection.items)
 
@@ -95,7 +112,7 @@ def _mac(key: bytes, message: bytes) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-def sign(plan: Plan, items: Iterable[str], *, by: str, key: bytes, now: datetime) -> Approval:
+def sign(plan: Reviewable, items: Iterable[str], *, by: str, key: bytes, now: datetime) -> Approval:
     """An approval by ``by`` of ``items`` (ids of ``plan``'s approval items), signed."""
     wanted = tuple(sorted(set(items)))
     known = set(approvable_items(plan))
@@ -113,7 +130,9 @@ def sign(plan: Plan, items: Iterable[str], *, by: str, key: bytes, now: datetime
     return Approval(digest, wanted, by, at, _mac(key, _message(digest, wanted, by, at)))
 
 
-def verified_items(plan: Plan, approvals: Sequence[Approval], *, key: bytes) -> frozenset[str]:
+def verified_items(
+    plan: Reviewable, approvals: Sequence[Approval], *, key: bytes
+) -> frozenset[str]:
     """The item ids that ``approvals`` approve for ``plan``; ``ApprovalRefused`` for any
     approval whose signature does not verify or that was made for another plan."""
     digest = plan_digest(plan)
