@@ -500,10 +500,16 @@ def test_a_deploy_handed_back_at_shutdown_is_followed_after_restart(world: World
         done = _wait_job(again.url, token, job)
     finally:
         again.stop()
-    assert (done["state"], done["runs"]) == ("succeeded", 2), done
+    assert (done["state"], done["runs"]) == ("succeeded", 2), repr(done)
     releases = _releases(world)
     assert len(releases) == count + 1 and releases[0]["status"] == "succeeded"
     assert releases[0]["image"] == "nginx:4"
+    # and it is what runs: whether the first server changed the stack before it stopped or
+    # not, the release reached ECS (it is never marked succeeded on the previous one's tasks)
+    ps = world.run("apps", "ps", "-a", "api", "-e", "stage", "--local", "--json")
+    assert ps.returncode == 0, ps.stderr
+    tasks = [t for t in json.loads(ps.stdout) if t["status"] == "RUNNING"]
+    assert tasks and {t["release"] for t in tasks} == {f"v{releases[0]['version']}"}, tasks
 
 
 def _until_running(url: str, token: str, job: int) -> None:

@@ -600,16 +600,21 @@ class AppsService:
         *,
         finish: bool = True,
         planned: tuple[Any, Planned] | None = None,
+        since: datetime | None = None,
     ) -> DeployResult:
         """Deploy a recorded release: build its stack, follow its ECS deployments. A failure
         (or a held approval, exit 3) finishes the release; success finishes it only when
         ``finish`` (a canary rollout has steps to go first). ``planned``: the stack's project
-        and plan, made and checked already (a saved plan's), executed as it is."""
+        and plan, made and checked already (a saved plan's), executed as it is. ``since``:
+        when the deploy began, if before now (ECS's events from then on explain a failure).
+
+        Shipping a release again is safe: a stack that already holds it is unchanged, and
+        following finds the deployments its task definitions started."""
         from stackyard.engine.run import RunOptions
         from stackyard.workflow import build
 
         assert self.environments is not None and self.gateway is not None
-        started = utcnow()
+        started = since or utcnow()
         try:
             project, made = planned or (load_project(spec, self.environments, self.region), None)
             result = build(project, self.gateway, RunOptions(), approvals=approvals, planned=made)

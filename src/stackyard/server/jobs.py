@@ -561,9 +561,12 @@ class JobRun:
         self._say(f"{verdict} {where}: release {text}", final=True)
 
     def _resume(self, job: Job, where: str) -> None:
-        """Follow the rollout an interrupted server left, without deploying again."""
+        """Finish the release an interrupted server left, without making another: ship it
+        again (a stack that already holds it is unchanged; one the server stopped before
+        changing gets it now) and follow its rollout."""
         from stackyard.apps.db.locks import deploy_lock, holder_id
         from stackyard.apps.render import ReleaseSpec
+        from stackyard.engine.approval import ApprovalPolicy
 
         with self.server.db.session() as session:
             version = job.release or _pending_release(session, job)
@@ -603,31 +606,17 @@ class JobRun:
             row.formation,
         )
         with deploy_lock(self.server.db, f"{job.app}/{job.environment}", holder_id(job.actor)):
-            _wait_for_stack(service, job.app, job.environment)
-            since = job.started_at or row.created_at
-            rollouts = service._follow(spec, since, self._progress(job, where), 900.0)
-            failed = {p: r for p, r in rollouts.items() if r.state != "COMPLETED"}
-            if failed:
-                reason = "; ".join(f"{p}: {r.reason}" for p, r in sorted(failed.items()))
-                info = service._finish(spec, "failed", reason)
-            else:
-                info = service._finish(spec, "succeeded", "")
+            # The engine waits for a stack the stopped server left busy, then plans it:
+            # no change if the release reached it, the release's change if it did not.
+            result = service._ship(
+                spec,
+                ApprovalPolicy(ask=None, approve_all=False),
+                self._progress(job, where),
+                900.0,
+                since=job.started_at or row.created_at,
+            )
+        info = result.release
         self._ended(where, info.version, info.status, info.reason)
-
-
-def _wait_for_stack(service: Any, app: str, env: str, timeout: float = 900.0) -> None:
-    """Wait while the app environment's stack is still being changed."""
-    from stackyard.apps.render import infrastructure_namespace, stack_name
-    from stackyard.aws.session import Location
-
-    namespace = infrastructure_namespace(service.environments, env)
-    fqn = f"{namespace}-{stack_name(app, env)}" if namespace else stack_name(app, env)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        stack = service.gateway.describe_stack(fqn, Location(service.region, None))
-        if stack is None or not str(getattr(stack, "status", "")).endswith("_IN_PROGRESS"):
-            return
-        time.sleep(0.5)
 
 
 def describe_step(entry: dict[str, Any]) -> str:
