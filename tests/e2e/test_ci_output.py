@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
+
+from cli_helpers import cli_in
 
 STACKYARD = Path(sys.executable).with_name("stackyard")
 
@@ -37,15 +38,7 @@ def test_piped_diff_keeps_a_long_iam_row_whole(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "NO_COLOR")}
     env["STACKYARD_HOME"] = str(tmp_path / "home")
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(STACKYARD), *args],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+    run = cli_in(tmp_path, env, timeout=120)
 
     assert run("local", "up", "--port", "0").returncode == 0
     try:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import cli_in
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "apply"
 STACKYARD = Path(sys.executable).with_name("stackyard")
@@ -25,16 +25,7 @@ def test_build_info_rebuild_destroy_with_local(tmp_path: Path) -> None:
         "STACKYARD_HOME": str(tmp_path / "home"),
     }
 
-    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(STACKYARD), *args],
-            cwd=folder,
-            env=env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+    run = cli_in(folder, env, timeout=120)
 
     up = run("local", "up", "--port", "0", "--latency", "resource=0s")
     if up.returncode != 0:

@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 import pytest
+from cli_helpers import cli_in
 
 STACKYARD = Path(sys.executable).with_name("stackyard")
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "apps"
@@ -34,16 +35,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, Path,
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", "STACKYARD_HOME": str(root / "home")}
     env.pop("STACKYARD_DATABASE_URL", None)
 
-    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(STACKYARD), *args],
-            cwd=folder,
-            env=env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
+    run = cli_in(folder, env)
 
     up = run("local", "up", "--port", "0", "--latency", "resource=0s")
     assert up.returncode == 0, up.stderr

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_helpers import cli_in
 
 STACKYARD = Path(sys.executable).with_name("stackyard")
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "apps"
@@ -45,15 +46,7 @@ def world(
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", "STACKYARD_HOME": str(root / "home")}
     env.pop("STACKYARD_DATABASE_URL", None)
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(STACKYARD), *args],
-            cwd=folder,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
+    run = cli_in(folder, env)
 
     latency = "resource=0s,AWS::ECS::Task=0.1s,AWS::ECS::HealthCheck=0.1s"
     up = run("local", "up", "--port", "0", "--latency", latency)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_helpers import cli_in
 
 STACKYARD = Path(sys.executable).with_name("stackyard")
 
@@ -676,15 +677,7 @@ def test_signed_approvals_apply_and_stale_or_forged_ones_are_refused(env: Env) -
     )
     keyed = {**env.environ, "STACKYARD_APPROVAL_KEY": "a-key-only-reviewers-and-ci-hold"}
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(STACKYARD), *args],
-            cwd=env.folder,
-            env=keyed,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+    run = cli_in(env.folder, keyed, timeout=120)
 
     for name, value in (("a", "1"), ("b", "2")):
         made = run("plan", "--local", "-o", f"{ns}-{name}.plan", "-e", f"v={value}", config)
