@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 STACKYARD = Path(sys.executable).with_name("stackyard")
 
@@ -32,3 +34,25 @@ def cli_in(
         )
 
     return run
+
+
+def local_up(run: CLI, latency: str = "resource=0s") -> str:
+    """``stackyard local up`` through ``run`` (in its home); the endpoint's URL."""
+    up = run("local", "up", "--port", "0", "--latency", latency)
+    assert up.returncode == 0, up.stdout + up.stderr
+    found = re.search(r"AWS_ENDPOINT_URL=(\S+)", up.stdout + up.stderr)
+    assert found, up.stdout + up.stderr
+    return found.group(1)
+
+
+def local_client(endpoint: str, service: str) -> Any:
+    """A boto3 client of ``service`` on the local endpoint (its test credentials)."""
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )

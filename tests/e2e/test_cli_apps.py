@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -15,9 +14,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from cli_helpers import cli_in
+from cli_helpers import cli_in, local_client, local_up
 
 STACKYARD = Path(sys.executable).with_name("stackyard")
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "apps"
@@ -37,10 +35,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, Path,
 
     run = cli_in(folder, env)
 
-    up = run("local", "up", "--port", "0", "--latency", "resource=0s")
-    assert up.returncode == 0, up.stderr
-    endpoint = re.search(r"AWS_ENDPOINT_URL=(\S+)", up.stdout + up.stderr)
-    assert endpoint
+    endpoint = local_up(run)
     try:
         built = run("build", "--local", "stage.env", "stackyard.yaml")
         assert built.returncode == 0, built.stdout + built.stderr
@@ -48,19 +43,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, Path,
         assert put.returncode == 0, put.stdout + put.stderr
         created = run("apps", "create", "api", "-m", "app.yaml")
         assert created.returncode == 0, created.stderr
-        yield run, root, endpoint.group(1)
+        yield run, root, endpoint
     finally:
         run("local", "down")
 
 
 def _ecs(endpoint: str) -> Any:
-    return boto3.client(
-        "ecs",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return local_client(endpoint, "ecs")
 
 
 def _ps(run: Run) -> list[dict[str, Any]]:
@@ -130,13 +119,7 @@ def test_a_secret_config_var_reaches_the_task_definition_only_as_value_from(worl
     assert {"name": "MODE", "value": "live"} in container["environment"]
     got = run("apps", "env", "get", "-a", "api", "-e", "stage", "--json")
     assert json.loads(got.stdout)["DB_URL"] == "secret:/e2e-apps/api/db-url"
-    cfn = boto3.client(
-        "cloudformation",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    cfn = local_client(endpoint, "cloudformation")
     template = cfn.get_template(StackName="e2e-apps-app-api-stage")["TemplateBody"]
     stacks = cfn.describe_stacks(StackName="e2e-apps-app-api-stage")
     seen = [json.dumps(template, default=str), json.dumps(stacks, default=str)]
@@ -259,13 +242,7 @@ def test_destroy_deletes_the_stack_and_the_environment_records(world: Any) -> No
     run, _, endpoint = world
     gone = run("apps", "destroy", "-a", "api", "-e", "stage", "--local", "--yes")
     assert gone.returncode == 0, gone.stdout + gone.stderr
-    cfn = boto3.client(
-        "cloudformation",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    cfn = local_client(endpoint, "cloudformation")
     names = [s["StackName"] for s in cfn.describe_stacks()["Stacks"]]
     assert "e2e-apps-app-api-stage" not in names
     assert _releases(run) == []

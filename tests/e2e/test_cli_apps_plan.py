@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -16,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from cli_helpers import cli_in
+from cli_helpers import cli_in, local_client, local_up
 
 STACKYARD = Path(sys.executable).with_name("stackyard")
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "apps"
@@ -37,13 +35,7 @@ class World:
     endpoint: str
 
     def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        return local_client(self.endpoint, service)
 
     def push(self, tag: str) -> str:
         """Push an image tagged ``tag`` (its manifest made unique by the tag); its digest."""
@@ -98,16 +90,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
     run = cli_in(folder, env, stdin="")  # an empty pipe: never a terminal
 
-    up = run("local", "up", "--port", "0", "--latency", "resource=0s")
-    assert up.returncode == 0, up.stderr
-    endpoint = re.search(r"AWS_ENDPOINT_URL=(\S+)", up.stdout + up.stderr)
-    assert endpoint
+    endpoint = local_up(run)
     try:
         built = run("build", "--local", "stage.env", "stackyard.yaml")
         assert built.returncode == 0, built.stdout + built.stderr
         created = run("apps", "create", "shop", "-m", "shop.yaml")
         assert created.returncode == 0, created.stderr
-        found = World(run, folder, endpoint.group(1))
+        found = World(run, folder, endpoint)
         found.client("ecr").create_repository(repositoryName=REPOSITORY)
         yield found
     finally:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import cli_in
+from cli_helpers import cli_in, local_up
 
 STACKYARD = Path(sys.executable).with_name("stackyard")
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "apps"
@@ -49,8 +49,7 @@ def world(
     run = cli_in(folder, env)
 
     latency = "resource=0s,AWS::ECS::Task=0.1s,AWS::ECS::HealthCheck=0.1s"
-    up = run("local", "up", "--port", "0", "--latency", latency)
-    assert up.returncode == 0, up.stderr
+    local_up(run, latency)
     try:
         built = run("build", "--local", "stage.env", "stackyard.yaml")
         assert built.returncode == 0, built.stdout + built.stderr

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import cli_in
+from cli_helpers import cli_in, local_client
 
 STACKYARD = Path(sys.executable).with_name("stackyard")
 
@@ -87,15 +87,7 @@ class Env:
         return name
 
     def client(self, service: str) -> Any:
-        import boto3
-
-        return boto3.client(
-            service,
-            endpoint_url=self.url,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        return local_client(self.url, service)
 
 
 @pytest.fixture(scope="module")

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
+from cli_helpers import local_client, local_up
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "server"))
 from server_support import (
@@ -107,13 +107,7 @@ class World:
         )
 
     def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        return local_client(self.endpoint, service)
 
     def push_image(self, repository: str, tag: str) -> None:
         ecr = self.client("ecr")
@@ -196,11 +190,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     )
     env = server_env(root / "home", STACKYARD_GITHUB_TOKEN=GH_TOKEN, COLUMNS="200")
     w = World(root, folder, "", env, responses, github, deployments)
-    up = w.run("local", "up", "--port", "0", "--latency", "resource=0s")
-    assert up.returncode == 0, up.stderr
-    found = re.search(r"AWS_ENDPOINT_URL=(\S+)", up.stdout + up.stderr)
-    assert found
-    w.endpoint = found.group(1)
+    w.endpoint = local_up(w.run)
     try:
         built = w.run("build", "--local", "stage.env", "stackyard.yaml")
         assert built.returncode == 0, built.stdout + built.stderr
