@@ -77,7 +77,9 @@ def test_demo_builds_the_stage_environment(tmp_path: Path) -> None:
     # then a release that starts failing its health checks is rolled back on its own
     assert "api stage/canary v1: succeeded" in out and "api stage/canary: 10% of the traffic" in out
     share = re.search(r"^  stage/canary +(\d+) of 1000 requests", out, re.M)
-    assert share and abs(int(share.group(1)) - 100) <= 30, out
+    # 1,000 requests at 10%: 100 expected, a standard deviation of 9.5; 45 off is 4.7 of them
+    # (a share that is not 10% shows in the 10,000-request integration tests, within 3 points)
+    assert share and abs(int(share.group(1)) - 100) <= 45, out
     assert "api stage v6: succeeded" in out and "api stage/canary: weight 0%" in out
     assert re.search(r"api stage/canary v2: failed \(step 1 \(10%\): web: ", out)
     assert "api stage/canary: weight 0%, rolled back: v3 succeeded" in out
