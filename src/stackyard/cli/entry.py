@@ -13,7 +13,8 @@ import sys
 
 
 def main() -> None:
-    """Load the CLI and run it; an interrupt while loading is exit code 130."""
+    """Load the CLI and run it; an interrupt outside the command (loading, exiting) is exit
+    code 130, as one during it is."""
     from stackyard.process_env import apply_cli_settings, defer_collection
 
     defer_collection()
