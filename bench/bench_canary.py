@@ -30,19 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.bench_apps import APPS as PARENT_APPS
 from bench.bench_apps import INFRA
 
-APPS = """\
-config: stackyard.yaml
-environments:
-  stage:
-    cluster: ${output cluster::ClusterName}
-    vpc: ${output network::VpcId}
-    listener: ${output gateway::ListenerArn}
-    defaults: {cpu: 128, memory: 128}
-  stage/canary:
-    parent: stage
-"""
+APPS = PARENT_APPS + "  stage/canary:\n    parent: stage\n"
 MANIFEST = """\
 processes:
   web: {command: bin/web, port: 8080, exposed: {host: api.example.com}, scale: 2}

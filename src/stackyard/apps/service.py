@@ -468,12 +468,7 @@ class AppsService:
         with self.db.session() as session:
             a = self._app(session, app)
             e = self._env(session, a, env)
-            version = (
-                session.scalar(
-                    select(func.max(Release.version)).where(Release.environment_id == e.id)
-                )
-                or 0
-            ) + 1
+            version = _next_version(session, e.id)
             if source is not None:
                 old = session.scalars(
                     select(Release).where(Release.environment_id == e.id, Release.version == source)
@@ -790,12 +785,7 @@ class AppsService:
             e = self._find_env(session, a, env)
             current = e.current_release if e is not None else None
             env_id = e.id if e is not None else -1
-            version = (
-                session.scalar(
-                    select(func.max(Release.version)).where(Release.environment_id == env_id)
-                )
-                or 0
-            ) + 1
+            version = _next_version(session, env_id)
             chosen = image
             if chosen is None:
                 row = session.scalars(
@@ -1098,3 +1088,11 @@ def caller_identity(sts: Any) -> str:
         return str(sts.get_caller_identity()["Arn"])
     except Exception:  # an actor is recorded even when STS cannot say
         return "unknown"
+
+
+def _next_version(session: Any, environment_id: int) -> int:
+    """The version the next release of an environment gets (1 for the first)."""
+    latest = session.scalar(
+        select(func.max(Release.version)).where(Release.environment_id == environment_id)
+    )
+    return int(latest or 0) + 1

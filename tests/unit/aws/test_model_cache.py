@@ -11,7 +11,6 @@ import botocore.session
 import pytest
 from botocore.loaders import JSONFileLoader
 
-from stackyard.aws import model_cache
 from stackyard.aws.model_cache import CachedFileLoader, default_model_cache_dir
 from stackyard.aws.model_loader import install
 
@@ -114,5 +113,4 @@ def test_cached_models_make_the_same_clients(
         )
         assert client.meta.endpoint_url == "https://cloudformation.eu-west-1.amazonaws.com"
     assert shapes[0] == shapes[1]
-    assert "endpoints" in counting and counting.count("endpoints") == 1  # second from cache
-    assert model_cache._FORMAT >= 1
+    assert counting.count("endpoints") == 1  # the second session's came from the cache
